@@ -1,0 +1,1 @@
+"""Pure check logic, free of pytest: each module is unit-tested without a server."""

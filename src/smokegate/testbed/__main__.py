@@ -1,0 +1,46 @@
+"""``python -m smokegate.testbed``: serve the testbed until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+from smokegate.testbed import faults as fault_catalog
+from smokegate.testbed.server import TestbedServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m smokegate.testbed", description=__doc__)
+    parser.add_argument("--state-dir", type=Path, default=Path(".smokegate/testbed"),
+                        help="where the CA and testbed.json (URLs, admin token) are written")
+    parser.add_argument("--https-port", type=int, default=8443, help="0 picks a free port")
+    parser.add_argument("--http-port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument("--admin-port", type=int, default=0)
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
+                        help="switch a fault on at start (repeatable); see --list-faults")
+    parser.add_argument("--version", dest="build_version", default=None, help="build SHA /api/health reports")
+    parser.add_argument("--list-faults", action="store_true", help="print the fault catalog and exit")
+    args = parser.parse_args(argv)
+    if args.list_faults:
+        for fault in fault_catalog.CATALOG.values():
+            print(f"{fault.name:28} {fault.description}")
+        return 0
+    unknown = [name for name in args.fault if name not in fault_catalog.CATALOG]
+    if unknown:
+        parser.error(f"unknown fault(s): {', '.join(unknown)} (see --list-faults)")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    server = TestbedServer(
+        state_dir=args.state_dir, https_port=args.https_port, http_port=args.http_port,
+        admin_port=args.admin_port, faults=args.fault, version=args.build_version,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(server.serve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The platform's API routes: health, public plans and status, and the signed-in user."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from smokegate.testbed.context import Testbed
+from smokegate.testbed.site import PLANS
+
+NO_STORE = {"cache-control": "no-store, max-age=0"}
+STARTED = time.monotonic()
+
+
+def health_body(tb: Testbed) -> tuple[int, dict[str, Any]]:
+    state = tb.state
+    checks: dict[str, dict[str, Any]] = {
+        "database": {"status": "ok", "latency_ms": 300 if state.on("health-db-slow") else 12},
+        "auth": {"status": "ok", "latency_ms": 41},
+        "ai": {"status": "ok", "latency_ms": 186},
+        "payments": {"status": "ok", "latency_ms": 63},
+    }
+    if state.on("health-db-down"):
+        checks["database"] = {"status": "error", "latency_ms": None, "error": "connection timeout"}
+    healthy = all(c["status"] == "ok" for c in checks.values())
+    version = "0b7e5d3c2a1f9e8d7c6b5a4f3e2d1c0b9a8f7e6d" if state.on("wrong-version") else state.version
+    body = {
+        "status": "healthy" if healthy else "unhealthy",
+        "version": version,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "uptime_s": round(time.monotonic() - STARTED),
+        "checks": checks,
+    }
+    return (200 if healthy else 503), body
+
+
+def routes(tb: Testbed) -> list[BaseRoute]:
+    async def health(request: Request) -> Response:
+        if tb.state.on("health-slow"):
+            await asyncio.sleep(0.8)
+        status, body = health_body(tb)
+        return JSONResponse(body, status_code=status, headers=NO_STORE)
+
+    async def plans(request: Request) -> Response:
+        if tb.state.on("api-slow"):
+            await asyncio.sleep(0.8)
+        if tb.state.on("api-error"):
+            return JSONResponse({"error": "Internal Server Error"}, status_code=500, headers=NO_STORE)
+        data = [
+            {"name": name, "price": price, "description": blurb, "interval": "month"}
+            for name, price, blurb in PLANS
+        ]
+        return JSONResponse(
+            {"plans": data}, headers={"cache-control": "public, s-maxage=300, stale-while-revalidate=60"}
+        )
+
+    async def status(request: Request) -> Response:
+        code, body = health_body(tb)
+        return JSONResponse(
+            {"status": "operational" if code == 200 else "degraded", "updated_at": body["timestamp"]},
+            headers={"cache-control": "public, s-maxage=30"},
+        )
+
+    async def user(request: Request) -> Response:
+        current = tb.current_user(request)
+        if current is None:
+            return JSONResponse({"error": "Unauthorized"}, status_code=401, headers=NO_STORE)
+        return JSONResponse(
+            {"id": current["sub"], "name": current.get("name"), "email": current.get("email")},
+            headers=NO_STORE,
+        )
+
+    return [
+        Route("/api/health", health),
+        Route("/api/plans", plans),
+        Route("/api/status", status),
+        Route("/api/user", user),
+    ]

@@ -1,0 +1,136 @@
+"""The testbed's ASGI apps: the public platform, the HTTP-to-HTTPS redirector and the admin API.
+
+The public app is what the suite tests; it answers only what the real platform would.  Faults are
+switched through the admin app, which listens on its own loopback port and wants a bearer token,
+so no check can lean on it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from smokegate.testbed import api, site
+from smokegate.testbed import faults as fault_catalog
+from smokegate.testbed.context import Testbed
+
+HSTS = "max-age=63072000; includeSubDomains; preload"
+PLATFORM_HEADERS = {
+    "server": "Vercel",
+    "strict-transport-security": HSTS,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+class EdgeMiddleware:
+    """What Vercel's edge adds to every answer, and the load-dependent faults."""
+
+    def __init__(self, app: ASGIApp, tb: Testbed) -> None:
+        self.app = app
+        self.tb = tb
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = self.tb.state
+        state.in_flight += 1
+        try:
+            if state.in_flight > 1:
+                state.concurrent_served += 1
+                if state.on("error-5pct") and state.concurrent_served % 20 == 0:
+                    await JSONResponse({"error": "Bad Gateway"}, status_code=502)(scope, receive, self._edge(send))
+                    return
+            await self.app(scope, receive, self._edge(send))
+        finally:
+            state.in_flight -= 1
+
+    def _edge(self, send: Send) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                for name, value in PLATFORM_HEADERS.items():
+                    if name.encode() not in present:
+                        headers.append((name.encode(), value.encode()))
+                headers.append((b"x-vercel-id", f"iad1::{secrets.token_hex(6)}".encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return wrapped
+
+
+def create_public_app(tb: Testbed) -> ASGIApp:
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code == 405:
+            return JSONResponse({"error": "Method Not Allowed"}, status_code=405)
+        status = 500 if tb.state.on("unknown-route-500") else 404
+        return site.error_page(tb, request, status)
+
+    app = Starlette(
+        routes=[*site.routes(tb), *api.routes(tb)],
+        exception_handlers={404: not_found, 405: not_found},
+    )
+    return EdgeMiddleware(app, tb)
+
+
+def create_redirect_app(https_port: int) -> ASGIApp:
+    """Plain HTTP answers every request with a permanent redirect to the same host over HTTPS."""
+
+    async def redirect(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        host = request.url.hostname or "localhost"
+        url = request.url.replace(scheme="https", netloc=f"{host}:{https_port}")
+        await RedirectResponse(str(url), status_code=308)(scope, receive, send)
+
+    return redirect
+
+
+def create_admin_app(tb: Testbed, info: dict[str, Any]) -> ASGIApp:
+    def authorized(request: Request) -> bool:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ")
+        return hmac.compare_digest(given.encode(), tb.state.admin_token.encode())
+
+    async def faults(request: Request) -> Response:
+        if not authorized(request):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        if request.method == "PUT":
+            body = await request.json()
+            try:
+                tb.state.set_faults(body.get("active", []))
+            except KeyError as exc:
+                return JSONResponse({"error": str(exc.args[0])}, status_code=400)
+            if tb.on_faults_changed is not None:
+                await tb.on_faults_changed(set(tb.state.active))
+        return JSONResponse({"active": sorted(tb.state.active), "known": sorted(fault_catalog.CATALOG)})
+
+    async def events(request: Request) -> Response:
+        if not authorized(request):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        return JSONResponse({"events": list(tb.state.events)})
+
+    async def about(request: Request) -> Response:
+        if not authorized(request):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        return JSONResponse(info)
+
+    return Starlette(
+        routes=[
+            Route("/faults", faults, methods=["GET", "PUT"]),
+            Route("/events", events),
+            Route("/about", about),
+        ]
+    )

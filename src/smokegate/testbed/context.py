@@ -1,0 +1,47 @@
+"""Everything a running testbed's routes share: state, the build, session keys, identity."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from smokegate.testbed.nextjs import Build
+from smokegate.testbed.sessions import SessionKeys
+from smokegate.testbed.state import TestbedState
+
+# What a Next.js build inlines from NEXT_PUBLIC_* variables: public by design, so no secret.
+PUBLIC_ENV = {
+    "NEXT_PUBLIC_APP_URL": "https://napoleonai.app",
+    "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY": "pk_test_bmFwb2xlb24tdGVzdGJlZC5jbGVyay5hY2NvdW50cy5kZXYk",
+    "NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY": "pk_test_51NapoleonTestbedPublishableKey0000000000",
+    "NEXT_PUBLIC_SUPABASE_URL": "https://napoleon-testbed.supabase.co",
+}
+
+
+@dataclass
+class Testbed:
+    state: TestbedState
+    build: Build = field(init=False)
+    sessions: SessionKeys = field(default_factory=SessionKeys.generate)
+    public_origin: str = ""
+    # Set by the server: applies faults that need the listener itself changed (TLS, target down).
+    on_faults_changed: Callable[[set[str]], Awaitable[None]] | None = None
+
+    def __post_init__(self) -> None:
+        self.build = Build.create(self.state.version, PUBLIC_ENV)
+
+    def current_user(self, request: Request) -> dict[str, Any] | None:
+        return self.sessions.user(request)
+
+    def sign_in_buttons(self, request: Request) -> str:
+        return "".join(
+            f'<a class="oauth" data-provider="{p}" href="/sign-in/{p}">Continue with {label}</a>'
+            for p, label in (("google", "Google"), ("microsoft", "Microsoft"), ("slack", "Slack"))
+        )
+
+    def broken_chunk(self) -> str:
+        """The chunk the ``chunk-broken`` fault removes: the landing page's own page chunk."""
+        return self.build.route_scripts["/"][-1]

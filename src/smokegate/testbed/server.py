@@ -1,0 +1,168 @@
+"""Run the testbed: HTTPS platform, HTTP redirector and admin API, each a uvicorn server on loopback.
+
+The HTTPS listener can be restarted at runtime with another TLS setup (faults such as an expired
+certificate need a new handshake) or stopped altogether (the ``target-down`` fault), while the admin
+API stays up to switch it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from smokegate.testbed.app import create_admin_app, create_public_app, create_redirect_app
+from smokegate.testbed.certs import Certificates
+from smokegate.testbed.context import Testbed
+from smokegate.testbed.state import TestbedState
+
+LISTENER_FAULTS = {"target-down"}
+STATE_FILE = "testbed.json"
+
+# Faults that need another TLS setup register a context factory here: fault name -> factory.
+TlsFactory = Callable[[Certificates], ssl.SSLContext]
+TLS_FAULTS: dict[str, TlsFactory] = {}
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        _bind("::1", 0).close()
+    except OSError:
+        return False
+    return True
+
+
+def _server(app: Any, port: int, ssl_context: ssl.SSLContext | None = None) -> uvicorn.Server:
+    config = uvicorn.Config(app, port=port, log_level="warning", lifespan="off", access_log=False,
+                            timeout_keep_alive=5, http="h11", server_header=False)
+    config.load()
+    # uvicorn only builds a context from files; ours is built in memory and may change per fault.
+    config.ssl = ssl_context
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    return server
+
+
+@dataclass
+class TestbedServer:
+    state_dir: Path
+    https_port: int = 0
+    http_port: int = 0
+    admin_port: int = 0
+    faults: list[str] = field(default_factory=list)
+    version: str | None = None
+
+    def __post_init__(self) -> None:
+        self.state = TestbedState(**({"version": self.version} if self.version else {}))
+        self.tb = Testbed(self.state)
+        self.certs = Certificates.create(self.state_dir)
+        self.hosts = ["127.0.0.1", *(["::1"] if _ipv6_loopback() else [])]
+        self._https: uvicorn.Server | None = None
+        self._https_task: asyncio.Task[None] | None = None
+        self._tls_key: tuple[str, ...] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _listener_key(self, active: set[str]) -> tuple[str, ...]:
+        return tuple(sorted(active & (LISTENER_FAULTS | set(TLS_FAULTS))))
+
+    def _tls_context(self, active: set[str]) -> ssl.SSLContext:
+        for name in sorted(active):
+            if name in TLS_FAULTS:
+                return TLS_FAULTS[name](self.certs)
+        return self.certs.server_context()
+
+    async def _start_https(self) -> None:
+        active = set(self.state.active)
+        self._tls_key = self._listener_key(active)
+        if "target-down" in active:
+            self._https = None
+            return
+        sockets = [_bind(host, self.https_port) for host in self.hosts]
+        self._https = _server(self.tb_app, self.https_port, self._tls_context(active))
+        self._https_task = asyncio.create_task(self._https.serve(sockets=sockets))
+        while not self._https.started:
+            await asyncio.sleep(0.01)
+
+    async def _stop_https(self) -> None:
+        if self._https is not None and self._https_task is not None:
+            self._https.should_exit = True
+            self._https.force_exit = True
+            await self._https_task
+        self._https = None
+        self._https_task = None
+
+    async def _restart_https(self) -> None:
+        await self._stop_https()
+        await self._start_https()
+
+    async def apply_faults(self, active: set[str]) -> None:
+        """Restart the HTTPS listener when the faults that shape it changed."""
+        if self._listener_key(active) != self._tls_key:
+            await self._restart_https()
+
+    async def serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.state.set_faults(self.faults)
+        self.tb.on_faults_changed = self.apply_faults
+        self.tb_app = create_public_app(self.tb)
+
+        https_socks = [_bind(host, self.https_port) for host in self.hosts]
+        self.https_port = https_socks[0].getsockname()[1]
+        for sock in https_socks:
+            sock.close()
+        http_socks = [_bind(host, self.http_port) for host in self.hosts]
+        self.http_port = http_socks[0].getsockname()[1]
+        admin_sock = _bind("127.0.0.1", self.admin_port)
+        self.admin_port = admin_sock.getsockname()[1]
+        self.tb.public_origin = f"https://localhost:{self.https_port}"
+
+        info = {
+            "https_url": f"https://localhost:{self.https_port}",
+            "http_url": f"http://localhost:{self.http_port}",
+            "admin_url": f"http://127.0.0.1:{self.admin_port}",
+            "ca_file": str(self.certs.ca_file.resolve()),
+            "version": self.state.version,
+            "pid": os.getpid(),
+        }
+        await self._start_https()
+        redirect = _server(create_redirect_app(self.https_port), self.http_port)
+        admin = _server(create_admin_app(self.tb, info), self.admin_port)
+        tasks = [
+            asyncio.create_task(redirect.serve(sockets=http_socks)),
+            asyncio.create_task(admin.serve(sockets=[admin_sock])),
+        ]
+        while not (redirect.started and admin.started):
+            await asyncio.sleep(0.01)
+        state_file = self.state_dir / STATE_FILE
+        tmp = state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**info, "admin_token": self.state.admin_token}, indent=2))
+        tmp.chmod(0o600)
+        tmp.replace(state_file)
+        logging.getLogger("smokegate.testbed").warning(
+            "testbed up: %s (HTTP %s, CA %s)", info["https_url"], info["http_url"], info["ca_file"]
+        )
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            await self._stop_https()
