@@ -10,6 +10,7 @@ guide's promises.  Secrets never live in the file: it names environment variable
 from __future__ import annotations
 
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -129,10 +130,11 @@ class Target(_Model):
     def host(self) -> str:
         return urlsplit(self.base_url).hostname or ""
 
-    @property
-    def verify(self) -> str | bool:
-        """What httpx's ``verify`` wants: True for the system store, else a CA file path."""
-        return True if self.ca_bundle == "system" else self.ca_bundle
+    def ssl_context(self) -> ssl.SSLContext:
+        """A verifying client context trusting the OS store, or only the configured CA bundle."""
+        if self.ca_bundle == "system":
+            return ssl.create_default_context()
+        return ssl.create_default_context(cafile=self.ca_bundle)
 
     def page_budget(self, page: Page) -> float:
         return page.budget_ms if page.budget_ms is not None else self.budgets.page_ms

@@ -12,7 +12,7 @@ import errno
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,9 @@ import httpx
 from smokegate import __version__
 from smokegate.config import Target
 from smokegate.timing import Samples
+
+# page_samples(path) -> the exchanges and their timing samples (see tests/conftest.py).
+Sampler = Callable[[str], tuple[list["Exchange"], Samples]]
 
 USER_AGENT = f"smokegate/{__version__} (synthetic monitoring)"
 
@@ -145,10 +148,12 @@ class Probe:
     http2: bool = False
     extra_headers: dict[str, str] = field(default_factory=dict)
     requests_sent: int = 0
+    # Called once per request sent, so a run can count every request across all its probes.
+    on_request: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.client = httpx.Client(
-            verify=self.target.verify,
+            verify=self.target.ssl_context(),
             http2=self.http2,
             timeout=httpx.Timeout(self.target.timeout_s, connect=min(self.target.timeout_s, 5.0)),
             headers={"user-agent": USER_AGENT, **self.extra_headers},
@@ -175,6 +180,8 @@ class Probe:
         extensions = {**kwargs.pop("extensions", {}), "trace": trace}
         request = self.client.build_request(method, self.url(path_or_url), extensions=extensions, **kwargs)
         self.requests_sent += 1
+        if self.on_request is not None:
+            self.on_request()
         started = time.perf_counter()
         try:
             response = self.client.send(request)

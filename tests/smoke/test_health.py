@@ -1,0 +1,104 @@
+"""Health monitoring (ops guide): /api/health answers 200 within 500 ms, every component ok."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from smokegate.config import Target
+from smokegate.probe import Exchange, Probe
+
+pytestmark = pytest.mark.safe
+
+NO_CACHE = {"cache-control": "no-cache", "pragma": "no-cache"}
+
+
+@pytest.fixture(scope="module")
+def health(target: Target, probe: Probe) -> Exchange:
+    return probe.get(target.health.path, headers=NO_CACHE)
+
+
+def _body(answer: Exchange) -> dict[str, Any]:
+    try:
+        body = answer.json()
+    except ValueError:
+        pytest.fail(f"{answer.url} answered {answer.status} with a body that is not JSON: {answer.text[:120]!r}")
+    if not isinstance(body, dict) or not isinstance(body.get("checks"), dict):
+        pytest.fail(f"{answer.url} JSON has no 'checks' object: {answer.text[:200]!r}")
+    return body
+
+
+def _failing_components(body: dict[str, Any]) -> list[str]:
+    return sorted(
+        f"{name} ({(check or {}).get('status')}{': ' + check['error'] if isinstance(check, dict) and check.get('error') else ''})"
+        for name, check in body["checks"].items()
+        if not isinstance(check, dict) or check.get("status") != "ok"
+    )
+
+
+@pytest.mark.check(severity="critical", feature="health", required=True)
+def test_health_answers_200(health: Exchange, check_record: Any) -> None:
+    failing = _failing_components(_body(health)) if health.status == 503 else []
+    if failing:
+        check_record.detail("dependency", failing[0].split(" ", 1)[0])
+    assert health.status == 200, (
+        f"{health.url} answered {health.status}, expected 200"
+        + (f"; failing: {', '.join(failing)}" if failing else "")
+    )
+
+
+@pytest.mark.check(severity="critical", feature="health")
+def test_health_reports_every_component_ok(target: Target, health: Exchange, check_record: Any) -> None:
+    body = _body(health)
+    missing = [name for name in target.health.components if name not in body["checks"]]
+    assert not missing, f"health does not report component(s): {', '.join(missing)}"
+    failing = _failing_components(body)
+    if failing:
+        check_record.detail("dependency", failing[0].split(" ", 1)[0])
+    assert not failing, f"health components not ok: {', '.join(failing)}"
+
+
+@pytest.mark.check(severity="high", feature="health")
+def test_health_latency_within_budget(target: Target, probe: Probe, check_record: Any) -> None:
+    budget = target.budgets.health_ms
+    exchanges, samples = probe.sample("GET", target.health.path, target.health.samples, headers=NO_CACHE)
+    check_record.measure(samples.median, budget, samples=list(samples.values),
+                         phases=[x.timing.as_dict() for x in exchanges])
+    slowest = max(exchanges, key=lambda x: x.timing.total_ms)
+    assert samples.median <= budget, (
+        f"{target.health.path} {samples.describe()} > budget {budget:.0f} ms; slowest: {slowest.timing.describe()}"
+    )
+
+
+@pytest.mark.check(severity="high", feature="database")
+def test_database_latency_within_budget(target: Target, health: Exchange, check_record: Any) -> None:
+    budget = target.budgets.db_ms
+    name = target.health.database_component
+    component = _body(health)["checks"].get(name)
+    check_record.detail("dependency", name)
+    assert isinstance(component, dict), f"health does not report the {name} component"
+    latency = component.get("latency_ms")
+    assert isinstance(latency, int | float), (
+        f"health reports no {name} latency (status {component.get('status')!r}"
+        f"{', error: ' + str(component['error']) if component.get('error') else ''})"
+    )
+    check_record.measure(latency, budget)
+    assert latency <= budget, f"{name} latency reported by health {latency:.0f} ms > budget {budget:.0f} ms"
+
+
+@pytest.mark.check(severity="critical", feature="deployment")
+def test_deployment_is_expected_version(pytestconfig: pytest.Config, health: Exchange) -> None:
+    from smokegate.options import resolve
+
+    expected = resolve(pytestconfig, "--expect-version")
+    if not expected:
+        pytest.skip("no --expect-version given: the deployed build is not checked")
+    reported = str(_body(health).get("version") or "")
+    # Deployments report full or abbreviated SHAs; either side may be the short one.
+    short = min(len(reported), len(expected))
+    same = reported == expected or (short >= 7 and reported[:short] == expected[:short])
+    assert same, (
+        f"health reports build {reported!r}, expected {expected!r}: the gate is not testing the new deployment "
+        f"(stale cache, old alias or failed rollout)"
+    )

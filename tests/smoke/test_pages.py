@@ -1,0 +1,40 @@
+"""Pages (ops guide: page load under 2 seconds): each configured page answers, shows its text, in budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from smokegate.config import Page, Target
+from smokegate.probe import Sampler
+
+pytestmark = pytest.mark.safe
+
+
+@pytest.mark.check(severity="critical", feature="pages")
+def test_page_answers_200(site_page: Page, page_samples: Sampler) -> None:
+    exchanges, _ = page_samples(site_page.path)
+    statuses = [x.status for x in exchanges]
+    assert all(s == 200 for s in statuses), f"{site_page.path} answered {statuses}, expected 200 every time"
+
+
+@pytest.mark.check(severity="high", feature="pages")
+def test_page_shows_expected_text(site_page: Page, page_samples: Sampler) -> None:
+    exchanges, _ = page_samples(site_page.path)
+    missing = [i for i, x in enumerate(exchanges, 1) if site_page.text not in x.text]
+    assert not missing, (
+        f"{site_page.path} does not contain {site_page.text!r} (load {', '.join(map(str, missing))} of {len(exchanges)}; "
+        f"status {exchanges[missing[0] - 1].status}, {len(exchanges[missing[0] - 1].text)} bytes)"
+    )
+
+
+@pytest.mark.check(severity="high", feature="performance")
+def test_page_loads_within_budget(target: Target, site_page: Page, page_samples: Sampler, check_record: Any) -> None:
+    budget = target.page_budget(site_page)
+    exchanges, samples = page_samples(site_page.path)
+    check_record.measure(samples.median, budget, samples=list(samples.values),
+                         phases=[x.timing.as_dict() for x in exchanges])
+    assert samples.median <= budget, (
+        f"{site_page.path} {samples.describe()} > budget {budget:.0f} ms; first load: {exchanges[0].timing.describe()}"
+    )

@@ -1,0 +1,12 @@
+"""Before anything else: does the target answer HTTP at all?"""
+
+import pytest
+
+from smokegate.reach import Reachability
+
+pytestmark = pytest.mark.safe
+
+
+@pytest.mark.check(severity="critical", feature="availability", required=True)
+def test_target_is_reachable(reachability: Reachability) -> None:
+    assert reachability.reachable, f"target unreachable: {reachability.reason}"
