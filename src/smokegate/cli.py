@@ -24,10 +24,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     report = commands.add_parser("report", help="render the health report from the run history")
     report.add_argument("--since", default="24h", help="period to cover: 24h (daily), 7d (weekly), 90m, 2w")
-    report.add_argument("--history", type=Path, default=DEFAULT_HISTORY,
-                        help=f"run history database (default {DEFAULT_HISTORY})")
-    report.add_argument("--out", type=Path, default=None,
-                        help="HTML file to write (default: health-report-<since>.html next to the history)")
+    report.add_argument(
+        "--history",
+        type=Path,
+        default=DEFAULT_HISTORY,
+        help=f"run history database (default {DEFAULT_HISTORY})",
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="HTML file to write (default: health-report-<since>.html next to the history)",
+    )
     return parser
 
 
@@ -41,13 +49,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(str(exc))
         history: Path = args.history
         if not history.is_file():
-            print(f"smokegate: no run history at {history} (run the suite first, or pass --history)",
-                  file=sys.stderr)
+            print(
+                f"smokegate: no run history at {history} (run the suite first, or pass --history)",
+                file=sys.stderr,
+            )
             return 1
         out = args.out or history.with_name(f"health-report-{args.since.strip()}.html")
         try:
-            written = write_report(history, out, since=since,
-                                   notice=lambda message: print(f"smokegate: {message}", file=sys.stderr))
+            written = write_report(
+                history,
+                out,
+                since=since,
+                notice=lambda message: print(f"smokegate: {message}", file=sys.stderr),
+            )
         except (HistoryError, sqlite3.Error, OSError) as exc:
             print(f"smokegate: cannot build the report: {exc}", file=sys.stderr)
             return 1

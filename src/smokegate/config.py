@@ -19,6 +19,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from smokegate.security.config import SecurityConfig
+from smokegate.synthetic.config import SyntheticConfig
+
 SEVERITIES = ("critical", "high", "medium", "low")
 Severity = Literal["critical", "high", "medium", "low"]
 DEFAULT_CONFIG_NAME = "smokegate.toml"
@@ -108,8 +111,8 @@ class Target(_Model):
     # Names of environment variables whose values are secrets for this target.
     secret_env: tuple[str, ...] = ()
     # Sections owned by the security, synthetic and operations suites; validated by their own models.
-    security: dict[str, Any] = Field(default_factory=dict)
-    synthetic: dict[str, Any] = Field(default_factory=dict)
+    security: SecurityConfig = SecurityConfig()
+    synthetic: SyntheticConfig = SyntheticConfig()
     alerts: dict[str, Any] = Field(default_factory=dict)
 
     _check_base_url = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))

@@ -55,8 +55,12 @@ ROOT_CAUSES: dict[str, str] = {
     "network-transient": "network-level errors persisted after a retry between the runner and the target: "
     "possibly transient, confirm with the next run",
 }
-DEPENDENCY_NAMES = {"auth": "Clerk (auth)", "payments": "Stripe (payments)", "ai": "OpenAI (AI)",
-                    "database": "Supabase (database)"}
+DEPENDENCY_NAMES = {
+    "auth": "Clerk (auth)",
+    "payments": "Stripe (payments)",
+    "ai": "OpenAI (AI)",
+    "database": "Supabase (database)",
+}
 
 
 class AlertSettings(BaseModel):
@@ -204,8 +208,13 @@ def suspected_causes(gate: Mapping[str, Any]) -> list[str]:
     for kind, count in kinds.most_common():
         text = ROOT_CAUSES.get(kind, "unclassified failure: read the check messages")
         if kind == "third-party":
-            deps = sorted({str((c.get("details") or {}).get("dependency")) for c in failed
-                           if c.get("failure_kind") == kind and (c.get("details") or {}).get("dependency")})
+            deps = sorted(
+                {
+                    str((c.get("details") or {}).get("dependency"))
+                    for c in failed
+                    if c.get("failure_kind") == kind and (c.get("details") or {}).get("dependency")
+                }
+            )
             names = ", ".join(DEPENDENCY_NAMES.get(d, d) for d in deps)
             text = text.format(deps=f": {names}" if names else "")
         lines.append(f"{kind} ({count} check{'s' if count != 1 else ''}): {text}")
@@ -238,7 +247,9 @@ def impact_lines(gate: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"{len(failed)} of {total} checks failed ({blocking} blocking); affected: {', '.join(areas)}."
         )
-    skipped_required = [c for c in gate.get("checks", []) if c.get("outcome") == "skipped" and c.get("blocking")]
+    skipped_required = [
+        c for c in gate.get("checks", []) if c.get("outcome") == "skipped" and c.get("blocking")
+    ]
     if skipped_required:
         names = ", ".join(f"`{c['check']}`" for c in skipped_required)
         lines.append(f"Required checks that did not run: {names}.")
@@ -340,7 +351,8 @@ def slack_payload(
     base_url = (gate.get("target") or {}).get("base_url") or ""
     if decision.kind == "recovery":
         text = f"RECOVERED: {target} passes again ({incident})"
-        body = f"The gate for *{_slack_escape(target)}* passes again. Version {gate.get('version') or 'unknown'}."
+        version = gate.get("version") or "unknown"
+        body = f"The gate for *{_slack_escape(target)}* passes again. Version {_slack_escape(str(version))}."
         fields: list[tuple[str, str]] = [("Incident ID", incident), ("Target", f"{target} {base_url}")]
     else:
         severity = severity_label(gate)
@@ -375,7 +387,9 @@ def slack_payload(
     blocks.append(
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": _limit(context or "Reports: see the run's reports/", 3000)}],
+            "elements": [
+                {"type": "mrkdwn", "text": _limit(context or "Reports: see the run's reports/", 3000)}
+            ],
         }
     )
     payload = {"text": text, "blocks": blocks}
@@ -404,8 +418,17 @@ def metrics_payload(
         "checks": [
             {
                 key: check.get(key)
-                for key in ("check", "outcome", "severity", "measured", "budget", "unit", "failure_kind",
-                            "attempts", "duration_s")
+                for key in (
+                    "check",
+                    "outcome",
+                    "severity",
+                    "measured",
+                    "budget",
+                    "unit",
+                    "failure_kind",
+                    "attempts",
+                    "duration_s",
+                )
             }
             for check in gate.get("checks", [])
         ],
@@ -471,8 +494,10 @@ def deliver(posts: Sequence[Post], *, timeout_s: float = MAX_TIMEOUT_S) -> list[
             detail = type(exc).__name__ + _os_reason(exc)
         results[index] = Delivery(post.channel, post.kind, post.env, status, detail, time.monotonic() - began)
 
-    threads = [threading.Thread(target=send, args=(i, p), daemon=True, name=f"webhook-{p.channel}")
-               for i, p in enumerate(posts)]
+    threads = [
+        threading.Thread(target=send, args=(i, p), daemon=True, name=f"webhook-{p.channel}")
+        for i, p in enumerate(posts)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

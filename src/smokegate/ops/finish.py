@@ -84,7 +84,7 @@ def finish_run(
         settings = parse_alert_settings(alerts)
     except ValueError as exc:
         say(f"invalid alert settings, using defaults: {exc}")
-        settings = AlertSettings()
+        settings = AlertSettings.model_validate({})
 
     incident_id = incident_for(verdict, None, new_incident_id(target, run_id, finished))
     streak: list[RunRow] = []
@@ -95,7 +95,9 @@ def finish_run(
             history = History.open(history_path, notice=say)
             previous = history.recent_runs(target, limit=1, before_ts=now_ts)
             incident_id = incident_for(verdict, previous[0] if previous else None, incident_id or "")
-            history.record_gate(gate, run_id=run_id, scheduled=scheduled, incident_id=incident_id, redact=redact)
+            history.record_gate(
+                gate, run_id=run_id, scheduled=scheduled, incident_id=incident_id, redact=redact
+            )
             if verdict == "fail":
                 streak = history.failing_streak(target, upto_ts=now_ts)
             notices = history.notices(target, channel="alert")
@@ -121,16 +123,30 @@ def finish_run(
             settings=settings,
         )
 
-    outcome = FinishOutcome(run_id, target, verdict, incident_id, decision,
-                            history_path=history_path, history_ok=history is not None)
+    outcome = FinishOutcome(
+        run_id,
+        target,
+        verdict,
+        incident_id,
+        decision,
+        history_path=history_path,
+        history_ok=history is not None,
+    )
     links = run_links(env)
     incident_path = reports_dir / INCIDENT_FILE
     try:
         reports_dir.mkdir(parents=True, exist_ok=True)
         if verdict == "fail" and incident_id:
             incident_path.write_text(
-                incident_markdown(gate, incident_id=incident_id, run_id=run_id, scheduled=scheduled,
-                                  decision=decision, links=links, redact=redact),
+                incident_markdown(
+                    gate,
+                    incident_id=incident_id,
+                    run_id=run_id,
+                    scheduled=scheduled,
+                    decision=decision,
+                    links=links,
+                    redact=redact,
+                ),
                 encoding="utf-8",
             )
             outcome.incident_path = incident_path
@@ -144,12 +160,16 @@ def finish_run(
     if decision.kind is not None:
         url = env.get(ALERT_ENV, "")
         if url:
-            payload = slack_payload(gate, decision, links=links, redact=redact, settings=settings, now_ts=now_ts)
+            payload = slack_payload(
+                gate, decision, links=links, redact=redact, settings=settings, now_ts=now_ts
+            )
             posts.append(Post("alert", decision.kind, ALERT_ENV, url, payload))
         else:
             say(f"{decision.kind} not sent: {ALERT_ENV} is not set")
     if env.get(MONITORING_ENV):
-        payload = metrics_payload(gate, run_id=run_id, scheduled=scheduled, incident_id=incident_id, redact=redact)
+        payload = metrics_payload(
+            gate, run_id=run_id, scheduled=scheduled, incident_id=incident_id, redact=redact
+        )
         posts.append(Post("monitoring", "metrics", MONITORING_ENV, env[MONITORING_ENV], payload))
     outcome.deliveries = deliver(posts, timeout_s=settings.timeout_s) if posts else []
 
@@ -157,9 +177,16 @@ def finish_run(
         try:
             for delivery in outcome.deliveries:
                 history.record_notice(
-                    Notice(run_id, target, now_ts, delivery.channel, delivery.kind, delivery.status,
-                           decision.incident_id if delivery.channel == "alert" else incident_id,
-                           delivery.detail)
+                    Notice(
+                        run_id,
+                        target,
+                        now_ts,
+                        delivery.channel,
+                        delivery.kind,
+                        delivery.status,
+                        decision.incident_id if delivery.channel == "alert" else incident_id,
+                        delivery.detail,
+                    )
                 )
         except sqlite3.Error as exc:
             say(f"could not record webhook deliveries in the history: {exc}")
@@ -180,8 +207,10 @@ def _report(outcome: FinishOutcome, say: Callable[[str], None]) -> None:
     for delivery in outcome.deliveries:
         verb = "sent" if delivery.status == "sent" else "FAILED"
         tail = "" if delivery.status == "sent" else "; the run's verdict is unaffected"
-        say(f"{delivery.channel} webhook ({delivery.env}): {delivery.kind} {verb}, {delivery.detail}, "
-            f"{delivery.elapsed_s:.2f} s{tail}")
+        say(
+            f"{delivery.channel} webhook ({delivery.env}): {delivery.kind} {verb}, {delivery.detail}, "
+            f"{delivery.elapsed_s:.2f} s{tail}"
+        )
     if outcome.incident_path is not None:
         say(f"incident {outcome.incident_id} written to {outcome.incident_path}")
 

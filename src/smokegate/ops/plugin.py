@@ -4,17 +4,16 @@ Loaded by the main plugin (``pytest_plugins = ["smokegate.ops.plugin"]``).  It a
 below and implements ``pytest_smokegate_run_finished``, which the main plugin calls once on the
 controller after ``gate.json`` is written.  Every option resolves CLI > environment > ini:
 
-==========================  ===========================  ==============================  ============================
-option                      environment                  ini                             default
-==========================  ===========================  ==============================  ============================
-``--history PATH``          ``SMOKEGATE_HISTORY``        ``smokegate_history``           ``<reports_dir>/history.sqlite``
-``--no-history``            ``SMOKEGATE_NO_HISTORY=1``   ``smokegate_no_history``        off
-``--scheduled``             ``SMOKEGATE_SCHEDULED=1``    ``smokegate_scheduled``         off (post-deploy semantics)
-``--run-id ID``             ``SMOKEGATE_RUN_ID``         ``smokegate_run_id``            time-target-random
-``--no-network-retry``      ``SMOKEGATE_NO_NETWORK_RETRY=1``  ``smokegate_no_network_retry``  off (retry once)
-==========================  ===========================  ==============================  ============================
+- ``--history PATH`` / ``SMOKEGATE_HISTORY`` / ``smokegate_history``: the run history database,
+  default ``<reports_dir>/history.sqlite``;
+- ``--no-history`` / ``SMOKEGATE_NO_HISTORY=1`` / ``smokegate_no_history``: do not record the run;
+- ``--scheduled`` / ``SMOKEGATE_SCHEDULED=1`` / ``smokegate_scheduled``: scheduled-run alerting
+  (page after N consecutive failures, remind, recover); default is post-deploy semantics;
+- ``--run-id ID`` / ``SMOKEGATE_RUN_ID`` / ``smokegate_run_id``: the run's id in the history;
+- ``--no-network-retry`` / ``SMOKEGATE_NO_NETWORK_RETRY=1`` / ``smokegate_no_network_retry``.
 
-Flake control: unless ``--no-network-retry``, a check that fails on a network-level error is run
+Flake control: when the suite is active (a target or base URL is chosen) and unless
+``--no-network-retry``, a check that fails on a network-level error is run
 once more after a one-second pause (pytest-rerunfailures, limited by ``only_rerun`` to the errors in
 :data:`NETWORK_ERRORS`).  Assertion and threshold failures never match, so they are never retried.
 """
@@ -42,7 +41,8 @@ NETWORK_ERRORS = (
     r"^(ConnectionResetError|ConnectionRefusedError|ConnectionAbortedError|BrokenPipeError)\b",
     r"^gaierror\b",
     # Playwright reports network failures as "Error: Page.goto: net::ERR_CONNECTION_RESET at ...".
-    r"^Error: [\w.]+: net::ERR_(CONNECTION_\w+|NAME_NOT_RESOLVED|TIMED_OUT|EMPTY_RESPONSE|ADDRESS_UNREACHABLE)",
+    r"^Error: [\w.]+: net::ERR_"
+    r"(CONNECTION_\w+|NAME_NOT_RESOLVED|TIMED_OUT|EMPTY_RESPONSE|ADDRESS_UNREACHABLE)",
 )
 RERUN_DELAY_S = 1.0
 _TRUE = {"1", "true", "yes", "on"}
@@ -50,24 +50,52 @@ _TRUE = {"1", "true", "yes", "on"}
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smokegate-ops", "smokegate operations: run history, alerts, flake control")
-    group.addoption("--history", dest="smokegate_history", metavar="PATH", default=None,
-                    help="run history database [env SMOKEGATE_HISTORY; default <reports_dir>/history.sqlite]")
-    group.addoption("--no-history", dest="smokegate_no_history", action="store_const", const=True,
-                    default=None, help="do not record this run in the history [env SMOKEGATE_NO_HISTORY]")
-    group.addoption("--scheduled", dest="smokegate_scheduled", action="store_const", const=True, default=None,
-                    help="scheduled-run alerting: page after N consecutive failures, remind, recover "
-                    "[env SMOKEGATE_SCHEDULED]")
-    group.addoption("--run-id", dest="smokegate_run_id", metavar="ID", default=None,
-                    help="id of this run in the history [env SMOKEGATE_RUN_ID; default time-target-random]")
-    group.addoption("--no-network-retry", dest="smokegate_no_network_retry", action="store_const", const=True,
-                    default=None, help="do not retry checks that failed on a network error "
-                    "[env SMOKEGATE_NO_NETWORK_RETRY]")
+    group.addoption(
+        "--history",
+        dest="smokegate_history",
+        metavar="PATH",
+        default=None,
+        help="run history database [env SMOKEGATE_HISTORY; default <reports_dir>/history.sqlite]",
+    )
+    group.addoption(
+        "--no-history",
+        dest="smokegate_no_history",
+        action="store_const",
+        const=True,
+        default=None,
+        help="do not record this run in the history [env SMOKEGATE_NO_HISTORY]",
+    )
+    group.addoption(
+        "--scheduled",
+        dest="smokegate_scheduled",
+        action="store_const",
+        const=True,
+        default=None,
+        help="scheduled-run alerting: page after N consecutive failures, remind, recover "
+        "[env SMOKEGATE_SCHEDULED]",
+    )
+    group.addoption(
+        "--run-id",
+        dest="smokegate_run_id",
+        metavar="ID",
+        default=None,
+        help="id of this run in the history [env SMOKEGATE_RUN_ID; default time-target-random]",
+    )
+    group.addoption(
+        "--no-network-retry",
+        dest="smokegate_no_network_retry",
+        action="store_const",
+        const=True,
+        default=None,
+        help="do not retry checks that failed on a network error [env SMOKEGATE_NO_NETWORK_RETRY]",
+    )
     parser.addini("smokegate_history", "run history database path", type="string", default="")
     parser.addini("smokegate_no_history", "do not record runs in the history", type="bool", default=False)
     parser.addini("smokegate_scheduled", "scheduled-run alert semantics", type="bool", default=False)
     parser.addini("smokegate_run_id", "id of this run in the history", type="string", default="")
-    parser.addini("smokegate_no_network_retry", "do not retry network-level failures", type="bool",
-                  default=False)
+    parser.addini(
+        "smokegate_no_network_retry", "do not retry network-level failures", type="bool", default=False
+    )
 
 
 def _text_setting(config: pytest.Config, dest: str, env: str) -> str | None:
@@ -89,10 +117,28 @@ def _flag_setting(config: pytest.Config, dest: str, env: str) -> bool:
     return bool(config.getini(dest))
 
 
+def _suite_active(config: pytest.Config) -> bool:
+    """The main plugin's rule: smokegate is active once a target or a base URL is chosen."""
+    if config.getoption("smokegate_target", None) or os.environ.get("SMOKEGATE_TARGET"):
+        return True
+    if config.getoption("base_url", None):
+        return True
+    for ini in ("smokegate_target", "base_url"):
+        try:
+            if config.getini(ini):
+                return True
+        except ValueError:  # that ini key is not registered (the plugin defining it is absent)
+            continue
+    return False
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Retry network-level failures once; runs before pytest-rerunfailures reads its options."""
     if _flag_setting(config, "smokegate_no_network_retry", "SMOKEGATE_NO_NETWORK_RETRY"):
+        return
+    if not _suite_active(config):
+        # Installed next to other test suites (or our own self-tests), stay out of their reruns.
         return
     if not config.pluginmanager.hasplugin("rerunfailures") or config.getoption("usepdb", False):
         return

@@ -222,7 +222,8 @@ def _incidents(history: History, start_ts: float, end_ts: float) -> tuple[list[I
             {
                 f"{kind} {status}": count
                 for kind, status, count in history.query(
-                    "SELECT kind, status, COUNT(*) FROM notifications WHERE incident_id = ? AND channel = 'alert'"
+                    "SELECT kind, status, COUNT(*) FROM notifications"
+                    " WHERE incident_id = ? AND channel = 'alert'"
                     " GROUP BY 1, 2",
                     (incident_id,),
                 )
@@ -247,10 +248,12 @@ def _incidents(history: History, start_ts: float, end_ts: float) -> tuple[list[I
 # -- rendering ---------------------------------------------------------------------------------
 
 _CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2330;background:#fff}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2330;
+background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde1e8}
 h3{font-size:15px;margin:16px 0 6px}.muted{color:#5d6677}
-.cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #dde1e8;border-radius:8px;padding:12px 16px;
+.cards{display:flex;flex-wrap:wrap;gap:12px}
+.card{border:1px solid #dde1e8;border-radius:8px;padding:12px 16px;
 min-width:260px}.big{font-size:28px;font-weight:600}.ok{color:#1a7f37}.bad{color:#c62828}.warn{color:#9a6700}
 table{border-collapse:collapse;margin:6px 0 12px}th,td{border-bottom:1px solid #e8ebf0;padding:4px 10px;
 text-align:left;vertical-align:top}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -272,6 +275,14 @@ def fmt(value: float | None) -> str:
     if abs(value) >= 1:
         return f"{value:.1f}"
     return f"{value:.3g}"
+
+
+def _raw(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _row(label: str, metric: str, value: int) -> str:
+    return f'<tr><td>{_e(label)}</td><td class="num" data-metric="{metric}">{value}</td></tr>'
 
 
 def fmt_pct(value: float | None) -> str:
@@ -304,14 +315,17 @@ def _availability_chart(stats: TargetStats, bucket: timedelta) -> str:
         f'<svg class="chart availability" data-target="{_e(stats.target)}" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="Availability of {_e(stats.target)} per '
         f'{_e(_duration(bucket))} against the {AVAILABILITY_GOAL} % goal">',
-        f'<text x="0" y="{y(100) + 4:.1f}">100 %</text><text x="0" y="{y(floor) + 4:.1f}">{floor:.0f} %</text>',
+        f'<text x="0" y="{y(100) + 4:.1f}">100 %</text>',
+        f'<text x="0" y="{y(floor) + 4:.1f}">{floor:.0f} %</text>',
     ]
     for index, (bucket_data, value) in enumerate(zip(stats.buckets, values, strict=True)):
         x = pad_left + index * step
         if value is None:
-            parts.append(f'<rect x="{x:.1f}" y="{y(100):.1f}" width="{max(1.0, step - 1):.1f}" '
-                         f'height="{plot_h:.1f}" fill="#eef0f4"><title>{_e(_when(bucket_data.start))}: no runs'
-                         "</title></rect>")
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y(100):.1f}" width="{max(1.0, step - 1):.1f}" '
+                f'height="{plot_h:.1f}" fill="#eef0f4"><title>{_e(_when(bucket_data.start))}: no runs'
+                "</title></rect>"
+            )
             continue
         colour = "#2da44e" if value >= AVAILABILITY_GOAL else ("#d29922" if value >= 99 else "#cf222e")
         top = y(max(value, floor))
@@ -321,8 +335,10 @@ def _availability_chart(stats: TargetStats, bucket: timedelta) -> str:
             f"<title>{_e(_when(bucket_data.start))}: {value:.3f} % of {bucket_data.runs} runs</title></rect>"
         )
     goal_y = y(AVAILABILITY_GOAL)
-    parts.append(f'<line class="goal" x1="{pad_left}" x2="{width - 8}" y1="{goal_y:.1f}" y2="{goal_y:.1f}" '
-                 'stroke="#1d2330" stroke-dasharray="4 3"/>')
+    parts.append(
+        f'<line class="goal" x1="{pad_left}" x2="{width - 8}" y1="{goal_y:.1f}" y2="{goal_y:.1f}" '
+        'stroke="#1d2330" stroke-dasharray="4 3"/>'
+    )
     parts.append(f'<text x="{pad_left + 2}" y="{height - 4}">{_e(_when(stats.buckets[0].start))}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -337,7 +353,8 @@ def _latency_chart(target: str, checks: Sequence[CheckStats]) -> str:
     width, height = label_w + bar_w + 150, row_h * len(rows) + 20
     parts = [
         f'<svg class="chart latency" data-target="{_e(target)}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="p50 and p95 per check against budget, {_e(target)}">',
+        f'viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="p50 and p95 per check against budget, {_e(target)}">',
         f'<text x="{label_w}" y="12">p50 (light) · p95 (dark) · budget (black tick); each row scaled to its '
         "own budget</text>",
     ]
@@ -348,7 +365,8 @@ def _latency_chart(target: str, checks: Sequence[CheckStats]) -> str:
         w50, w95 = bar_w * p50 / scale_max, bar_w * p95 / scale_max
         colour = "#cf222e" if check.over_budget else "#0969da"
         parts.append(
-            f'<g class="row" data-check="{_e(check.check)}"><text x="0" y="{top + 14}">{_e(check.check)}</text>'
+            f'<g class="row" data-check="{_e(check.check)}">'
+            f'<text x="0" y="{top + 14}">{_e(check.check)}</text>'
             f'<rect class="p95" x="{label_w}" y="{top + 2}" width="{w95:.1f}" height="18" fill="{colour}" '
             f'opacity="0.45" data-value="{p95:.6g}"><title>p95 {fmt(p95)} {_e(check.unit)}</title></rect>'
             f'<rect class="p50" x="{label_w}" y="{top + 6}" width="{w50:.1f}" height="10" fill="{colour}" '
@@ -356,11 +374,15 @@ def _latency_chart(target: str, checks: Sequence[CheckStats]) -> str:
         )
         if check.budget is not None:
             bx = label_w + bar_w * check.budget / scale_max
-            parts.append(f'<line class="budget" x1="{bx:.1f}" x2="{bx:.1f}" y1="{top}" y2="{top + 22}" '
-                         f'stroke="#1d2330" stroke-width="2" data-value="{check.budget:.6g}"/>')
+            parts.append(
+                f'<line class="budget" x1="{bx:.1f}" x2="{bx:.1f}" y1="{top}" y2="{top + 22}" '
+                f'stroke="#1d2330" stroke-width="2" data-value="{check.budget:.6g}"/>'
+            )
         budget = f" / {fmt(check.budget)}" if check.budget is not None else ""
-        parts.append(f'<text x="{label_w + bar_w + 8}" y="{top + 14}">{fmt(p50)} · {fmt(p95)}{budget} '
-                     f"{_e(check.unit)}</text></g>")
+        parts.append(
+            f'<text x="{label_w + bar_w + 8}" y="{top + 14}">{fmt(p50)} · {fmt(p95)}{budget} '
+            f"{_e(check.unit)}</text></g>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -371,8 +393,10 @@ def _kinds_chart(stats: TargetStats) -> str:
     items = stats.kinds.most_common()
     top = items[0][1]
     width, row_h = 560, 22
-    parts = [f'<svg class="chart kinds" data-target="{_e(stats.target)}" width="{width}" '
-             f'height="{row_h * len(items) + 4}" role="img" aria-label="Failure kinds, {_e(stats.target)}">']
+    parts = [
+        f'<svg class="chart kinds" data-target="{_e(stats.target)}" width="{width}" '
+        f'height="{row_h * len(items) + 4}" role="img" aria-label="Failure kinds, {_e(stats.target)}">'
+    ]
     for index, (kind, count) in enumerate(items):
         y = 2 + index * row_h
         parts.append(
@@ -392,8 +416,9 @@ def render(data: ReportData) -> str:
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         # No external loads of any kind: the page must work from an artifact, offline.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-        "img-src data:\">",
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        'img-src data:">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}: smokegate</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
@@ -411,11 +436,11 @@ def render(data: ReportData) -> str:
             f'<div class="card target" data-target="{_e(stats.target)}"><h3>{_e(stats.target)}</h3>'
             f'<div class="big {"ok" if met else "bad"}" data-metric="availability" '
             f'data-value="{(stats.availability or 0):.4f}">{fmt_pct(stats.availability)}</div>'
-            f'<div>{"meets" if met else "misses"} the {AVAILABILITY_GOAL} % goal</div>'
+            f"<div>{'meets' if met else 'misses'} the {AVAILABILITY_GOAL} % goal</div>"
             f'<table><tr><td>runs</td><td class="num" data-metric="runs">{stats.runs}</td></tr>'
-            f'<tr><td>failing runs</td><td class="num" data-metric="failing-runs">{stats.runs - stats.passed}</td></tr>'
-            f'<tr><td>errors (failed checks)</td><td class="num" data-metric="errors">{stats.errors}</td></tr>'
-            f'<tr><td>flaky checks (passed on retry)</td><td class="num" data-metric="flaky">{stats.flaky}</td></tr>'
+            f"{_row('failing runs', 'failing-runs', stats.runs - stats.passed)}"
+            f"{_row('errors (failed checks)', 'errors', stats.errors)}"
+            f"{_row('flaky checks (passed on retry)', 'flaky', stats.flaky)}"
             "</table></div>"
         )
     out.append("</div>")
@@ -432,18 +457,24 @@ def render(data: ReportData) -> str:
         out.append(_latency_chart(target, checks))
         out.append(
             f'<table class="checks" data-target="{_e(target)}"><thead><tr><th>check</th><th>epic</th>'
-            '<th class="num">runs</th><th class="num">failed</th><th class="num">p50</th><th class="num">p95</th>'
+            '<th class="num">runs</th><th class="num">failed</th>'
+            '<th class="num">p50</th><th class="num">p95</th>'
             '<th class="num">budget</th><th>unit</th><th>p95 vs budget</th></tr></thead><tbody>'
         )
         for check in checks:
-            verdict = "–" if check.p95 is None or check.budget is None else (
-                '<span class="bad">over</span>' if check.over_budget else '<span class="ok">within</span>')
+            verdict = (
+                "–"
+                if check.p95 is None or check.budget is None
+                else (
+                    '<span class="bad">over</span>' if check.over_budget else '<span class="ok">within</span>'
+                )
+            )
             out.append(
                 f'<tr data-check="{_e(check.check)}"><td>{_e(check.check)}</td><td>{_e(check.epic)}</td>'
                 f'<td class="num">{check.runs}</td><td class="num" data-metric="failed">{check.failures}</td>'
-                f'<td class="num" data-metric="p50" data-value="{check.p50 if check.p50 is not None else ""}">'
+                f'<td class="num" data-metric="p50" data-value="{_raw(check.p50)}">'
                 f"{fmt(check.p50)}</td>"
-                f'<td class="num" data-metric="p95" data-value="{check.p95 if check.p95 is not None else ""}">'
+                f'<td class="num" data-metric="p95" data-value="{_raw(check.p95)}">'
                 f"{fmt(check.p95)}</td>"
                 f'<td class="num" data-metric="budget">{fmt(check.budget)}</td><td>{_e(check.unit)}</td>'
                 f"<td>{verdict}</td></tr>"
@@ -475,13 +506,17 @@ def _slowest(checks: Sequence[CheckStats]) -> str:
     rows = []
     for rank, check in enumerate(timed[:SLOWEST], start=1):
         ratio = f"{100 * (check.p95 or 0.0) / check.budget:.0f} %" if check.budget else "–"
-        rows.append(f'<tr data-check="{_e(check.check)}" data-target="{_e(check.target)}"><td class="num">{rank}</td>'
-                    f"<td>{_e(check.target)}</td><td>{_e(check.check)}</td>"
-                    f'<td class="num" data-metric="p95">{fmt(check.p95)}</td>'
-                    f'<td class="num">{fmt(check.budget)}</td><td class="num">{ratio}</td></tr>')
-    return ('<table class="slowest"><thead><tr><th class="num">#</th><th>target</th><th>check</th>'
-            '<th class="num">p95 ms</th><th class="num">budget ms</th><th class="num">of budget</th></tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+        rows.append(
+            f'<tr data-check="{_e(check.check)}" data-target="{_e(check.target)}"><td class="num">{rank}</td>'
+            f"<td>{_e(check.target)}</td><td>{_e(check.check)}</td>"
+            f'<td class="num" data-metric="p95">{fmt(check.p95)}</td>'
+            f'<td class="num">{fmt(check.budget)}</td><td class="num">{ratio}</td></tr>'
+        )
+    return (
+        '<table class="slowest"><thead><tr><th class="num">#</th><th>target</th><th>check</th>'
+        '<th class="num">p95 ms</th><th class="num">budget ms</th><th class="num">of budget</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _incident_section(data: ReportData) -> str:
@@ -492,24 +527,28 @@ def _incident_section(data: ReportData) -> str:
         out.append(f'<p class="muted">Showing the latest {len(data.incidents)}.</p>')
     for incident in data.incidents:
         if incident.recovered is not None:
-            state = (f"recovered {_e(_when(incident.recovered))} after "
-                     f"{_e(_duration(incident.recovered - incident.started))}")
+            state = (
+                f"recovered {_e(_when(incident.recovered))} after "
+                f"{_e(_duration(incident.recovered - incident.started))}"
+            )
         else:
             state = '<span class="bad">ongoing</span>'
         checks = ", ".join(f"{_e(c)} ({_e(k)}, {n}×)" for c, k, n in incident.checks[:12]) or "none recorded"
         kinds = Counter[str]()
         for _check, kind, count in incident.checks:
             kinds[kind] += count
+        kind_text = ", ".join(f"{_e(k)} ({n})" for k, n in kinds.most_common())
         messages = ", ".join(f"{_e(k)}: {n}" for k, n in sorted(incident.messages.items())) or "none"
         out.append(
-            f'<div class="incident" data-incident="{_e(incident.incident_id)}" data-target="{_e(incident.target)}">'
+            f'<div class="incident" data-incident="{_e(incident.incident_id)}" '
+            f'data-target="{_e(incident.target)}">'
             f"<h3>{_e(incident.incident_id)}</h3><table>"
             f"<tr><td>target</td><td>{_e(incident.target)}</td></tr>"
             f'<tr><td>severity</td><td data-metric="severity">{_e(incident.severity.capitalize())}</td></tr>'
             f"<tr><td>detected</td><td>{_e(_when(incident.started))}</td></tr>"
             f"<tr><td>state</td><td>{state}</td></tr>"
             f'<tr><td>failing runs</td><td data-metric="runs">{incident.runs}</td></tr>'
-            f"<tr><td>failure kinds</td><td>{', '.join(f'{_e(k)} ({n})' for k, n in kinds.most_common())}</td></tr>"
+            f"<tr><td>failure kinds</td><td>{kind_text}</td></tr>"
             f"<tr><td>failed checks</td><td>{checks}</td></tr>"
             f"<tr><td>alert messages</td><td>{messages}</td></tr></table></div>"
         )

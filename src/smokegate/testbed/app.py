@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from typing import Any
 
 from starlette.applications import Starlette
@@ -39,22 +40,29 @@ class EdgeMiddleware:
     def __init__(self, app: ASGIApp, tb: Testbed) -> None:
         self.app = app
         self.tb = tb
+        self.recent_connections: dict[tuple[str, int], float] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         state = self.tb.state
-        state.in_flight += 1
-        try:
-            if state.in_flight > 1:
-                state.concurrent_served += 1
-                if state.on("error-5pct") and state.concurrent_served % 20 == 0:
-                    await JSONResponse({"error": "Bad Gateway"}, status_code=502)(scope, receive, self._edge(send))
-                    return
-            await self.app(scope, receive, self._edge(send))
-        finally:
-            state.in_flight -= 1
+        if state.on("error-5pct") and self._under_load(scope):
+            state.concurrent_served += 1
+            if state.concurrent_served % 20 == 0:
+                await JSONResponse({"error": "Bad Gateway"}, status_code=502)(scope, receive, self._edge(send))
+                return
+        await self.app(scope, receive, self._edge(send))
+
+    def _under_load(self, scope: Scope) -> bool:
+        """Three or more client connections active within the last second count as load."""
+        now = time.monotonic()
+        client = scope.get("client") or ("", 0)
+        seen = self.recent_connections
+        seen[(client[0], client[1])] = now
+        for key in [k for k, t in seen.items() if now - t > 1.0]:
+            del seen[key]
+        return len(seen) >= 3
 
     def _edge(self, send: Send) -> Send:
         async def wrapped(message: Message) -> None:

@@ -1,0 +1,77 @@
+"""Self-test fixtures: a testbed per xdist worker, and a runner for the suite against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smokegate.testbed.control import RunningTestbed
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITES = ("smoke", "security", "synthetic")
+
+
+@dataclass
+class SuiteRun:
+    """One run of the suite: its exit code, output, and gate.json."""
+
+    returncode: int
+    output: str
+    gate: dict[str, Any]
+    reports_dir: Path
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        return {check["check"]: check["outcome"] for check in self.gate.get("checks", [])}
+
+    def with_outcome(self, outcome: str) -> set[str]:
+        return {check for check, result in self.outcomes.items() if result == outcome}
+
+    def message(self, check: str) -> str:
+        return next((c["message"] or "" for c in self.gate["checks"] if c["check"] == check), "")
+
+
+def run_suite(
+    args: Sequence[str], reports_dir: Path, *, env: dict[str, str] | None = None, timeout: float = 600
+) -> SuiteRun:
+    """Run pytest on the suite in a fresh process, as CI and QA do, and read its gate.json."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--reports-dir", str(reports_dir),
+               *args]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SMOKEGATE_", "PYTEST_"))}
+    environment.update(env or {})
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=environment)
+    gate_file = reports_dir / "gate.json"
+    gate = json.loads(gate_file.read_text()) if gate_file.exists() else {}
+    return SuiteRun(done.returncode, done.stdout + done.stderr, gate, reports_dir)
+
+
+@pytest.fixture(scope="session")
+def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTestbed]:
+    """One testbed per xdist worker; tests switch its faults and must leave them off."""
+    with RunningTestbed.start(tmp_path_factory.mktemp("testbed")) as running:
+        yield running
+
+
+@pytest.fixture
+def healthy_testbed(testbed: RunningTestbed) -> Iterator[RunningTestbed]:
+    testbed.set_faults([])
+    yield testbed
+    testbed.set_faults([])
+
+
+def cli_for(testbed: RunningTestbed) -> list[str]:
+    return ["--target", "local", "--base-url", testbed.url, "--ca-bundle", testbed.ca_file,
+            "--expect-version", testbed.version]
+
+
+def suite_paths(suites: Sequence[str]) -> list[str]:
+    return [f"tests/{suite}" for suite in suites if (ROOT / "tests" / suite).is_dir() and any(
+        (ROOT / "tests" / suite).glob("test_*.py"))]

@@ -1,0 +1,79 @@
+"""Every check passes on the healthy testbed and fails on the fault meant for it, and only there.
+
+The fault catalog is the contract: with a fault on, exactly the checks it names fail (with a
+message) and every other check of the suites it touches passes, or is skipped when the fault takes
+the whole target down.  A check that no fault makes fail could not fail at all: that is a bug too.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from smokegate.testbed import faults
+from smokegate.testbed.control import RunningTestbed
+
+from .conftest import SUITES, run_suite, suite_paths, cli_for
+
+pytestmark = pytest.mark.selftest_slow
+
+
+def _function(check: str) -> str:
+    return re.sub(r"\[.*\]$", "", check)
+
+
+def test_healthy_testbed_passes_every_check(healthy_testbed: RunningTestbed, tmp_path: Path) -> None:
+    run = run_suite([*suite_paths(SUITES), *cli_for(healthy_testbed)], tmp_path)
+    not_passed = {c: o for c, o in run.outcomes.items() if o != "passed"}
+    assert run.gate.get("verdict") == "pass" and not not_passed, (
+        f"false alarms on the healthy testbed: {not_passed}\n{run.output[-3000:]}"
+    )
+    assert run.returncode == 0, run.output[-3000:]
+
+
+@pytest.mark.parametrize("fault", list(faults.CATALOG.values()), ids=list(faults.CATALOG))
+def test_fault_fails_exactly_its_checks(fault: faults.Fault, testbed: RunningTestbed, tmp_path: Path) -> None:
+    testbed.set_faults([fault.name])
+    try:
+        run = run_suite([*suite_paths(fault.suites), *cli_for(testbed)], tmp_path)
+    finally:
+        testbed.set_faults([])
+    failed = run.with_outcome("failed")
+    expected = set(fault.catches)
+    assert failed == expected, (
+        f"fault {fault.name}: not caught by {sorted(expected - failed)}; "
+        f"false alarms {sorted(failed - expected)}\n{run.output[-3000:]}"
+    )
+    for check in expected:
+        assert run.message(check).strip(), f"{check} failed without a message"
+    others = {c: o for c, o in run.outcomes.items() if c not in expected}
+    wrong = {c: o for c, o in others.items() if o != ("passed" if fault.others == "pass" else "skipped")}
+    assert not wrong, f"fault {fault.name}: other checks should have {fault.others}ed: {wrong}"
+    assert run.gate["verdict"] == "fail" or all(
+        c["severity"] not in ("critical", "high") for c in run.gate["failed"]
+    ), run.gate
+
+
+def test_every_check_has_a_fault_that_catches_it(tmp_path: Path) -> None:
+    """Collect the suites and compare their check functions with the catalog's."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *suite_paths(SUITES),
+         "--target", "local", "--reports-dir", str(tmp_path / "reports"), "--ca-bundle", "system"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    collected = {
+        _function(line.split("tests/", 1)[1]) for line in done.stdout.splitlines() if line.startswith("tests/")
+    }
+    assert collected, done.stdout + done.stderr
+    caught = {_function(check) for fault in faults.CATALOG.values() for check in fault.catches}
+    assert not collected - caught, f"checks no fault can make fail: {sorted(collected - caught)}"
+    assert not caught - collected, f"catalog names checks that do not exist: {sorted(caught - collected)}"

@@ -1,0 +1,127 @@
+"""Rate limiting: a bounded concurrent burst that stops at the first 429, and reading its answer.
+
+The burst never sends more than its cap, with at most ``concurrency`` requests in flight, and stops
+as soon as one answer is a 429 (requests already in flight still complete and are counted).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Generic, Protocol, TypeVar
+
+
+class Answer(Protocol):
+    @property
+    def status(self) -> int: ...
+
+
+A = TypeVar("A", bound=Answer)
+
+
+@dataclass
+class Burst(Generic[A]):
+    cap: int
+    sent: int = 0
+    statuses: list[int] = field(default_factory=list)
+    first_429: A | None = None
+    # The ordinal (1-based) of the request whose answer was the first 429.
+    limited_at: int | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def run_burst(send: Callable[[], A], cap: int, concurrency: int) -> Burst[A]:
+    """Send up to ``cap`` requests, ``concurrency`` at a time, until the first 429."""
+    burst: Burst[A] = Burst(cap=cap)
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def worker() -> None:
+        while not stop.is_set():
+            with lock:
+                if burst.sent >= cap:
+                    return
+                burst.sent += 1
+                ordinal = burst.sent
+            try:
+                answer = send()
+            except Exception as exc:  # noqa: BLE001 - a transport error ends the burst; the check reports it
+                with lock:
+                    burst.errors.append(f"{type(exc).__name__}: {exc}")
+                stop.set()
+                return
+            with lock:
+                burst.statuses.append(answer.status)
+                if answer.status == 429 and burst.first_429 is None:
+                    burst.first_429, burst.limited_at = answer, ordinal
+            if answer.status == 429:
+                stop.set()
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, cap))) as pool:
+        for _ in range(max(1, min(concurrency, cap))):
+            pool.submit(worker)
+    return burst
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or HTTP-date); None if unparseable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+_RESET = re.compile(r"(?:^|[;,\s])(?:reset|t)\s*=\s*(\d+)")
+
+
+def parse_ratelimit_reset(headers: Mapping[str, str]) -> float | None:
+    """Seconds until the window resets, from IETF ``RateLimit`` headers (draft 7 or 8 syntax).
+
+    Draft 7: ``RateLimit: limit=30, remaining=0, reset=7`` (or ``RateLimit-Reset: 7``);
+    draft 8+: ``RateLimit: "default";r=0;t=7`` with ``RateLimit-Policy: "default";q=30;w=10``.
+    """
+    reset = headers.get("ratelimit-reset")
+    if reset is not None and reset.strip().isdigit():
+        return float(reset.strip())
+    match = _RESET.search(headers.get("ratelimit", ""))
+    return float(match.group(1)) if match else None
+
+
+def has_ratelimit_policy(headers: Mapping[str, str]) -> bool:
+    policy = headers.get("ratelimit-policy", "")
+    return bool(re.search(r"(?:^|[;,\s])(?:q=\d+|\d+\s*;\s*w=\d+)", policy))
+
+
+def publicly_cacheable(cache_control: str | None) -> str | None:
+    """Why a shared cache (CDN) may store this answer, or None.
+
+    A 429 is not heuristically cacheable (RFC 9111 section 4.2.2), so only explicit directives count.
+    """
+    if not cache_control:
+        return None
+    directives: dict[str, str] = {}
+    for part in cache_control.split(","):
+        name, _, value = part.strip().partition("=")
+        directives[name.strip().lower()] = value.strip().strip('"')
+    if "no-store" in directives or "private" in directives:
+        return None
+    if "public" in directives:
+        return "Cache-Control: public"
+    for name in ("s-maxage", "max-age"):
+        raw = directives.get(name, "0")
+        if raw.isdigit() and int(raw) > 0:
+            return f"Cache-Control: {name}={raw}"
+    return None

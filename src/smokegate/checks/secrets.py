@@ -1,0 +1,107 @@
+"""Leaked secrets in what a site serves: pattern rules, the exact-value canary, and masking.
+
+A finding names the rule and the file and shows the secret masked (first 4 characters and the
+length): a secret never reaches a report.  Public-by-design values (publishable keys, the Supabase
+anon key) are not findings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from smokegate.checks.jwt import JWT_PATTERN, unverified_payload
+
+
+def mask(secret: str) -> str:
+    """What a report may show of a secret: its first 4 characters and its length."""
+    return f"{secret[:4]}… ({len(secret)} chars)"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    source: str
+    masked: str
+
+    def describe(self) -> str:
+        return f"{self.rule} in {self.source}: {self.masked}"
+
+
+def _is_service_role(token: str) -> bool:
+    claims = unverified_payload(token)
+    return bool(claims) and claims.get("role") == "service_role"  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    pattern: re.Pattern[str]
+    # Some matches are only secret on a closer look (a Supabase JWT is public unless service_role).
+    confirm: Callable[[str], bool] | None = None
+
+
+RULES: tuple[Rule, ...] = (
+    # Stripe secret and restricted keys, and Clerk secret keys (same sk_live_/sk_test_ shape).
+    Rule("stripe-or-clerk-secret-key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}")),
+    Rule("webhook-signing-secret", re.compile(r"\bwhsec_[0-9A-Za-z+/=_-]{16,}")),
+    Rule("openai-api-key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}")),
+    Rule("openai-project-key", re.compile(r"\bsk-proj-[A-Za-z0-9_-]{40,}")),
+    Rule("supabase-service-role-jwt", re.compile(JWT_PATTERN), confirm=_is_service_role),
+    Rule("supabase-secret-key", re.compile(r"\bsb_secret_[A-Za-z0-9_-]{16,}")),
+    Rule("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    Rule("slack-webhook-url", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}")),
+    Rule("google-oauth-client-secret", re.compile(r"\bGOCSPX-[A-Za-z0-9_-]{20,}")),
+    Rule("private-key-block", re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----")),
+)
+
+
+def scan_patterns(text: str, source: str, rules: tuple[Rule, ...] = RULES) -> list[Finding]:
+    findings: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for rule in rules:
+        for match in rule.pattern.finditer(text):
+            value = match.group(0)
+            if rule.confirm is not None and not rule.confirm(value):
+                continue
+            if (rule.name, value) not in seen:
+                seen.add((rule.name, value))
+                findings.append(Finding(rule.name, source, mask(value)))
+    return findings
+
+
+def canary_fragments(value: str, prefix_chars: int = 12) -> list[str]:
+    """The strings whose presence means ``value`` leaked: itself, and a prefix when that is specific.
+
+    A JWT's first characters are its header (``eyJhbGciOiJI...`` is every HS256 token, the public
+    anon key included), so for a JWT the prefix is taken from its signature.  A URL's prefix is
+    its scheme and host, public by nature, so a URL only counts whole.
+    """
+    value = value.strip()
+    if not value:
+        return []
+    fragments = [value]
+    if "://" in value:
+        return fragments
+    if re.fullmatch(JWT_PATTERN, value):
+        signature = value.rsplit(".", 1)[1]
+        if len(signature) > prefix_chars:
+            fragments.append(signature[:prefix_chars])
+    elif len(value) > prefix_chars:
+        fragments.append(value[:prefix_chars])
+    return fragments
+
+
+def scan_canaries(
+    text: str, source: str, canaries: Mapping[str, str], prefix_chars: int = 12
+) -> list[Finding]:
+    """Findings for every secret value (named by its environment variable) found in ``text``."""
+    findings = []
+    for name, value in canaries.items():
+        for fragment in canary_fragments(value, prefix_chars):
+            if fragment in text:
+                kind = "value" if fragment == value.strip() else f"{prefix_chars}-char prefix"
+                findings.append(Finding(f"canary {name} ({kind})", source, mask(value.strip())))
+                break
+    return findings

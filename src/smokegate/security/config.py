@@ -1,0 +1,165 @@
+"""The ``[security]`` section of a target: what the security checks probe and what they expect.
+
+The defaults describe the real platform (Next.js App Router on Vercel, Clerk, Stripe, Supabase), so
+a target lists only what differs.  Secrets never appear here: webhook secrets and canary values are
+named by environment variable, like everything else in the target config.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_NAME = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _origin(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ValueError(f"not an origin (scheme://host[:port]): {value!r}")
+    return value.rstrip("/")
+
+
+class Tls(_Model):
+    """Certificate and protocol expectations, checked with sslyze."""
+
+    # Fail when any certificate of the chain expires sooner; warn (low severity) under warn_days.
+    expiry_fail_days: int = Field(7, ge=0)
+    expiry_warn_days: int = Field(30, ge=1)
+    mozilla_profile: Literal["modern", "intermediate", "old"] = "intermediate"
+    hsts_min_age_s: int = Field(31536000, ge=0)
+    hsts_include_subdomains: bool = True
+    # Plain-HTTP URL that must redirect to HTTPS; None means http://<host> on port 80.
+    http_url: str | None = None
+    scan_timeout_s: float = Field(60, gt=0, le=600)
+
+
+class CorsRoute(_Model):
+    """An API route browsers may call cross-origin, and from where."""
+
+    name: str = Field(pattern=_NAME)
+    path: str = Field(pattern=r"^/")
+    # The methods the route itself serves; a preflight may never allow more.
+    methods: tuple[Method, ...] = ("GET", "HEAD", "OPTIONS")
+    allowed_origins: tuple[str, ...] = ("https://napoleonai.app", "https://www.napoleonai.app")
+    allow_subdomains: bool = False
+
+    _origins = field_validator("allowed_origins")(
+        classmethod(lambda cls, v: tuple(_origin(o) for o in v))
+    )
+
+
+class RateLimit(_Model):
+    """The bounded burst that must run into the rate limiter (an intrusive check)."""
+
+    path: str = Field("/api/waitlist", pattern=r"^/")
+    method: Method = "POST"
+    json_body: dict[str, str] | None = {"email": "smokegate-ratelimit@example.com"}
+    # The documented limit per window; the burst stops at limit + 20 %, never above max_requests.
+    limit: int = Field(30, ge=1)
+    max_requests: int = Field(150, ge=1, le=150)
+    concurrency: int = Field(5, ge=1, le=5)
+    # The longest Retry-After the check will wait before asking again.
+    max_wait_s: float = Field(15, gt=0, le=120)
+
+    @property
+    def cap(self) -> int:
+        return min(self.max_requests, self.limit + max(1, -(-self.limit // 5)))
+
+
+class ProtectedRoute(_Model):
+    name: str = Field(pattern=_NAME)
+    path: str = Field(pattern=r"^/")
+    method: Method = "GET"
+
+
+class Cookies(_Model):
+    # Cookies that are script-readable by design (Clerk's session and client-uat cookies).
+    script_readable: tuple[str, ...] = ("__session", "__client_uat")
+
+
+class Webhook(_Model):
+    """A webhook receiver and the environment variable holding its signing secret."""
+
+    name: str = Field(pattern=_NAME)
+    path: str = Field(pattern=r"^/")
+    kind: Literal["stripe", "svix"] = "stripe"
+    secret_env: str = Field(min_length=1)
+
+
+class JsonRoute(_Model):
+    """A JSON API route probed with bad input (an intrusive check)."""
+
+    name: str = Field(pattern=_NAME)
+    path: str = Field(pattern=r"^/")
+    method: Method = "POST"
+    # A body of the right shape, and one whose fields have the wrong types.
+    valid_body: dict[str, str | int | bool] = Field(default_factory=dict)
+    wrong_types_body: dict[str, str | int | bool | None | list[int]] = Field(default_factory=dict)
+    # The route's documented body limit; the oversized probe sends twice that.
+    max_body_bytes: int = Field(65536, ge=1024, le=4_500_000)
+
+
+class SensitivePath(_Model):
+    name: str = Field(pattern=_NAME)
+    path: str = Field(pattern=r"^/")
+
+
+class SecretScan(_Model):
+    # At most this many distinct scripts are fetched over all scanned pages.
+    max_scripts: int = Field(60, ge=1, le=500)
+    # A canary also matches on this many leading characters of a secret value.
+    canary_prefix_chars: int = Field(12, ge=8)
+
+
+class SecurityConfig(_Model):
+    tls: Tls = Tls()
+    cors: tuple[CorsRoute, ...] = (
+        CorsRoute(name="plans", path="/api/plans"),
+        CorsRoute(name="status", path="/api/status"),
+    )
+    rate_limit: RateLimit = RateLimit()
+    sign_in_path: str = Field("/sign-in", pattern=r"^/")
+    protected_api: tuple[ProtectedRoute, ...] = (ProtectedRoute(name="user", path="/api/user"),)
+    protected_pages: tuple[ProtectedRoute, ...] = (ProtectedRoute(name="dashboard", path="/dashboard"),)
+    cookies: Cookies = Cookies()
+    webhooks: tuple[Webhook, ...] = (
+        Webhook(name="stripe", path="/api/webhooks/stripe", kind="stripe", secret_env="STRIPE_WEBHOOK_SECRET"),
+        Webhook(name="clerk", path="/api/webhooks/clerk", kind="svix", secret_env="CLERK_WEBHOOK_SECRET"),
+    )
+    json_routes: tuple[JsonRoute, ...] = (
+        JsonRoute(
+            name="waitlist", path="/api/waitlist",
+            valid_body={"email": "smokegate@example.com"},
+            wrong_types_body={"email": 42, "name": [1, 2]},
+        ),
+    )
+    sensitive_paths: tuple[SensitivePath, ...] = (
+        SensitivePath(name="dotenv", path="/.env"),
+        SensitivePath(name="dotenv-production", path="/.env.production"),
+        SensitivePath(name="git-config", path="/.git/config"),
+        SensitivePath(name="next-build-dir", path="/.next/server/app-paths-manifest.json"),
+        SensitivePath(name="api-debug", path="/api/debug"),
+    )
+    # Headers, cookies and served code are checked on the target's pages with ``scan = true``.
+    secrets: SecretScan = SecretScan()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> SecurityConfig:
+        for kind, items in (
+            ("cors", self.cors), ("protected_api", self.protected_api),
+            ("protected_pages", self.protected_pages), ("webhooks", self.webhooks),
+            ("json_routes", self.json_routes), ("sensitive_paths", self.sensitive_paths),
+        ):
+            names = [item.name for item in items]
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate security.{kind} name(s): {', '.join(duplicates)}")
+        return self

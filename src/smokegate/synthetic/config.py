@@ -1,0 +1,105 @@
+"""The ``[synthetic]`` section of a target: pages sampled in a browser, OAuth providers, the test account.
+
+Defaults describe the real platform (Clerk sign-in with Google, Microsoft and Slack); a target lists
+only what differs.  The test account's credentials are never in the file: it names the environment
+variables that hold them, and the sign-in journey is skipped with that reason when they are unset.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_NAME = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Provider(_Model):
+    """An OAuth provider behind a "Continue with ..." button of the sign-in page."""
+
+    name: str = Field(pattern=_NAME)
+    # The button's accessible name; ``button_selector`` (a Playwright selector) wins when set.
+    label: str = Field(min_length=1)
+    button_selector: str | None = None
+    # Host (no port) the authorize URL must point at, and the client the platform registered there.
+    authorize_host: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    # How the authorization code is bound to the browser: PKCE S256, or an OpenID nonce.
+    binding: Literal["pkce", "nonce"] = "pkce"
+    # Origins besides the app's own that may receive the code (the auth provider's domain, e.g. Clerk's).
+    redirect_origins: tuple[str, ...] = ()
+    # The provider's login form, for the journey with the test account.
+    email_selector: str = "input[type=email], input[name=email], input[name=loginfmt]"
+    password_selector: str = "input[type=password]"
+    submit_selector: str = "button[type=submit], input[type=submit]"
+
+
+class Account(_Model):
+    """The test account: names of the environment variables holding its credentials."""
+
+    email_env: str = "SMOKEGATE_TEST_EMAIL"
+    password_env: str = "SMOKEGATE_TEST_PASSWORD"
+    # The provider the journey signs in with; the first provider when unset.
+    provider: str | None = None
+    # The name the dashboard must greet the user with; any non-empty name when unset.
+    display_name: str | None = None
+
+    def credentials(self) -> tuple[str, str] | None:
+        email, password = os.environ.get(self.email_env), os.environ.get(self.password_env)
+        return (email, password) if email and password else None
+
+    def missing(self) -> list[str]:
+        return [name for name in (self.email_env, self.password_env) if not os.environ.get(name)]
+
+
+class Ai(_Model):
+    """The AI endpoint the signed-in app calls, and a harmless synthetic request to it."""
+
+    path: str = Field("/api/ai/summarize", pattern=r"^/")
+    method: Literal["POST", "GET"] = "POST"
+    body: dict[str, Any] = Field(
+        default_factory=lambda: {"text": "Synthetic check: summarise this one-line note in one line."}
+    )
+    # None means the target's budgets.ai_ms (the guide's 3 s).
+    budget_ms: float | None = Field(None, gt=0)
+
+
+class SyntheticConfig(_Model):
+    """What the browser suite checks on one target."""
+
+    # Page loads per page; the budget is judged on the median.
+    samples: int = Field(3, ge=1, le=20)
+    # Quiet time after the load event before vitals are read, so late paints and shifts count.
+    settle_ms: int = Field(150, ge=0, le=5000)
+    lcp_warn_ms: float = Field(2500, gt=0)
+    cls_warn: float = Field(0.1, ge=0)
+    navigation_timeout_ms: float = Field(15000, gt=0)
+    sign_in_path: str = Field("/sign-in", pattern=r"^/")
+    dashboard_path: str = Field("/dashboard", pattern=r"^/")
+    user_api_path: str = Field("/api/user", pattern=r"^/")
+    user_name_selector: str = '[data-testid="user-name"]'
+    sign_out_label: str = "Sign out"
+    ai: Ai = Ai()
+    account: Account = Account()
+    providers: tuple[Provider, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> SyntheticConfig:
+        names = [p.name for p in self.providers]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate providers name(s): {', '.join(duplicates)}")
+        if self.account.provider is not None and self.account.provider not in names:
+            raise ValueError(f"account.provider {self.account.provider!r} is not one of the providers")
+        return self
+
+    def journey_provider(self) -> Provider | None:
+        """The provider the sign-in journey uses."""
+        wanted = self.account.provider
+        return next((p for p in self.providers if wanted in (None, p.name)), None)
