@@ -96,9 +96,10 @@ def describe_transport_error(exc: BaseException, timeout_s: float | None = None)
         if isinstance(item, socket.gaierror):
             return f"DNS lookup failed ({item.strerror or item})"
         if isinstance(item, ssl.SSLCertVerificationError):
-            return f"TLS handshake failed: certificate not trusted ({item.verify_message or item.reason})"
+            detail = getattr(item, "verify_message", None) or getattr(item, "reason", None) or item
+            return f"TLS handshake failed: certificate not trusted ({detail})"
         if isinstance(item, ssl.SSLError):
-            return f"TLS handshake failed: {item.reason or item}"
+            return f"TLS handshake failed: {getattr(item, 'reason', None) or item}"
         if isinstance(item, ConnectionRefusedError) or getattr(item, "errno", None) == errno.ECONNREFUSED:
             return "connection refused"
     if isinstance(exc, httpx.TimeoutException):

@@ -1,0 +1,97 @@
+"""The target config: defaults from the guide, merging, and one clear error per problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smokegate.config import ConfigError, load_config, resolve_target
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "smokegate.toml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_config_has_the_three_targets() -> None:
+    suite = load_config(ROOT / "smokegate.toml")
+    assert set(suite.targets) >= {"production", "staging", "local"}
+    assert suite.targets["production"].base_url == "https://napoleonai.app"
+    assert suite.targets["production"].intrusive is False
+
+
+def test_budgets_default_to_the_ops_guide(tmp_path: Path) -> None:
+    target = resolve_target(write(tmp_path, '[targets.x]\nbase_url = "https://example.test"\n'), "x")
+    budgets = target.budgets
+    assert (budgets.health_ms, budgets.api_ms, budgets.page_ms, budgets.db_ms, budgets.ai_ms) == (
+        500, 500, 2000, 100, 3000)
+    assert budgets.error_rate == 0.01
+    assert target.ca_bundle == "system"
+    assert target.intrusive is False
+
+
+def test_defaults_merge_into_targets_and_targets_override(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+[defaults]
+page_samples = 5
+[defaults.budgets]
+page_ms = 1500
+[targets.a]
+base_url = "https://a.test/"
+[targets.b]
+base_url = "https://b.test"
+[targets.b.budgets]
+page_ms = 900
+""")
+    a, b = resolve_target(path, "a"), resolve_target(path, "b")
+    assert (a.page_samples, a.budgets.page_ms, a.base_url) == (5, 1500, "https://a.test")
+    assert (b.budgets.page_ms, b.budgets.api_ms) == (900, 500)
+
+
+def test_base_url_override_and_relative_ca_bundle(tmp_path: Path) -> None:
+    path = write(tmp_path, '[targets.x]\nbase_url = "https://x.test"\nca_bundle = "certs/ca.pem"\n')
+    target = resolve_target(path, "x", "https://preview-123.vercel.app")
+    assert target.base_url == "https://preview-123.vercel.app"
+    assert target.ca_bundle == str(tmp_path / "certs" / "ca.pem")
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        ('[targets.x]\nbase_url = "https://x.test"\n', "nope", "unknown target 'nope' (known targets: x)"),
+        ('[targets.x]\nbase_url = "not a url"\n', "x", "targets.x.base_url: not an absolute http(s) URL"),
+        ("[targets.x]\npages = []\n", "x", "targets.x.base_url: required key is missing"),
+        ('[targets.x]\nbase_url = "https://x.test"\ntimeout_s = "soon"\n', "x", "targets.x.timeout_s:"),
+        ('[targets.x]\nbase_url = "https://x.test"\nbase_ur1 = "typo"\n', "x", "targets.x.base_ur1: unknown key"),
+        ('[targets.x]\nbase_url = "https://x.test"\n[[targets.x.pages]]\nname = "a"\npath = "/"\n', "x",
+         "targets.x.pages[0].text: required key is missing"),
+        ("[targets.x\n", "x", "not valid TOML"),
+    ],
+    ids=["unknown-target", "malformed-url", "missing-field", "mistyped-field", "unknown-key", "nested", "toml"],
+)
+def test_config_errors_name_the_file_and_key(tmp_path: Path, text: str, target: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        resolve_target(path, target)
+    assert str(path) in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="target config file not found"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_secrets_come_only_from_named_environment_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[targets.x]\nbase_url = "https://x.test"\nsecret_env = ["STRIPE_SECRET_KEY"]\n')
+    target = resolve_target(path, "x")
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+    assert target.secret("STRIPE_SECRET_KEY") is None
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_value")
+    assert target.secret("STRIPE_SECRET_KEY") == "sk_test_value"
+    with pytest.raises(KeyError):
+        target.secret("HOME")

@@ -1,0 +1,157 @@
+"""The plugin's behaviour, checked with pytester on tiny suites against the healthy testbed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from smokegate.testbed.control import RunningTestbed
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, healthy_testbed: RunningTestbed) -> pytest.Pytester:
+    pytester.makefile(".toml", smokegate=f"""
+[targets.prod]
+base_url = "{healthy_testbed.url}"
+ca_bundle = "{healthy_testbed.ca_file}"
+intrusive = false
+[targets.stage]
+base_url = "{healthy_testbed.url}"
+ca_bundle = "{healthy_testbed.ca_file}"
+intrusive = true
+""")
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    return pytester
+
+
+def write_checks(pytester: pytest.Pytester, body: str) -> None:
+    (pytester.path / "tests" / "smoke").mkdir(parents=True, exist_ok=True)
+    (pytester.path / "tests" / "smoke" / "test_checks.py").write_text("import pytest\n" + body)
+
+
+def gate_json(pytester: pytest.Pytester) -> dict:
+    return json.loads((pytester.path / "reports" / "gate.json").read_text())
+
+
+CHECKS = """
+@pytest.mark.safe
+@pytest.mark.check(severity="critical")
+def test_read_only(probe):
+    assert probe.get("/api/health").status == 200
+
+@pytest.mark.intrusive
+@pytest.mark.check(severity="high")
+def test_burst(probe):
+    assert probe.get("/").status == 200
+
+@pytest.mark.safe
+@pytest.mark.check(severity="medium")
+def test_medium_fails(check_record):
+    check_record.measure(2600, 2000)
+    assert False, "took 2600 ms > budget 2000 ms"
+"""
+
+
+def test_intrusive_checks_are_deselected_and_reported_on_a_target_that_forbids_them(suite: pytest.Pytester) -> None:
+    write_checks(suite, CHECKS)
+    result = suite.runpytest_subprocess("--target", "prod", "tests")
+    result.assert_outcomes(passed=1, failed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*intrusive checks NOT allowed*", "*1 intrusive checks deselected*test_burst*"])
+    data = gate_json(suite)
+    assert data["deselected"] == [{"check": "smoke/test_checks.py::test_burst",
+                                   "reason": "intrusive checks are not allowed on target prod"}]
+    assert data["counts"]["deselected"] == 1
+
+
+def test_exit_code_follows_the_gate_level_not_pytest(suite: pytest.Pytester) -> None:
+    write_checks(suite, CHECKS)
+    below = suite.runpytest_subprocess("--target", "stage", "tests")
+    assert below.ret == 0, "a medium failure must not block a gate on high"
+    assert gate_json(suite)["verdict"] == "pass"
+    failed = gate_json(suite)["failed"]
+    assert failed[0]["measured"] == 2600 and failed[0]["budget"] == 2000
+    at = suite.runpytest_subprocess("--target", "stage", "--gate-on", "medium", "tests")
+    assert at.ret == 1
+    assert gate_json(suite)["verdict"] == "fail"
+
+
+def test_every_option_has_an_environment_equivalent(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_checks(suite, CHECKS)
+    monkeypatch.setenv("SMOKEGATE_TARGET", "stage")
+    monkeypatch.setenv("SMOKEGATE_GATE_ON", "medium")
+    monkeypatch.setenv("SMOKEGATE_REPORTS_DIR", "out")
+    result = suite.runpytest_subprocess("tests")
+    assert result.ret == 1
+    assert json.loads((suite.path / "out" / "gate.json").read_text())["gate_on"] == "medium"
+
+
+def test_a_check_without_markers_is_a_usage_error(suite: pytest.Pytester) -> None:
+    write_checks(suite, "def test_unmarked():\n    pass\n")
+    result = suite.runpytest_subprocess("--target", "stage", "tests")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_unmarked: no @pytest.mark.check*", "*needs exactly one of*safe*intrusive*"])
+
+
+def test_no_target_is_a_usage_error(suite: pytest.Pytester) -> None:
+    write_checks(suite, CHECKS)
+    result = suite.runpytest_subprocess("tests")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*no target chosen: pass --target NAME*"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "nope"], "*unknown target 'nope' (known targets: prod, stage)*"),
+        (["--target", "prod", "--base-url", "ftp://x"], "*--base-url: not an absolute http(s) URL*"),
+        (["--target", "prod", "--gate-on", "severe"], "*invalid choice*"),
+    ],
+    ids=["unknown-target", "bad-base-url", "bad-gate-level"],
+)
+def test_bad_invocation_gives_one_clear_error(suite: pytest.Pytester, args: list[str], message: str) -> None:
+    write_checks(suite, CHECKS)
+    result = suite.runpytest_subprocess(*args, "tests")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_bad_config_writes_a_failing_gate_json_and_no_traceback(suite: pytest.Pytester) -> None:
+    write_checks(suite, CHECKS)
+    (suite.path / "smokegate.toml").write_text('[targets.prod]\nbase_url = "https://x.test"\ntimeout_s = "soon"\n')
+    result = suite.runpytest_subprocess("--target", "prod", "tests")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR")]
+    assert len(errors) == 1, result.stderr.str()
+    assert "smokegate.toml: targets.prod.timeout_s" in result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    data = gate_json(suite)
+    assert data["verdict"] == "fail" and "targets.prod.timeout_s" in data["reason"]
+
+
+def test_reports_are_written_with_measured_vs_budget(suite: pytest.Pytester) -> None:
+    write_checks(suite, CHECKS)
+    suite.runpytest_subprocess("--target", "stage", "tests")
+    reports = suite.path / "reports"
+    html = (reports / "report.html").read_text()
+    assert "2600 ms / budget 2000 ms" in html and "Severity" in html
+    assert (reports / "junit.xml").exists()
+    assert list((reports / "allure-results").glob("*-result.json"))
+    summary = (reports / "summary.md").read_text()
+    assert "`smoke/test_checks.py::test_medium_fails`" in summary and "2600 ms / budget 2000 ms" in summary
+    results = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
+    labels = {(lbl["name"], lbl["value"]) for r in results for lbl in r["labels"]}
+    assert {("epic", "smoke"), ("severity", "blocker"), ("severity", "normal")} <= labels
+
+
+def test_github_step_summary_gets_the_summary(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    write_checks(suite, CHECKS)
+    step_summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
+    suite.runpytest_subprocess("--target", "stage", "tests")
+    assert "smokegate: PASS" in step_summary.read_text()
