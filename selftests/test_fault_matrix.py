@@ -15,7 +15,7 @@ import pytest
 from smokegate.testbed import faults
 from smokegate.testbed.control import RunningTestbed
 
-from .conftest import SUITES, run_suite, suite_paths, cli_for
+from .conftest import SUITES, cli_for, run_suite, suite_paths
 
 pytestmark = pytest.mark.selftest_slow
 

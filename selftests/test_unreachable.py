@@ -35,7 +35,8 @@ def closed_port() -> int:
 
 
 def config_with_timeout(tmp_path: Path) -> Path:
-    text = (ROOT / "smokegate.toml").read_text() + "\n[targets.quick]\nbase_url = \"https://localhost:1\"\ntimeout_s = 1\n"
+    extra = '\n[targets.quick]\nbase_url = "https://localhost:1"\ntimeout_s = 1\n'
+    text = (ROOT / "smokegate.toml").read_text() + extra
     path = tmp_path / "smokegate.toml"
     path.write_text(text)
     return path

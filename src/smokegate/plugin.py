@@ -379,10 +379,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     try:
         import allure
 
+        dynamic: Any = allure.dynamic
         if marker is not None:
-            allure.dynamic.severity(_ALLURE_SEVERITY[marker.kwargs["severity"]])
-            allure.dynamic.feature(marker.kwargs.get("feature") or item.path.stem.removeprefix("test_"))
-        allure.dynamic.epic(_epic(item) or "")
+            dynamic.severity(_ALLURE_SEVERITY[marker.kwargs["severity"]])
+            dynamic.feature(marker.kwargs.get("feature") or item.path.stem.removeprefix("test_"))
+        dynamic.epic(_epic(item) or "")
     except (ImportError, KeyError):
         pass
     reach = run.reach

@@ -30,11 +30,14 @@ def _body(answer: Exchange) -> dict[str, Any]:
 
 
 def _failing_components(body: dict[str, Any]) -> list[str]:
-    return sorted(
-        f"{name} ({(check or {}).get('status')}{': ' + check['error'] if isinstance(check, dict) and check.get('error') else ''})"
-        for name, check in body["checks"].items()
-        if not isinstance(check, dict) or check.get("status") != "ok"
-    )
+    failing = []
+    for name, check in body["checks"].items():
+        if not isinstance(check, dict):
+            failing.append(f"{name} (malformed: {check!r})")
+        elif check.get("status") != "ok":
+            error = f": {check['error']}" if check.get("error") else ""
+            failing.append(f"{name} ({check.get('status')}{error})")
+    return sorted(failing)
 
 
 @pytest.mark.check(severity="critical", feature="health", required=True)

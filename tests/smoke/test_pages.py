@@ -23,9 +23,10 @@ def test_page_answers_200(site_page: Page, page_samples: Sampler) -> None:
 def test_page_shows_expected_text(site_page: Page, page_samples: Sampler) -> None:
     exchanges, _ = page_samples(site_page.path)
     missing = [i for i, x in enumerate(exchanges, 1) if site_page.text not in x.text]
-    assert not missing, (
-        f"{site_page.path} does not contain {site_page.text!r} (load {', '.join(map(str, missing))} of {len(exchanges)}; "
-        f"status {exchanges[missing[0] - 1].status}, {len(exchanges[missing[0] - 1].text)} bytes)"
+    first = exchanges[missing[0] - 1] if missing else None
+    assert first is None, (
+        f"{site_page.path} does not contain {site_page.text!r} (load {', '.join(map(str, missing))} of "
+        f"{len(exchanges)}; status {first.status}, {len(first.text)} bytes)"
     )
 
 

@@ -20,10 +20,13 @@ from typing import Any
 
 import uvicorn
 
+from smokegate.testbed import idp as identity_provider
 from smokegate.testbed.app import create_admin_app, create_public_app, create_redirect_app
+from smokegate.testbed.auth import CALLBACK_PATH
 from smokegate.testbed.certs import Certificates
 from smokegate.testbed.context import Testbed
 from smokegate.testbed.state import TestbedState
+from smokegate.testbed.tls import TLS_FACTORIES, healthy_context
 
 LISTENER_FAULTS = {"target-down"}
 STATE_FILE = "testbed.json"
@@ -31,6 +34,7 @@ STATE_FILE = "testbed.json"
 # Faults that need another TLS setup register a context factory here: fault name -> factory.
 TlsFactory = Callable[[Certificates], ssl.SSLContext]
 TLS_FAULTS: dict[str, TlsFactory] = {}
+TLS_FAULTS.update(TLS_FACTORIES)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -63,7 +67,6 @@ def _server(app: Any, port: int, ssl_context: ssl.SSLContext | None = None) -> u
     # uvicorn only builds a context from files; ours is built in memory and may change per fault.
     config.ssl = ssl_context
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     return server
 
 
@@ -77,7 +80,7 @@ class TestbedServer:
     version: str | None = None
 
     def __post_init__(self) -> None:
-        self.state = TestbedState(**({"version": self.version} if self.version else {}))
+        self.state = TestbedState(version=self.version) if self.version else TestbedState()
         self.tb = Testbed(self.state)
         self.certs = Certificates.create(self.state_dir)
         self.hosts = ["127.0.0.1", *(["::1"] if _ipv6_loopback() else [])]
@@ -93,7 +96,7 @@ class TestbedServer:
         for name in sorted(active):
             if name in TLS_FAULTS:
                 return TLS_FAULTS[name](self.certs)
-        return self.certs.server_context()
+        return healthy_context(self.certs)
 
     async def _start_https(self) -> None:
         active = set(self.state.active)
@@ -139,23 +142,31 @@ class TestbedServer:
         admin_sock = _bind("127.0.0.1", self.admin_port)
         self.admin_port = admin_sock.getsockname()[1]
         self.tb.public_origin = f"https://localhost:{self.https_port}"
+        # The identity provider gets an origin of its own, as Google, Microsoft and Slack have.
+        idp_sock = _bind("127.0.0.1", 0)
+        idp_url = f"https://127.0.0.1:{idp_sock.getsockname()[1]}"
+        self.tb.idp.configure(idp_url, self.tb.public_origin, CALLBACK_PATH)
+        self.tb.auth.ca_file = str(self.certs.ca_file.resolve())
 
         info = {
             "https_url": f"https://localhost:{self.https_port}",
             "http_url": f"http://localhost:{self.http_port}",
             "admin_url": f"http://127.0.0.1:{self.admin_port}",
+            "idp_url": idp_url,
             "ca_file": str(self.certs.ca_file.resolve()),
             "version": self.state.version,
             "pid": os.getpid(),
         }
         await self._start_https()
-        redirect = _server(create_redirect_app(self.https_port), self.http_port)
+        redirect = _server(create_redirect_app(self.https_port, self.tb, self.tb_app), self.http_port)
         admin = _server(create_admin_app(self.tb, info), self.admin_port)
         tasks = [
             asyncio.create_task(redirect.serve(sockets=http_socks)),
             asyncio.create_task(admin.serve(sockets=[admin_sock])),
         ]
-        while not (redirect.started and admin.started):
+        idp = _server(identity_provider.create_app(self.tb.idp), 0, self.certs.server_context())
+        tasks.append(asyncio.create_task(idp.serve(sockets=[idp_sock])))
+        while not (redirect.started and admin.started and idp.started):
             await asyncio.sleep(0.01)
         state_file = self.state_dir / STATE_FILE
         tmp = state_file.with_suffix(".tmp")
