@@ -43,6 +43,7 @@ test: lint selftest
 
 bench: setup
 	$(BIN)/python bench/bench_smoke.py
+	$(BIN)/python bench/bench_report.py
 
 testbed: $(STAMP)
 	$(BIN)/python -m smokegate.testbed

@@ -134,13 +134,19 @@ def week_gates() -> Iterator[tuple[str, dict[str, Any], str | None]]:
             ),
             check("security-headers", severity="medium", epic="security"),
         ]
-        yield "production", make_gate(target="production", at=at, checks=checks), (
-            "INC-20250303T0100Z-production-test01" if failing else None
+        yield (
+            "production",
+            make_gate(target="production", at=at, checks=checks),
+            ("INC-20250303T0100Z-production-test01" if failing else None),
         )
     for index in range(168):
         at = start + timedelta(hours=index, minutes=11)
         checks = [check("health-endpoint", measured=200.0, budget=500.0, unit="ms")]
-        yield "staging", make_gate(target="staging", at=at, checks=checks, base_url="https://staging.test"), None
+        yield (
+            "staging",
+            make_gate(target="staging", at=at, checks=checks, base_url="https://staging.test"),
+            None,
+        )
 
 
 @pytest.fixture(scope="session")

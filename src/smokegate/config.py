@@ -115,6 +115,14 @@ class Target(_Model):
     synthetic: SyntheticConfig = SyntheticConfig()
     alerts: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("alerts")
+    @classmethod
+    def _check_alerts(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from smokegate.ops.alerts import parse_alert_settings  # the operations suite owns its model
+
+        parse_alert_settings(value)
+        return value
+
     _check_base_url = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))
 
     @model_validator(mode="after")

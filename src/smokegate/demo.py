@@ -56,6 +56,14 @@ def main(argv: list[str] | None = None) -> int:
             f"in {gate['duration_s']:.1f} s"
         )
         print(f"reports: {reports / 'report.html'}\n         {gate_file}\n         {reports / 'summary.md'}")
+    history = reports / "history.sqlite"
+    if history.exists():
+        from datetime import timedelta
+
+        from smokegate.ops.report import write_report
+
+        daily = write_report(history, reports / "health-report-24h.html", since=timedelta(hours=24))
+        print(f"daily health report (last 24 h, this run included): {daily}")
     return code
 
 

@@ -23,7 +23,7 @@ from smokegate.probe import Probe
 from smokegate.reach import Reachability, probe_target
 from smokegate.reporting import PROPERTY, ResultCollector, scrub_reports, write_summary
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["smokegate.browser", "smokegate.ops.plugin"]
 
 EPICS = ("smoke", "synthetic", "security")
 REACHABILITY_TEST = "test_target_is_reachable"

@@ -80,9 +80,7 @@ def parse_alert_settings(raw: Mapping[str, Any] | None) -> AlertSettings:
     try:
         return AlertSettings.model_validate(dict(raw or {}))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"alerts.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"alerts.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ValueError(problems) from None
 
 
@@ -230,8 +228,14 @@ def _describe_check(check: Mapping[str, Any]) -> str:
             figures += f" vs budget {check['budget']:g}{unit}"
     kind = f", {check['failure_kind']}" if check.get("failure_kind") else ""
     area = check.get("feature") or check.get("epic") or "general"
-    message = f": {check['message']}" if check.get("message") else ""
+    message = f": {first_line(str(check['message']))}" if check.get("message") else ""
     return f"`{check['check']}` ({check.get('severity', '?')}, {area}{kind}){figures}{message}"
+
+
+def first_line(text: str, limit: int = 300) -> str:
+    """A message's first non-empty line: tracebacks belong in report.html, not in a page to on-call."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return _limit(line, limit)
 
 
 def impact_lines(gate: Mapping[str, Any]) -> list[str]:
@@ -244,12 +248,8 @@ def impact_lines(gate: Mapping[str, Any]) -> list[str]:
     elif failed:
         areas = sorted({str(c.get("feature") or c.get("epic") or "general") for c in failed})
         blocking = sum(1 for c in failed if c.get("blocking"))
-        lines.append(
-            f"{len(failed)} of {total} checks failed ({blocking} blocking); affected: {', '.join(areas)}."
-        )
-    skipped_required = [
-        c for c in gate.get("checks", []) if c.get("outcome") == "skipped" and c.get("blocking")
-    ]
+        lines.append(f"{len(failed)} of {total} checks failed ({blocking} blocking); affected: {', '.join(areas)}.")
+    skipped_required = [c for c in gate.get("checks", []) if c.get("outcome") == "skipped" and c.get("blocking")]
     if skipped_required:
         names = ", ".join(f"`{c['check']}`" for c in skipped_required)
         lines.append(f"Required checks that did not run: {names}.")
@@ -280,7 +280,10 @@ def incident_markdown(
     """``incident.md``: the guide's Issue Report Format, filled from the run."""
     target = gate_target(gate)
     base_url = (gate.get("target") or {}).get("base_url") or "unknown URL"
+    # An incident is detected by its first failing run, not by the one that happens to write this.
     detected = parse_time(str(gate.get("finished_at") or gate["started_at"]))
+    if decision.since_ts is not None:
+        detected = min(detected, datetime.fromtimestamp(decision.since_ts, UTC))
     failed = [c for c in gate.get("checks", []) if c.get("outcome") == "failed"]
     kind = "Scheduled synthetic run" if scheduled else "Post-deploy gate"
     version = gate.get("version") or "unknown"
@@ -378,8 +381,7 @@ def slack_payload(
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": _limit(f"*{name}*\n{_slack_escape(value)}", 2000)}
-                for name, value in fields
+                {"type": "mrkdwn", "text": _limit(f"*{name}*\n{_slack_escape(value)}", 2000)} for name, value in fields
             ],
         },
         {"type": "section", "text": {"type": "mrkdwn", "text": _limit(body, 3000)}},
@@ -387,9 +389,7 @@ def slack_payload(
     blocks.append(
         {
             "type": "context",
-            "elements": [
-                {"type": "mrkdwn", "text": _limit(context or "Reports: see the run's reports/", 3000)}
-            ],
+            "elements": [{"type": "mrkdwn", "text": _limit(context or "Reports: see the run's reports/", 3000)}],
         }
     )
     payload = {"text": text, "blocks": blocks}
@@ -504,8 +504,7 @@ def deliver(posts: Sequence[Post], *, timeout_s: float = MAX_TIMEOUT_S) -> list[
         thread.join(max(0.0, timeout_s - (time.monotonic() - started)))
     elapsed = time.monotonic() - started
     return [
-        result
-        or Delivery(post.channel, post.kind, post.env, "failed", f"no answer within {timeout_s:g} s", elapsed)
+        result or Delivery(post.channel, post.kind, post.env, "failed", f"no answer within {timeout_s:g} s", elapsed)
         for post, result in zip(posts, results, strict=True)
     ]
 

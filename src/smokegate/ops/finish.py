@@ -95,9 +95,7 @@ def finish_run(
             history = History.open(history_path, notice=say)
             previous = history.recent_runs(target, limit=1, before_ts=now_ts)
             incident_id = incident_for(verdict, previous[0] if previous else None, incident_id or "")
-            history.record_gate(
-                gate, run_id=run_id, scheduled=scheduled, incident_id=incident_id, redact=redact
-            )
+            history.record_gate(gate, run_id=run_id, scheduled=scheduled, incident_id=incident_id, redact=redact)
             if verdict == "fail":
                 streak = history.failing_streak(target, upto_ts=now_ts)
             notices = history.notices(target, channel="alert")
@@ -160,16 +158,12 @@ def finish_run(
     if decision.kind is not None:
         url = env.get(ALERT_ENV, "")
         if url:
-            payload = slack_payload(
-                gate, decision, links=links, redact=redact, settings=settings, now_ts=now_ts
-            )
+            payload = slack_payload(gate, decision, links=links, redact=redact, settings=settings, now_ts=now_ts)
             posts.append(Post("alert", decision.kind, ALERT_ENV, url, payload))
         else:
             say(f"{decision.kind} not sent: {ALERT_ENV} is not set")
     if env.get(MONITORING_ENV):
-        payload = metrics_payload(
-            gate, run_id=run_id, scheduled=scheduled, incident_id=incident_id, redact=redact
-        )
+        payload = metrics_payload(gate, run_id=run_id, scheduled=scheduled, incident_id=incident_id, redact=redact)
         posts.append(Post("monitoring", "metrics", MONITORING_ENV, env[MONITORING_ENV], payload))
     outcome.deliveries = deliver(posts, timeout_s=settings.timeout_s) if posts else []
 

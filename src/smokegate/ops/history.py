@@ -243,9 +243,7 @@ class History:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
-                db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                )
+                db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except BaseException:
             db.close()
             raise
@@ -402,8 +400,7 @@ class History:
     def notices(self, target: str, *, limit: int = 100, channel: str | None = None) -> list[Notice]:
         """The target's latest deliveries, newest first."""
         sql = (
-            "SELECT run_id, target, ts, channel, kind, status, incident_id, detail FROM notifications"
-            " WHERE target = ?"
+            "SELECT run_id, target, ts, channel, kind, status, incident_id, detail FROM notifications WHERE target = ?"
         )
         params: list[Any] = [target]
         if channel is not None:

@@ -71,8 +71,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_const",
         const=True,
         default=None,
-        help="scheduled-run alerting: page after N consecutive failures, remind, recover "
-        "[env SMOKEGATE_SCHEDULED]",
+        help="scheduled-run alerting: page after N consecutive failures, remind, recover [env SMOKEGATE_SCHEDULED]",
     )
     group.addoption(
         "--run-id",
@@ -93,9 +92,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("smokegate_no_history", "do not record runs in the history", type="bool", default=False)
     parser.addini("smokegate_scheduled", "scheduled-run alert semantics", type="bool", default=False)
     parser.addini("smokegate_run_id", "id of this run in the history", type="string", default="")
-    parser.addini(
-        "smokegate_no_network_retry", "do not retry network-level failures", type="bool", default=False
-    )
+    parser.addini("smokegate_no_network_retry", "do not retry network-level failures", type="bool", default=False)
 
 
 def _text_setting(config: pytest.Config, dest: str, env: str) -> str | None:
@@ -164,13 +161,19 @@ def pytest_smokegate_run_finished(
         configured = _text_setting(config, "smokegate_history", "SMOKEGATE_HISTORY")
         history = Path(configured) if configured else reports_dir / "history.sqlite"
     terminal = config.pluginmanager.get_plugin("terminalreporter")
+    started: list[bool] = []
 
     def say(message: str) -> None:
         line = f"smokegate-ops: {message}"
-        if terminal is not None:
-            terminal.write_line(line)
-        else:
+        if terminal is None:
             print(line, file=sys.stderr)
+            return
+        if not started:
+            # The progress line ("....  [100%]") has no newline yet; end it before our section.
+            terminal.write_line("")
+            terminal.write_sep("-", "smokegate ops: history and alerts")
+            started.append(True)
+        terminal.write_line(line)
 
     finish_run(
         gate,

@@ -296,7 +296,9 @@ def _when(moment: datetime) -> str:
 
 def _duration(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _availability_chart(stats: TargetStats, bucket: timedelta) -> str:
@@ -465,9 +467,7 @@ def render(data: ReportData) -> str:
             verdict = (
                 "–"
                 if check.p95 is None or check.budget is None
-                else (
-                    '<span class="bad">over</span>' if check.over_budget else '<span class="ok">within</span>'
-                )
+                else ('<span class="bad">over</span>' if check.over_budget else '<span class="ok">within</span>')
             )
             out.append(
                 f'<tr data-check="{_e(check.check)}"><td>{_e(check.check)}</td><td>{_e(check.epic)}</td>'

@@ -1,0 +1,1 @@
+"""Self-tests of smokegate.ops: history, alerts, the health report, the ops plugin and the workflows."""
