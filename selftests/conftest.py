@@ -69,7 +69,14 @@ def healthy_testbed(testbed: RunningTestbed) -> Iterator[RunningTestbed]:
 
 def cli_for(testbed: RunningTestbed) -> list[str]:
     return ["--target", "local", "--base-url", testbed.url, "--ca-bundle", testbed.ca_file,
-            "--expect-version", testbed.version]
+            "--http-url", testbed.http_url, "--expect-version", testbed.version]
+
+
+def env_for(testbed: RunningTestbed) -> dict[str, str]:
+    """The environment a run against the testbed needs: its fake secrets (canaries, webhook keys)."""
+    from smokegate.testbed import fake_secrets
+
+    return fake_secrets.env()
 
 
 def suite_paths(suites: Sequence[str]) -> list[str]:

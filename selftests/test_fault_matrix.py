@@ -15,7 +15,7 @@ import pytest
 from smokegate.testbed import faults
 from smokegate.testbed.control import RunningTestbed
 
-from .conftest import SUITES, cli_for, run_suite, suite_paths
+from .conftest import SUITES, cli_for, env_for, run_suite, suite_paths
 
 pytestmark = pytest.mark.selftest_slow
 
@@ -25,7 +25,7 @@ def _function(check: str) -> str:
 
 
 def test_healthy_testbed_passes_every_check(healthy_testbed: RunningTestbed, tmp_path: Path) -> None:
-    run = run_suite([*suite_paths(SUITES), *cli_for(healthy_testbed)], tmp_path)
+    run = run_suite([*suite_paths(SUITES), *cli_for(healthy_testbed)], tmp_path, env=env_for(healthy_testbed))
     not_passed = {c: o for c, o in run.outcomes.items() if o != "passed"}
     assert run.gate.get("verdict") == "pass" and not not_passed, (
         f"false alarms on the healthy testbed: {not_passed}\n{run.output[-3000:]}"
@@ -37,7 +37,7 @@ def test_healthy_testbed_passes_every_check(healthy_testbed: RunningTestbed, tmp
 def test_fault_fails_exactly_its_checks(fault: faults.Fault, testbed: RunningTestbed, tmp_path: Path) -> None:
     testbed.set_faults([fault.name])
     try:
-        run = run_suite([*suite_paths(fault.suites), *cli_for(testbed)], tmp_path)
+        run = run_suite([*suite_paths(fault.suites), *cli_for(testbed)], tmp_path, env=env_for(testbed))
     finally:
         testbed.set_faults([])
     failed = run.with_outcome("failed")
@@ -49,8 +49,13 @@ def test_fault_fails_exactly_its_checks(fault: faults.Fault, testbed: RunningTes
     for check in expected:
         assert run.message(check).strip(), f"{check} failed without a message"
     others = {c: o for c, o in run.outcomes.items() if c not in expected}
-    wrong = {c: o for c, o in others.items() if o != ("passed" if fault.others == "pass" else "skipped")}
+    # A fault that takes the target down leaves the other checks skipped, except those that can
+    # still diagnose it (TLS scans), which may pass; none may fail.
+    allowed = {"passed"} if fault.others == "pass" else {"skipped", "passed"}
+    wrong = {c: o for c, o in others.items() if o not in allowed}
     assert not wrong, f"fault {fault.name}: other checks should have {fault.others}ed: {wrong}"
+    if fault.others == "skip":
+        assert "skipped" in others.values(), f"fault {fault.name} should have left checks skipped: {others}"
     assert run.gate["verdict"] == "fail" or all(
         c["severity"] not in ("critical", "high") for c in run.gate["failed"]
     ), run.gate

@@ -26,9 +26,7 @@ def testbed_environment(testbed: RunningTestbed) -> dict[str, str]:
         from smokegate.testbed import fake_secrets
     except ImportError:
         return env
-    provide = getattr(fake_secrets, "suite_environment", None)
-    if callable(provide):
-        env.update(provide())
+    env.update(fake_secrets.env())
     return env
 
 
@@ -41,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"testbed: {testbed.url} (HTTP {testbed.http_url}, CA {testbed.ca_file})", flush=True)
         command = [
             sys.executable, "-m", "pytest", *suites, "--target", "local", "--base-url", testbed.url,
-            "--ca-bundle", testbed.ca_file, "--expect-version", testbed.version,
+            "--ca-bundle", testbed.ca_file, "--http-url", testbed.http_url, "--expect-version", testbed.version,
             "--reports-dir", str(reports), "-p", "no:cacheprovider", *args,
         ]
         env = {**os.environ, **testbed_environment(testbed)}

@@ -39,6 +39,8 @@ OPTIONS = (
            "where report.html, junit.xml, allure-results/, gate.json and summary.md go", "reports"),
     Option("--gate-on", "SMOKEGATE_GATE_ON", "smokegate_gate_on",
            "lowest severity whose failure blocks the deployment", "high", SEVERITIES),
+    Option("--http-url", "SMOKEGATE_HTTP_URL", "smokegate_http_url",
+           "plain-HTTP URL of the target for the HTTPS-redirect check (default: the config's, else http://<host>)"),
     Option("--expect-version", "SMOKEGATE_EXPECT_VERSION", "smokegate_expect_version",
            "build SHA the target's health endpoint must report (the deployment under test)"),
 )

@@ -23,13 +23,14 @@ from smokegate.probe import Probe
 from smokegate.reach import Reachability, probe_target
 from smokegate.reporting import PROPERTY, ResultCollector, scrub_reports, write_summary
 
-pytest_plugins: list[str] = ["smokegate.browser", "smokegate.ops.plugin"]
+pytest_plugins: list[str] = ["smokegate.browser", "smokegate.security.plugin", "smokegate.ops.plugin"]
 
 EPICS = ("smoke", "synthetic", "security")
 REACHABILITY_TEST = "test_target_is_reachable"
 MARKERS = (
-    "check(severity, feature='', required=False): a smokegate check; severity is critical, high, "
-    "medium or low (the incident scale); required checks block the gate when skipped",
+    "check(severity, feature='', required=False, diagnoses=None): a smokegate check; severity is critical, "
+    "high, medium or low (the incident scale); required checks block the gate when skipped; "
+    "diagnoses='tls' checks still run when the target is unreachable because its TLS handshake fails",
     "safe: a read-only check, fine against production",
     "intrusive: a check that sends load or malformed input; deselected on targets that forbid it",
 )
@@ -220,6 +221,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             run.collector.unreachable = True
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist: hand the resolved target and the reachability result to each worker."""
     run = _run(node.config)
@@ -289,6 +291,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         run.gate.deselected = list(run.deselected)
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     run = _run(node.config)
     output = getattr(node, "workeroutput", {}) or {}
@@ -388,7 +391,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pass
     reach = run.reach
     if reach is not None and not reach.reachable and item.originalname != REACHABILITY_TEST:  # type: ignore[attr-defined]
-        pytest.skip(f"target unreachable: {reach.reason}")
+        # Checks that diagnose the TLS setup itself (sslyze) still run when the handshake is what failed.
+        diagnoses_tls = marker is not None and marker.kwargs.get("diagnoses") == "tls"
+        if not (diagnoses_tls and (reach.reason or "").startswith("TLS handshake failed")):
+            pytest.skip(f"target unreachable: {reach.reason}")
 
 
 @pytest.hookimpl(wrapper=True)

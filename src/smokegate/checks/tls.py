@@ -88,17 +88,7 @@ def hostname_matches(cert: x509.Certificate, host: str) -> bool:
 def scan(host: str, port: int, *, ca_file: str | None, profile: str = "intermediate",
          timeout_s: float = 10.0) -> TlsScan:
     """Run sslyze once against ``host:port`` (trusting ``ca_file``, or sslyze's Mozilla store)."""
-    from sslyze import (
-        CertificateInfoExtraArgument,
-        Scanner,
-        ScanCommandAttemptStatusEnum,
-        ScanCommandsExtraArguments,
-        ServerConnectivityStatusEnum,
-        ServerNetworkConfiguration,
-        ServerNetworkLocation,
-        ServerScanRequest,
-        ServerScanStatusEnum,
-    )
+    # Imported here: sslyze loads its OpenSSL builds and trust stores, which only the TLS checks need.
     from sslyze.mozilla_tls_profile.tls_config_checker import (
         SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER,
         MozillaTlsConfiguration,
@@ -107,6 +97,16 @@ def scan(host: str, port: int, *, ca_file: str | None, profile: str = "intermedi
         TlsConfigurationEnum,
         check_server_against_tls_configuration,
     )
+    from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
+    from sslyze.scanner.models import (
+        ScanCommandsExtraArguments,
+        ServerConnectivityStatusEnum,
+        ServerScanRequest,
+        ServerScanStatusEnum,
+    )
+    from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
+    from sslyze.scanner.scanner import Scanner
+    from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
     report = TlsScan(host=host, port=port, profile=profile)
     extra = ScanCommandsExtraArguments(

@@ -83,6 +83,8 @@ class ProtectedRoute(_Model):
 class Cookies(_Model):
     # Cookies that are script-readable by design (Clerk's session and client-uat cookies).
     script_readable: tuple[str, ...] = ("__session", "__client_uat")
+    # Where the platform expects its session token (Clerk: the __session cookie).
+    session_cookie: str = "__session"
 
 
 class Webhook(_Model):
@@ -102,7 +104,7 @@ class JsonRoute(_Model):
     method: Method = "POST"
     # A body of the right shape, and one whose fields have the wrong types.
     valid_body: dict[str, str | int | bool] = Field(default_factory=dict)
-    wrong_types_body: dict[str, str | int | bool | None | list[int]] = Field(default_factory=dict)
+    wrong_types_body: dict[str, str | int | bool | list[int] | None] = Field(default_factory=dict)
     # The route's documented body limit; the oversized probe sends twice that.
     max_body_bytes: int = Field(65536, ge=1024, le=4_500_000)
 

@@ -61,28 +61,28 @@ class Account(_Model):
 class Ai(_Model):
     """The AI endpoint the signed-in app calls, and a harmless synthetic request to it."""
 
-    path: str = Field("/api/ai/summarize", pattern=r"^/")
+    path: str = Field(default="/api/ai/summarize", pattern=r"^/")
     method: Literal["POST", "GET"] = "POST"
     body: dict[str, Any] = Field(
         default_factory=lambda: {"text": "Synthetic check: summarise this one-line note in one line."}
     )
     # None means the target's budgets.ai_ms (the guide's 3 s).
-    budget_ms: float | None = Field(None, gt=0)
+    budget_ms: float | None = Field(default=None, gt=0)
 
 
 class SyntheticConfig(_Model):
     """What the browser suite checks on one target."""
 
     # Page loads per page; the budget is judged on the median.
-    samples: int = Field(3, ge=1, le=20)
+    samples: int = Field(default=3, ge=1, le=20)
     # Quiet time after the load event before vitals are read, so late paints and shifts count.
-    settle_ms: int = Field(150, ge=0, le=5000)
-    lcp_warn_ms: float = Field(2500, gt=0)
-    cls_warn: float = Field(0.1, ge=0)
-    navigation_timeout_ms: float = Field(15000, gt=0)
-    sign_in_path: str = Field("/sign-in", pattern=r"^/")
-    dashboard_path: str = Field("/dashboard", pattern=r"^/")
-    user_api_path: str = Field("/api/user", pattern=r"^/")
+    settle_ms: int = Field(default=150, ge=0, le=5000)
+    lcp_warn_ms: float = Field(default=2500, gt=0)
+    cls_warn: float = Field(default=0.1, ge=0)
+    navigation_timeout_ms: float = Field(default=15000, gt=0)
+    sign_in_path: str = Field(default="/sign-in", pattern=r"^/")
+    dashboard_path: str = Field(default="/dashboard", pattern=r"^/")
+    user_api_path: str = Field(default="/api/user", pattern=r"^/")
     user_name_selector: str = '[data-testid="user-name"]'
     sign_out_label: str = "Sign out"
     ai: Ai = Ai()

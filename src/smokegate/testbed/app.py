@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from smokegate.testbed import api, site
+from smokegate.testbed import api, auth, security, site, webhooks
 from smokegate.testbed import faults as fault_catalog
 from smokegate.testbed.context import Testbed
 
@@ -81,23 +81,33 @@ class EdgeMiddleware:
 
 def create_public_app(tb: Testbed) -> ASGIApp:
     async def not_found(request: Request, exc: Exception) -> Response:
+        if tb.state.on("dev-mode-errors"):
+            # A development build deployed: errors come back with the stack, as `next dev` shows them.
+            unsupported = isinstance(exc, HTTPException) and exc.status_code == 405
+            return security.dev_error(500 if unsupported else 404, f"Error: {request.method} {request.url.path}"
+                                      + (" is not exported by route.ts" if unsupported else " not found"))
         if isinstance(exc, HTTPException) and exc.status_code == 405:
             return JSONResponse({"error": "Method Not Allowed"}, status_code=405)
         status = 500 if tb.state.on("unknown-route-500") else 404
         return site.error_page(tb, request, status)
 
     app = Starlette(
-        routes=[*site.routes(tb), *api.routes(tb)],
+        routes=[*site.routes(tb), *api.routes(tb), *auth.routes(tb), *security.routes(tb), *webhooks.routes(tb)],
         exception_handlers={404: not_found, 405: not_found},
     )
-    return EdgeMiddleware(app, tb)
+    # Outermost, so the security faults can also take away what the edge adds.
+    return security.SecurityMiddleware(EdgeMiddleware(app, tb), tb)
 
 
-def create_redirect_app(https_port: int) -> ASGIApp:
+def create_redirect_app(https_port: int, tb: Testbed | None = None, public: ASGIApp | None = None) -> ASGIApp:
     """Plain HTTP answers every request with a permanent redirect to the same host over HTTPS."""
 
     async def redirect(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            return
+        if tb is not None and public is not None and tb.state.on("http-no-redirect"):
+            # The http-no-redirect fault: the site itself is served over plain HTTP.
+            await public(scope, receive, send)
             return
         request = Request(scope, receive)
         host = request.url.hostname or "localhost"

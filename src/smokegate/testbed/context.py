@@ -8,6 +8,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from smokegate.testbed.auth import AuthService
+from smokegate.testbed.idp import IdentityProvider
 from smokegate.testbed.nextjs import Build
 from smokegate.testbed.sessions import SessionKeys
 from smokegate.testbed.state import TestbedState
@@ -25,6 +27,9 @@ PUBLIC_ENV = {
 class Testbed:
     state: TestbedState
     build: Build = field(init=False)
+    # The stand-in for Google, Microsoft and Slack, and the app's side of sign-in (testbed/auth.py).
+    idp: IdentityProvider = field(default_factory=IdentityProvider)
+    auth: AuthService = field(init=False)
     sessions: SessionKeys = field(default_factory=SessionKeys.generate)
     public_origin: str = ""
     # Set by the server: applies faults that need the listener itself changed (TLS, target down).
@@ -32,9 +37,13 @@ class Testbed:
 
     def __post_init__(self) -> None:
         self.build = Build.create(self.state.version, PUBLIC_ENV)
+        self.auth = AuthService(self, self.idp)
 
     def current_user(self, request: Request) -> dict[str, Any] | None:
-        return self.sessions.user(request)
+        if self.auth.is_revoked(request):  # signed out: the cookie's token is dead server-side
+            return None
+        # The jwt-alg-none fault: the session check trusts the token's own alg header.
+        return self.sessions.user(request, accept_alg_none=self.state.on("jwt-alg-none"))
 
     def sign_in_buttons(self, request: Request) -> str:
         return "".join(

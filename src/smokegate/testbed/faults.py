@@ -64,6 +64,9 @@ SMOKE = (
         "page-slow",
         "/pricing takes 2.5 s to render",
         "smoke/test_pages.py::test_page_loads_within_budget[pricing]",
+        "synthetic/test_page_load.py::test_page_loads_within_budget[pricing]",
+        # The HTML arrives after 2.5 s, so nothing can paint earlier: LCP is over 2.5 s as well.
+        "synthetic/test_page_load.py::test_largest_contentful_paint_is_good[pricing]",
     ),
     _f(
         "page-500",
@@ -80,6 +83,7 @@ SMOKE = (
         "chunk-broken",
         "a JavaScript chunk the landing page references answers 404 (a partial deploy)",
         "smoke/test_static.py::test_landing_page_scripts_load",
+        "synthetic/test_page_load.py::test_page_subresources_load[landing]",
     ),
     _f(
         "unknown-route-500",
@@ -103,9 +107,224 @@ SMOKE = (
     ),
 )
 
-SECURITY: tuple[Fault, ...] = ()
+# -- security (issue 3): check ids are generated over the local target's pages and routes --------
+_SEC_PAGES = ("landing", "pricing", "sign-in")
+_CORS_ROUTES = ("plans", "status")
+_CORS_ALLOWED = ("napoleonai.app", "www.napoleonai.app")
+_CORS_KINDS = ("arbitrary", "null", "prefix-lookalike", "suffix-lookalike", "unescaped-dot", "http-downgrade",
+               "subdomain")
 
-SYNTHETIC: tuple[Fault, ...] = ()
+
+def _each(check: str, ids: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"security/{check}[{i}]" for i in ids)
+
+
+def _pages(check: str) -> tuple[str, ...]:
+    return _each(check, _SEC_PAGES)
+
+
+def _cors(check: str, routes: tuple[str, ...], suffixes: tuple[str, ...]) -> tuple[str, ...]:
+    return _each(check, tuple(f"{r}-{s}" for r in routes for s in suffixes))
+
+
+_TLS = "security/test_tls.py::"
+_HEADERS = "test_headers.py::"
+_HOSTILE = "test_cors.py::test_hostile_origin_refused"
+
+SECURITY: tuple[Fault, ...] = (
+    _f("tls-expired-leaf", "the leaf certificate expired yesterday (the renewal job died)",
+       f"{_TLS}test_certificate_chain_is_trusted", f"{_TLS}test_no_certificate_expires_within_fail_window",
+       f"{_TLS}test_no_certificate_expires_within_warn_window", f"{_TLS}test_mozilla_profile_compliance",
+       others="skip"),
+    _f("tls-intermediate-expiring", "the chain validates, but its intermediate expires in 3 days",
+       f"{_TLS}test_no_certificate_expires_within_fail_window",
+       f"{_TLS}test_no_certificate_expires_within_warn_window"),
+    _f("tls-wrong-hostname", "the certificate of another deployment (staging.napoleon-ai.example) is served",
+       f"{_TLS}test_certificate_chain_is_trusted", f"{_TLS}test_certificate_matches_hostname",
+       f"{_TLS}test_mozilla_profile_compliance", others="skip"),
+    _f("tls-legacy-versions", "TLS 1.0 and 1.1 are offered again (a legacy-client compatibility switch)",
+       f"{_TLS}test_legacy_tls_versions_refused", f"{_TLS}test_mozilla_profile_compliance"),
+    _f("tls-weak-cipher", "a CBC suite with a SHA-1 MAC (ECDHE-ECDSA-AES128-SHA) is accepted on TLS 1.2",
+       f"{_TLS}test_mozilla_profile_compliance"),
+    _f("tls13-off", "a proxy in front only speaks TLS 1.2", f"{_TLS}test_modern_tls_versions_offered"),
+    _f("no-hsts", "Strict-Transport-Security is missing", *_pages("test_tls.py::test_hsts_policy")),
+    _f("http-no-redirect", "plain HTTP serves the site instead of redirecting to HTTPS",
+       f"{_TLS}test_plain_http_redirects_to_https"),
+    _f("headers-lost", "served by a self-hosted nginx: every header from vercel.json is gone, Server shows a version",
+       *(c for check in ("test_csp_present_without_unsafe_eval", "test_framing_restricted", "test_nosniff",
+                         "test_referrer_policy_strict", "test_permissions_policy_present",
+                         "test_server_header_hides_version")
+         for c in _pages(_HEADERS + check)),
+       *_pages("test_tls.py::test_hsts_policy")),
+    _f("csp-missing", "pages carry no Content-Security-Policy",
+       *_pages(_HEADERS + "test_csp_present_without_unsafe_eval")),
+    _f("x-powered-by", "X-Powered-By: Next.js is sent (poweredByHeader left on)",
+       *_pages(_HEADERS + "test_no_x_powered_by")),
+    _f("cookie-insecure", "the napoleon_sid session cookie is set without HttpOnly and Secure",
+       *_pages("test_cookies.py::test_cookies_are_secure"),
+       *_pages("test_cookies.py::test_session_cookies_are_httponly")),
+    _f("cookie-no-samesite", "the napoleon_sid session cookie has no SameSite attribute",
+       *_pages("test_cookies.py::test_cookies_have_samesite")),
+    _f("host-cookie-domain", "the __Host-napoleon_csrf cookie is set with a Domain attribute",
+       *_pages("test_cookies.py::test_host_prefixed_cookies_are_host_only")),
+    _f("cors-reflect-any", "CORS reflects any Origin, with credentials and every method",
+       *_cors(_HOSTILE, _CORS_ROUTES, _CORS_KINDS),
+       *_each("test_cors.py::test_disallowed_preflight_gets_nothing", _CORS_ROUTES),
+       *_each("test_cors.py::test_preflight_allows_only_route_methods", _CORS_ROUTES)),
+    _f("cors-null-allowed", "the CORS allowlist includes the null origin", *_cors(_HOSTILE, _CORS_ROUTES, ("null",))),
+    _f("cors-suffix-match", 'the CORS check is origin.endsWith("napoleonai.app")',
+       *_cors(_HOSTILE, _CORS_ROUTES, ("suffix-lookalike", "http-downgrade", "subdomain"))),
+    _f("cors-wildcard-credentials", "/api/status sends Access-Control-Allow-Origin: * with Allow-Credentials: true",
+       *_cors("test_cors.py::test_allowed_origin_echoed", ("status",), _CORS_ALLOWED),
+       *_cors(_HOSTILE, ("status",), _CORS_KINDS),
+       "security/test_cors.py::test_no_wildcard_with_credentials[status]",
+       "security/test_cors.py::test_disallowed_preflight_gets_nothing[status]"),
+    _f("cors-no-vary", "allowed origins are echoed without Vary: Origin (a CDN may serve them to other origins)",
+       *_each("test_cors.py::test_echoed_origin_varies_on_origin", _CORS_ROUTES)),
+    _f("ratelimit-off", "the waitlist route has no rate limit",
+       "security/test_rate_limit.py::test_burst_is_rate_limited",
+       "security/test_rate_limit.py::test_429_says_when_to_retry",
+       "security/test_rate_limit.py::test_429_is_private_and_clean"),
+    _f("ratelimit-no-retry-after", "the waitlist route's 429 says neither Retry-After nor RateLimit",
+       "security/test_rate_limit.py::test_429_says_when_to_retry"),
+    _f("protected-api-open", "/api/user answers 200 with a demo account without a session",
+       *_each("test_access_control.py::test_protected_api_refuses",
+              ("user-no-session", "user-expired-token", "user-alg-none"))),
+    _f("jwt-alg-none", "the session check accepts unsigned (alg: none) tokens",
+       "security/test_access_control.py::test_protected_api_refuses[user-alg-none]",
+       "security/test_access_control.py::test_protected_page_redirects_to_sign_in[dashboard-alg-none]"),
+    _f("webhook-unsigned", "the Stripe webhook processes deliveries that carry no signature",
+       "security/test_webhooks.py::test_webhook_rejects_forged_delivery[stripe-unsigned]"),
+    _f("webhook-get-handler", "the Stripe webhook route answers GET with 200 (a leftover probe handler)",
+       "security/test_webhooks.py::test_webhook_refuses_get[stripe]"),
+    _f("secret-in-chunk", "STRIPE_SECRET_KEY is inlined in a shared JS chunk (renamed NEXT_PUBLIC_STRIPE_SECRET_KEY)",
+       *_pages("test_secrets.py::test_no_secret_patterns_served"),
+       *_pages("test_secrets.py::test_no_secret_values_served")),
+    _f("service-role-in-html", "the landing page's HTML carries the Supabase service_role key",
+       "security/test_secrets.py::test_no_secret_patterns_served[landing]",
+       "security/test_secrets.py::test_no_secret_values_served[landing]"),
+    _f("source-map-served", "chunks end with //# sourceMappingURL and their .js.map files are served",
+       *_pages("test_secrets.py::test_source_maps_not_served")),
+    _f("dotenv-served", "/.env is served with the production secrets",
+       "security/test_secrets.py::test_sensitive_path_not_served[dotenv]"),
+    _f("stack-trace-malformed-json", "malformed JSON to /api/waitlist answers 500 with a Node stack trace",
+       "security/test_input_validation.py::test_malformed_json_rejected[waitlist]"),
+    _f("input-validation-missing", "/api/waitlist has no schema, content-type or size check",
+       "security/test_input_validation.py::test_wrong_types_rejected[waitlist]",
+       "security/test_input_validation.py::test_wrong_content_type_rejected[waitlist]",
+       "security/test_input_validation.py::test_oversized_body_rejected[waitlist]"),
+    _f("dev-mode-errors", "a development build: errors and unsupported methods answer with the stack",
+       "security/test_input_validation.py::test_malformed_json_rejected[waitlist]",
+       "security/test_input_validation.py::test_unexpected_method_rejected[waitlist]",
+       "security/test_input_validation.py::test_error_pages_hide_internals"),
+)
+
+SYNTHETIC: tuple[Fault, ...] = (
+    _f(
+        "page-load-slow",
+        "the landing page's analytics script takes 3 s: the load event fires after 3 s (the HTML is fast)",
+        "synthetic/test_page_load.py::test_page_loads_within_budget[landing]",
+    ),
+    _f(
+        "console-error",
+        "/pricing logs a console error from its plans script",
+        "synthetic/test_page_load.py::test_page_logs_no_console_errors[pricing]",
+    ),
+    _f(
+        "uncaught-exception",
+        "the landing page's briefing script throws an uncaught TypeError",
+        "synthetic/test_page_load.py::test_page_throws_no_uncaught_exceptions[landing]",
+    ),
+    _f(
+        "script-broken",
+        "a same-origin script of /pricing (Vercel analytics) answers 500",
+        "synthetic/test_page_load.py::test_page_subresources_load[pricing]",
+    ),
+    _f(
+        "lcp-slow",
+        "the landing hero renders after a 3 s API call: Largest Contentful Paint at 3 s, load still fast",
+        "synthetic/test_page_load.py::test_largest_contentful_paint_is_good[landing]",
+    ),
+    _f(
+        "layout-shift",
+        "/pricing inserts a banner above its content after load: the page jumps (CLS > 0.1)",
+        "synthetic/test_page_load.py::test_layout_shift_is_good[pricing]",
+    ),
+    _f(
+        "oauth-wrong-host",
+        "the Slack button sends the user to a lookalike host instead of the provider",
+        "synthetic/test_oauth_initiation.py::test_button_goes_to_provider[slack]",
+    ),
+    _f(
+        "oauth-wrong-client-id",
+        "the Microsoft authorize URL carries another client_id (a stale app registration)",
+        "synthetic/test_oauth_initiation.py::test_client_id_is_configured[microsoft]",
+    ),
+    _f(
+        "oauth-foreign-redirect",
+        "the Slack authorize URL's redirect_uri is on a foreign origin (the code would leak there)",
+        "synthetic/test_oauth_initiation.py::test_redirect_uri_is_app_origin[slack]",
+    ),
+    _f(
+        "oauth-implicit-flow",
+        "the Microsoft authorize URL asks for response_type=token (implicit flow) instead of code",
+        "synthetic/test_oauth_initiation.py::test_response_type_is_code[microsoft]",
+    ),
+    _f(
+        "oauth-no-state",
+        "the Microsoft authorize URL has no state (login CSRF)",
+        "synthetic/test_oauth_initiation.py::test_state_is_unguessable[microsoft]",
+    ),
+    _f(
+        "oauth-constant-state",
+        "the Slack authorize URL's state is the same on every attempt",
+        "synthetic/test_oauth_initiation.py::test_state_is_unguessable[slack]",
+    ),
+    _f(
+        "oauth-no-pkce",
+        "the Microsoft authorize URL has no PKCE code_challenge",
+        "synthetic/test_oauth_initiation.py::test_code_is_bound_to_browser[microsoft]",
+    ),
+    _f(
+        "oauth-missing-scope",
+        "the Slack authorize URL no longer asks for the email scope",
+        "synthetic/test_oauth_initiation.py::test_scopes_requested[slack]",
+    ),
+    _f(
+        "callback-500",
+        "the OAuth callback answers 500: nobody can sign in",
+        "synthetic/test_sign_in.py::test_sign_in_reaches_dashboard",
+        "synthetic/test_sign_in.py::test_sign_out_ends_session",
+        "synthetic/test_sign_in.py::test_tampered_state_is_rejected",
+        "synthetic/test_sign_in.py::test_replayed_code_is_rejected",
+        "synthetic/test_signed_in_api.py::test_user_api_answers_signed_in",
+        "synthetic/test_signed_in_api.py::test_ai_answers_within_budget",
+    ),
+    _f(
+        "callback-accepts-tampered-state",
+        "the OAuth callback does not compare state with the sign-in it started (login CSRF)",
+        "synthetic/test_sign_in.py::test_tampered_state_is_rejected",
+    ),
+    _f(
+        "sign-in-loop",
+        "after the callback the session cookie is dropped: sign-in loops back to /sign-in",
+        "synthetic/test_sign_in.py::test_sign_in_reaches_dashboard",
+        "synthetic/test_sign_in.py::test_sign_out_ends_session",
+        "synthetic/test_sign_in.py::test_replayed_code_is_rejected",
+        "synthetic/test_signed_in_api.py::test_user_api_answers_signed_in",
+        "synthetic/test_signed_in_api.py::test_ai_answers_within_budget",
+    ),
+    _f(
+        "dashboard-public",
+        "/dashboard renders for signed-out visitors instead of redirecting to sign-in",
+        "synthetic/test_sign_in.py::test_dashboard_redirects_signed_out_visitor",
+    ),
+    _f(
+        "ai-slow",
+        "POST /api/ai/summarize takes 4 s",
+        "synthetic/test_signed_in_api.py::test_ai_answers_within_budget",
+    ),
+)
 
 CATALOG: dict[str, Fault] = {fault.name: fault for fault in (*SMOKE, *SECURITY, *SYNTHETIC)}
 

@@ -142,10 +142,12 @@ class TestbedServer:
         admin_sock = _bind("127.0.0.1", self.admin_port)
         self.admin_port = admin_sock.getsockname()[1]
         self.tb.public_origin = f"https://localhost:{self.https_port}"
-        # The identity provider gets an origin of its own, as Google, Microsoft and Slack have.
-        idp_sock = _bind("127.0.0.1", 0)
-        idp_url = f"https://127.0.0.1:{idp_sock.getsockname()[1]}"
+        # The identity provider gets an origin of its own, as Google, Microsoft and Slack have:
+        # https://127.0.0.1:<port>, routed by Host on the same listener, so it presents the very
+        # certificate the app presents (the browser trusts exactly that one key).
+        idp_url = f"https://127.0.0.1:{self.https_port}"
         self.tb.idp.configure(idp_url, self.tb.public_origin, CALLBACK_PATH)
+        self.tb_app = identity_provider.by_host(self.tb_app, self.tb.idp)
         self.tb.auth.ca_file = str(self.certs.ca_file.resolve())
 
         info = {
@@ -164,9 +166,7 @@ class TestbedServer:
             asyncio.create_task(redirect.serve(sockets=http_socks)),
             asyncio.create_task(admin.serve(sockets=[admin_sock])),
         ]
-        idp = _server(identity_provider.create_app(self.tb.idp), 0, self.certs.server_context())
-        tasks.append(asyncio.create_task(idp.serve(sockets=[idp_sock])))
-        while not (redirect.started and admin.started and idp.started):
+        while not (redirect.started and admin.started):
             await asyncio.sleep(0.01)
         state_file = self.state_dir / STATE_FILE
         tmp = state_file.with_suffix(".tmp")

@@ -1,0 +1,88 @@
+"""Unit tests of smokegate.checks.cors, .secrets, .jwt and .leaks."""
+
+from __future__ import annotations
+
+import pytest
+
+from smokegate.checks import cors, jwt, leaks, secrets
+from smokegate.testbed.fake_secrets import FAKE_SECRETS, SUPABASE_ANON_KEY
+
+
+def test_hostile_origins_imitate_matcher_bugs() -> None:
+    origins = cors.hostile_origins("https://napoleonai.app")
+    assert origins["prefix-lookalike"] == "https://napoleonai.app.evil.example"
+    assert origins["suffix-lookalike"] == "https://evilnapoleonai.app"
+    assert origins["unescaped-dot"] == "https://napoleonaixapp"
+    assert origins["http-downgrade"] == "http://napoleonai.app"
+    assert origins["subdomain"].endswith(".napoleonai.app") and origins["null"] == "null"
+    assert set(origins) == set(cors.HOSTILE_KINDS)
+    assert "subdomain" not in cors.hostile_origins("https://napoleonai.app", allow_subdomains=True)
+
+
+def test_cors_header_reading() -> None:
+    headers = {"access-control-allow-origin": " * ", "access-control-allow-credentials": "TRUE",
+               "vary": "Accept-Encoding, Origin", "access-control-allow-methods": "get, DELETE"}
+    assert cors.acao(headers) == "*" and cors.allows_credentials(headers) and cors.varies_on_origin(headers)
+    assert cors.allowed_methods(headers) == {"GET", "DELETE"}
+    assert not cors.varies_on_origin({"vary": "RSC"})
+
+
+@pytest.mark.parametrize("name", sorted(set(FAKE_SECRETS) - {"MICROSOFT_CLIENT_SECRET", "SLACK_CLIENT_SECRET"}))
+def test_every_patterned_secret_is_found_and_masked(name: str) -> None:
+    value = FAKE_SECRETS[name]
+    findings = secrets.scan_patterns(f'var e={{k:"{value}"}};', "chunk.js")
+    assert len(findings) == 1
+    assert findings[0].masked == f"{value[:4]}… ({len(value)} chars)"
+    assert value not in findings[0].describe()
+
+
+@pytest.mark.parametrize("text", [
+    "xox" + "b-1234567890-abcdefghij", "https://hooks.slack.com/services/" + "T0000/B0000/abcdefghijklmnopqrstuvwx",
+    "-----BEGIN " + "PRIVATE KEY-----", "sb_" + "secret_abcdefghijklmnopqrstuv",
+    "sk-" + "abcdefghijklmnopqrstT3BlbkFJabcdefghijklmnopqrst", "rk_" + "live_abcdefghijklmnop",
+])
+def test_other_rules(text: str) -> None:
+    assert secrets.scan_patterns(text, "page"), text
+
+
+@pytest.mark.parametrize("text", [
+    SUPABASE_ANON_KEY, "pk_" + "live_51Nabcdefghijklmnop", "task-proj-x", "sk_live_", "whsec_short",
+])
+def test_public_values_are_not_findings(text: str) -> None:
+    assert secrets.scan_patterns(text, "page") == []
+
+
+def test_canary_value_and_prefix() -> None:
+    value = FAKE_SECRETS["STRIPE_SECRET_KEY"]
+    canaries = {"STRIPE_SECRET_KEY": value}
+    whole = secrets.scan_canaries(f"x{value}x", "a.js", canaries)
+    assert [f.rule for f in whole] == ["canary STRIPE_SECRET_KEY (value)"]
+    prefix = secrets.scan_canaries(f"x{value[:12]}...", "a.js", canaries)
+    assert [f.rule for f in prefix] == ["canary STRIPE_SECRET_KEY (12-char prefix)"]
+    assert secrets.scan_canaries(value[:11], "a.js", canaries) == []
+
+
+def test_canary_prefix_of_a_jwt_is_its_signature() -> None:
+    service = FAKE_SECRETS["SUPABASE_SERVICE_ROLE_KEY"]
+    # The anon key shares the service key's header prefix; it must not trip the canary.
+    assert secrets.scan_canaries(SUPABASE_ANON_KEY, "html", {"SUPABASE_SERVICE_ROLE_KEY": service}) == []
+    assert secrets.canary_fragments(service)[1] == service.rsplit(".", 1)[1][:12]
+    assert secrets.canary_fragments("https://hooks.example.com/x") == ["https://hooks.example.com/x"]
+
+
+def test_forged_tokens() -> None:
+    none_token = jwt.alg_none_token(jwt.session_claims(60))
+    assert none_token.endswith(".") and jwt.unverified_payload(none_token)["sub"] == "user_smokegate_probe"  # type: ignore[index]
+    expired = jwt.unverified_payload(jwt.expired_token())
+    assert expired is not None and expired["exp"] < expired["iat"] + 3600 and expired["iat"] <= expired["exp"]
+    assert jwt.unverified_payload("not-a-jwt") is None
+
+
+def test_leaks() -> None:
+    from smokegate.testbed.security import NODE_STACK
+
+    assert leaks.stack_trace(NODE_STACK.format(pos=3)) is not None
+    assert leaks.stack_trace("Traceback (most recent call last):\n  File") is not None
+    assert leaks.stack_trace('{"error":"Invalid JSON body"}') is None
+    assert leaks.framework_name("Powered by Next.js") == "Next.js"
+    assert leaks.framework_name('{"error":"Method Not Allowed"}') is None

@@ -1,0 +1,101 @@
+"""Unit tests of smokegate.checks.ratelimit, .tls (no sslyze scan) and .webhooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+
+import pytest
+import stripe
+from svix.webhooks import Webhook, WebhookVerificationError
+
+from smokegate.checks import ratelimit, tls, webhooks
+from smokegate.testbed.certs import Certificates
+from smokegate.testbed.fake_secrets import FAKE_SECRETS
+from smokegate.testbed.tls import _intermediate, _leaf
+
+
+@dataclass
+class _Answer:
+    status: int
+
+
+def test_burst_stops_at_first_429_and_respects_cap() -> None:
+    count = 0
+    lock = threading.Lock()
+
+    def send() -> _Answer:
+        nonlocal count
+        with lock:
+            count += 1
+            n = count
+        return _Answer(429 if n > 10 else 200)
+
+    burst = ratelimit.run_burst(send, cap=36, concurrency=5)
+    assert burst.limited_at is not None and burst.limited_at > 10
+    assert burst.sent <= 10 + 1 + 5, "in-flight requests may finish, nothing more is sent"
+    assert burst.sent == len(burst.statuses)
+
+
+def test_burst_without_limit_sends_exactly_the_cap() -> None:
+    burst = ratelimit.run_burst(lambda: _Answer(200), cap=36, concurrency=5)
+    assert (burst.sent, burst.first_429) == (36, None)
+
+
+def test_cap_is_limit_plus_20_percent_at_most_150() -> None:
+    from smokegate.security.config import RateLimit
+
+    assert RateLimit(limit=30).cap == 36
+    assert RateLimit(limit=140).cap == 150
+    assert RateLimit(limit=1).cap == 2
+
+
+def test_retry_after_and_ratelimit_headers() -> None:
+    now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    assert ratelimit.parse_retry_after("7") == 7
+    assert ratelimit.parse_retry_after("Wed, 01 Jan 2025 00:00:30 GMT", now) == 30
+    assert ratelimit.parse_retry_after("soon") is None and ratelimit.parse_retry_after(None) is None
+    assert ratelimit.parse_ratelimit_reset({"ratelimit": "limit=30, remaining=0, reset=3"}) == 3
+    assert ratelimit.parse_ratelimit_reset({"ratelimit": '"default";r=0;t=9'}) == 9
+    assert ratelimit.parse_ratelimit_reset({"ratelimit-reset": "4"}) == 4
+    assert ratelimit.has_ratelimit_policy({"ratelimit-policy": "30;w=3"})
+
+
+@pytest.mark.parametrize(("cache_control", "public"), [
+    (None, False), ("no-store", False), ("private, max-age=60", False), ("public, max-age=0", True),
+    ("s-maxage=30", True), ("max-age=10", True),
+])
+def test_publicly_cacheable(cache_control: str | None, public: bool) -> None:
+    assert (ratelimit.publicly_cacheable(cache_control) is not None) is public
+
+
+def test_expiry_and_hostname(tmp_path: pytest.TempPathFactory) -> None:
+    certs = Certificates.create(tmp_path)  # type: ignore[arg-type]
+    now = dt.datetime.now(dt.UTC)
+    intermediate, key = _intermediate(certs, now + dt.timedelta(days=3))
+    leaf, _ = _leaf(intermediate, key, ("*.napoleonai.app", "127.0.0.1"), now, now + dt.timedelta(days=60))
+    soon = tls.expiring([leaf, intermediate], now, 7)
+    assert [name for name, _ in soon] == ["smokegate testbed R1"]
+    assert tls.hostname_matches(leaf, "www.napoleonai.app") and tls.hostname_matches(leaf, "127.0.0.1")
+    assert not tls.hostname_matches(leaf, "napoleonai.app") and not tls.hostname_matches(leaf, "a.b.napoleonai.app")
+
+
+def test_stripe_forgeries_fail_real_verification() -> None:
+    secret = FAKE_SECRETS["STRIPE_WEBHOOK_SECRET"]
+    for attack in webhooks.ATTACKS:
+        delivery = webhooks.delivery("stripe", attack, secret)
+        with pytest.raises((stripe.SignatureVerificationError, ValueError)):
+            stripe.Webhook.construct_event(delivery.body, delivery.headers.get("stripe-signature"), secret)
+    good = webhooks.signed_delivery("stripe", secret)
+    stripe.Webhook.construct_event(good.body, good.headers["stripe-signature"], secret)
+
+
+def test_svix_forgeries_fail_real_verification() -> None:
+    secret = FAKE_SECRETS["CLERK_WEBHOOK_SECRET"]
+    for attack in webhooks.ATTACKS:
+        delivery = webhooks.delivery("svix", attack, secret)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(secret).verify(delivery.body, delivery.headers)
+    good = webhooks.signed_delivery("svix", secret)
+    Webhook(secret).verify(good.body, good.headers)

@@ -1,0 +1,67 @@
+"""Browser resolution, TLS pinning and the test account's repr: the parts that need no browser."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from smokegate.browser import Credentials, find_chromium
+from smokegate.synthetic.config import SyntheticConfig
+from smokegate.synthetic.journey import looks_like_bot_challenge, redact_url
+from smokegate.synthetic.tls import chromium_trust_args, pin_of_certificate
+
+
+def test_playwrights_own_chromium_comes_first(tmp_path: Path) -> None:
+    own = tmp_path / "chrome"
+    own.write_text("")
+    assert find_chromium(str(own), which=lambda name: "/usr/bin/" + name) is None
+
+
+def test_system_chromium_in_order() -> None:
+    found = {"chromium-browser": "/usr/bin/chromium-browser", "google-chrome": "/opt/chrome"}
+    assert find_chromium("/missing/chrome", which=found.get) == "/usr/bin/chromium-browser"
+
+
+def test_no_browser_is_one_clear_error() -> None:
+    with pytest.raises(pytest.UsageError, match="apt-get install chromium"):
+        find_chromium(None, which=lambda name: None)
+
+
+def test_system_trust_store_needs_no_flag() -> None:
+    assert chromium_trust_args("https://napoleonai.app", "system") == []
+
+
+def test_pin_is_the_sha256_of_the_public_key() -> None:
+    cert = trustme.CA().issue_cert("localhost")
+    der = x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes())
+    spki = der.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    expected = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    assert pin_of_certificate(der.public_bytes(serialization.Encoding.DER)) == expected
+
+
+def test_credentials_never_show_the_password() -> None:
+    credentials = Credentials(("qa@example.com", "hunter2-canary"))
+    assert "hunter2" not in repr(credentials) and credentials[1] == "hunter2-canary"
+
+
+def test_bot_challenges_are_recognised() -> None:
+    assert looks_like_bot_challenge("https://accounts.google.com/v3/signin/challenge/recaptcha", "")
+    assert looks_like_bot_challenge("https://x", "<h1>Verify it's you</h1>")
+    assert not looks_like_bot_challenge("https://x/dashboard", "<h1>Good morning</h1>")
+
+
+def test_redacted_urls_keep_names_not_values() -> None:
+    assert redact_url("https://a.example/cb?code=SECRET&state=s") == "https://a.example/cb?code=…&state=…"
+
+
+def test_config_rejects_an_unknown_journey_provider() -> None:
+    with pytest.raises(ValueError, match="account.provider"):
+        SyntheticConfig.model_validate({"account": {"provider": "github"}, "providers": [
+            {"name": "google", "label": "Continue with Google", "authorize_host": "accounts.google.com",
+             "client_id": "x"}]})

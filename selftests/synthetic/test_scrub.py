@@ -1,0 +1,48 @@
+"""The scrubber: secrets by value and by shape, in text and inside trace archives."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from smokegate.synthetic.scrub import MASK, Scrubber
+
+PASSWORD = "Canary-P@ss word&42"
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ.c2lnbmF0dXJlLXZhbHVl"
+
+
+def test_known_value_in_every_encoding() -> None:
+    scrub = Scrubber([PASSWORD])
+    text = f'{PASSWORD} | email=a%40b.c&password=Canary-P%40ss%20word%2642 | {json.dumps(PASSWORD)}'
+    assert "Canary" not in scrub.text(text)
+
+
+def test_shapes_without_known_values() -> None:
+    scrub = Scrubber()
+    text = (
+        f"https://app.example/sso-callback?code=abcDEF123456&state=xyz | {JWT} | "
+        '{"name":"cookie","value":"__session=abc; other=1"} | {"name":"Set-Cookie","value":"x=y"} | '
+        '{"name":"__session","value":"opaque-value-1234","domain":"localhost"} | '
+        "https://x/cb\\u0026code=QWERTY123456\\u0026 | Cookie: __client=zzz999"
+    )
+    cleaned = scrub.text(text)
+    for secret in ("abcDEF123456", JWT, "__session=abc", "x=y", "opaque-value-1234", "QWERTY123456", "zzz999"):
+        assert secret not in cleaned, secret
+    assert "state=xyz" in cleaned and MASK in cleaned
+
+
+def test_short_values_are_not_treated_as_secrets() -> None:
+    assert Scrubber(["abc"]).text("abc def") == "abc def"
+
+
+def test_zip_members_are_scrubbed_and_binaries_kept(tmp_path: Path) -> None:
+    archive = tmp_path / "trace.zip"
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("trace.trace", json.dumps({"params": {"value": PASSWORD}}))
+        z.writestr("resources/shot.png", png)
+    assert Scrubber([PASSWORD]).file(archive)
+    with zipfile.ZipFile(archive) as z:
+        assert PASSWORD not in z.read("trace.trace").decode()
+        assert z.read("resources/shot.png") == png

@@ -1,0 +1,416 @@
+"""What the synthetic checks do in the browser: load a page, capture an OAuth redirect, sign in.
+
+Nothing here asserts; functions return what they saw or raise :class:`JourneyFailure` with a
+*kind*, so the report can tell a broken platform (``sign-in-failed``) from a provider that blocked
+the robot (``provider-bot-detection``) or a test session that simply expired
+(``test-session-expired``) — neither of the latter is an outage.  Every value that must not be
+kept (the OAuth code, cookie values) is handed to the scrubber as soon as it is seen.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+from playwright.sync_api import BrowserContext, Locator, Page, Route
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from smokegate.config import Page as SitePage
+from smokegate.synthetic.config import Provider, SyntheticConfig
+from smokegate.synthetic.oauth import AuthorizeUrl, origin_of
+from smokegate.synthetic.scrub import SCRUBBER
+from smokegate.synthetic.vitals import READ_VITALS, RESOURCE_ERROR_PREFIX, PageLoad, PageLoads
+
+BOT_CHALLENGE = re.compile(
+    r"recaptcha|hcaptcha|captcha|unusual traffic|verify it'?s you|are you a robot|challenge-platform|"
+    r"this browser or app may not be secure",
+    re.I,
+)
+
+REFUSED_SCRIPT = re.compile(r"Refused to execute script from '([^']+)'")
+
+# What the suite's per-worker caches hand to the checks (tests/synthetic/conftest.py).
+PageSampler = Callable[[SitePage], PageLoads]
+AuthorizeCapture = Callable[[Provider], tuple[AuthorizeUrl, AuthorizeUrl]]
+
+
+class JourneyFailure(AssertionError):
+    """A step of the journey failed; ``kind`` says whose problem it likely is."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def looks_like_bot_challenge(url: str, text: str) -> bool:
+    """A provider page asking to prove the visitor is human (captcha, "verify it's you")."""
+    return bool(BOT_CHALLENGE.search(url) or BOT_CHALLENGE.search(text[:200_000]))
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for a message: parameter values that could be secrets are dropped."""
+    parts = urlsplit(url)
+    names = list(parse_qs(parts.query, keep_blank_values=True))
+    query = "&".join(f"{n}=…" for n in names)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def remember_secrets_in(url: str) -> None:
+    """Hand the secret-bearing parameters of a URL (an OAuth code, tokens) to the scrubber."""
+    params = parse_qs(urlsplit(url).query)
+    for name in ("code", "id_token", "access_token", "code_verifier"):
+        SCRUBBER.add(*params.get(name, []))
+
+
+def remember_cookies(context: BrowserContext) -> None:
+    SCRUBBER.add(*(cookie.get("value") for cookie in context.cookies()))
+
+
+# -- page loads -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ContextEvents:
+    """What went wrong in a browser context: console errors, uncaught exceptions, failed requests."""
+
+    app_origin: str
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    # URLs that answered 4xx/5xx: the console's own complaints about them are judged as subresources.
+    error_urls: set[str] = field(default_factory=set)
+    in_flight: int = 0
+    last_activity: float = field(default_factory=time.monotonic)
+
+    def attach(self, context: BrowserContext) -> None:
+        context.on("console", self._console)
+        context.on("weberror", lambda error: self._page_error(str(error.error)))
+        context.on("request", self._request)
+        context.on("requestfinished", self._settled)
+        context.on("requestfailed", self._failed)
+        context.on("response", self._response)
+
+    def _stamp(self, line: str) -> None:
+        self.log.append(f"{time.strftime('%H:%M:%S')} {SCRUBBER.text(line)}")
+
+    def _console(self, message: Any) -> None:
+        self._stamp(f"console.{message.type}: {message.text}")
+        if message.type == "error" and not self._about_failed_resource(message.text):
+            self.console_errors.append(SCRUBBER.text(message.text))
+
+    def _about_failed_resource(self, text: str) -> bool:
+        # Chromium logs "Failed to load resource" for every failed request, and refuses to run an
+        # error page served as a script ("Refused to execute script from '<url>' ... MIME type"):
+        # both are the failed subresource again, which its own check reports with the URL.
+        if text.startswith(RESOURCE_ERROR_PREFIX):
+            return True
+        refused = REFUSED_SCRIPT.match(text)
+        return bool(refused and refused.group(1) in self.error_urls)
+
+    def _page_error(self, text: str) -> None:
+        self._stamp(f"uncaught exception: {text}")
+        self.page_errors.append(SCRUBBER.text(text.splitlines()[0] if text else text))
+
+    def _request(self, request: Any) -> None:
+        self.in_flight += 1
+        self.last_activity = time.monotonic()
+
+    def _settled(self, request: Any) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+        self.last_activity = time.monotonic()
+
+    def _failed(self, request: Any) -> None:
+        self._settled(request)
+        failure = request.failure or "failed"
+        self._stamp(f"request failed: {request.method} {redact_url(request.url)} ({failure})")
+        # Requests the suite itself aborted (OAuth capture) are not the page's failures, and an
+        # error answer already counted is not counted again when Chromium then aborts its body.
+        if (
+            origin_of(request.url) == self.app_origin
+            and "ERR_BLOCKED_BY_CLIENT" not in failure
+            and request.url not in self.error_urls
+        ):
+            self.failed_requests.append(f"{request.method} {redact_url(request.url)}: {failure}")
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            request = response.request
+            self._stamp(f"HTTP {response.status}: {request.method} {redact_url(response.url)}")
+            if origin_of(response.url) == self.app_origin and request.resource_type != "document":
+                self.error_urls.add(response.url)
+                self.failed_requests.append(f"{request.method} {redact_url(response.url)}: HTTP {response.status}")
+
+    def wait_quiet(self, page: Page, quiet_ms: int, timeout_ms: float) -> None:
+        """Wait until no request has been in flight for ``quiet_ms`` (late paints and shifts land)."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while time.monotonic() < deadline:
+            idle_for = (time.monotonic() - self.last_activity) * 1000
+            if self.in_flight == 0 and idle_for >= quiet_ms:
+                return
+            page.wait_for_timeout(min(50, max(10, quiet_ms - idle_for)))
+
+
+def load_page(new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str) -> PageLoad:
+    """Load ``path`` once in a fresh context (a first visit) and read what the browser measured."""
+    context = new_context()
+    events = ContextEvents(app_origin)
+    events.attach(context)
+    try:
+        page = context.new_page()
+        started = time.monotonic()
+        page.goto(path, wait_until="load", timeout=syn.navigation_timeout_ms)
+        events.wait_quiet(page, syn.settle_ms, syn.navigation_timeout_ms)
+        raw = page.evaluate(READ_VITALS)
+        wall_ms = (time.monotonic() - started) * 1000
+    finally:
+        context.close()
+    return PageLoad.from_browser(
+        raw,
+        wall_ms,
+        console_errors=tuple(events.console_errors),
+        page_errors=tuple(events.page_errors),
+        failed_requests=tuple(events.failed_requests),
+    )
+
+
+# -- OAuth ----------------------------------------------------------------------------------------
+
+
+def provider_button(page: Page, provider: Provider) -> Locator:
+    if provider.button_selector:
+        return page.locator(provider.button_selector).first
+    return page.get_by_role("button", name=provider.label).or_(page.get_by_role("link", name=provider.label)).first
+
+
+def capture_authorize(page: Page, syn: SyntheticConfig, provider: Provider, app_origin: str) -> str:
+    """Click the provider's button and return the URL it navigates to outside the app, unfollowed.
+
+    Navigations leaving the app's origin are aborted by route interception, and a same-origin
+    redirect towards the provider is read with ``route.fetch(max_redirects=0)`` and not followed, so
+    no third-party login page is ever requested.
+    """
+    captured: list[str] = []
+    errors: list[str] = []
+
+    def handle(route: Route) -> None:
+        request = route.request
+        if request.resource_type != "document" or captured:
+            route.continue_()
+            return
+        if origin_of(request.url) != app_origin:
+            captured.append(request.url)
+            route.abort("blockedbyclient")
+            return
+        try:
+            response = route.fetch(max_redirects=0)
+        except PlaywrightError as exc:
+            # A handler that raises leaves the navigation pending forever: resolve it, report later.
+            errors.append(str(exc).splitlines()[0])
+            route.abort("failed")
+            return
+        location = response.headers.get("location")
+        if 300 <= response.status < 400 and location:
+            absolute = urljoin(request.url, location)
+            if origin_of(absolute) != app_origin:
+                captured.append(absolute)
+                route.abort("blockedbyclient")
+                return
+        route.fulfill(response=response)
+
+    page.goto(syn.sign_in_path, timeout=syn.navigation_timeout_ms)
+    page.route("**/*", handle)
+    try:
+        provider_button(page, provider).click(timeout=syn.navigation_timeout_ms)
+        deadline = time.monotonic() + syn.navigation_timeout_ms / 1000
+        while not captured and not errors and time.monotonic() < deadline:
+            page.wait_for_timeout(25)
+    finally:
+        page.unroute("**/*", handle)
+    if errors and not captured:
+        raise JourneyFailure("sign-in-failed", f"clicking {provider.label!r}: {errors[0]}")
+    if not captured:
+        raise JourneyFailure(
+            "sign-in-failed",
+            f"clicking {provider.label!r} on {syn.sign_in_path} did not navigate away from the app "
+            f"within {syn.navigation_timeout_ms:.0f} ms (now at {redact_url(page.url)})",
+        )
+    return captured[0]
+
+
+# -- sign-in journey ------------------------------------------------------------------------------
+
+
+@dataclass
+class SignIn:
+    """Where a completed sign-in ended, and the callback URL it went through."""
+
+    final_url: str
+    callback_url: str | None
+    user_name: str
+
+
+def sign_in(page: Page, syn: SyntheticConfig, provider: Provider, app_origin: str, email: str, password: str) -> SignIn:
+    """The whole journey: sign-in page, provider button, provider login, callback, dashboard."""
+    timeout = syn.navigation_timeout_ms
+    callbacks: list[tuple[str, int]] = []
+    redirect_paths: set[str] = set()
+
+    def on_request(request: Any) -> None:
+        remember_secrets_in(request.url)
+        if request.resource_type == "document" and origin_of(request.url) != app_origin:
+            redirect_uri = parse_qs(urlsplit(request.url).query).get("redirect_uri", [""])[0]
+            if redirect_uri:
+                redirect_paths.add(urlsplit(redirect_uri).path)
+
+    def on_response(response: Any) -> None:
+        if urlsplit(response.url).path in redirect_paths:
+            callbacks.append((response.url, response.status))
+
+    page.on("request", on_request)
+    page.on("response", on_response)
+    page.goto(syn.sign_in_path, timeout=timeout)
+    provider_button(page, provider).click(timeout=timeout)
+    try:
+        page.wait_for_url(lambda url: (urlsplit(url).hostname or "") == provider.authorize_host, timeout=timeout)
+    except PlaywrightTimeout:
+        raise JourneyFailure(
+            "sign-in-failed",
+            f"the {provider.name} button did not reach {provider.authorize_host} (at {redact_url(page.url)})",
+        ) from None
+    _fill_login(page, provider, email, password, timeout)
+    try:
+        page.wait_for_url(lambda url: origin_of(url) == app_origin, timeout=timeout, wait_until="load")
+    except PlaywrightTimeout:
+        text = _page_text(page)
+        if looks_like_bot_challenge(page.url, text):
+            raise JourneyFailure(
+                "provider-bot-detection",
+                f"{provider.name} showed a bot challenge instead of signing in (at {redact_url(page.url)}): "
+                "the provider blocked the robot, not an outage",
+            ) from None
+        raise JourneyFailure(
+            "sign-in-failed",
+            f"the {provider.name} login did not return to the app within {timeout:.0f} ms (at {redact_url(page.url)})",
+        ) from None
+    remember_cookies(page.context)
+    path = urlsplit(page.url).path
+    callback = callbacks[-1] if callbacks else None
+    if callback is not None and callback[1] >= 400:
+        raise JourneyFailure(
+            "sign-in-failed",
+            f"the OAuth callback {urlsplit(callback[0]).path} answered HTTP {callback[1]}",
+        )
+    if path != syn.dashboard_path:
+        raise JourneyFailure(
+            "sign-in-failed",
+            f"after the {provider.name} login the app ended on {redact_url(page.url)}, not on "
+            f"{syn.dashboard_path} (a sign-in loop)",
+        )
+    name = page.locator(syn.user_name_selector).first
+    try:
+        user_name = name.inner_text(timeout=timeout).strip()
+    except PlaywrightTimeout:
+        raise JourneyFailure("sign-in-failed", f"{syn.dashboard_path} shows no {syn.user_name_selector}") from None
+    return SignIn(page.url, callback[0] if callback else None, user_name)
+
+
+def _fill_login(page: Page, provider: Provider, email: str, password: str, timeout: float) -> None:
+    email_box = page.locator(provider.email_selector).first
+    password_box = page.locator(provider.password_selector).first
+    submit = page.locator(provider.submit_selector).first
+    try:
+        email_box.fill(email, timeout=timeout)
+        if not password_box.is_visible():
+            # Two-step forms (Google, Microsoft): email first, then the password page.
+            submit.click(timeout=timeout)
+            password_box.wait_for(state="visible", timeout=timeout)
+        password_box.fill(password, timeout=timeout)
+        submit.click(timeout=timeout)
+    except PlaywrightTimeout:
+        text = _page_text(page)
+        kind = "provider-bot-detection" if looks_like_bot_challenge(page.url, text) else "sign-in-failed"
+        raise JourneyFailure(
+            kind, f"the {provider.name} login form could not be filled at {redact_url(page.url)}"
+        ) from None
+
+
+def _page_text(page: Page) -> str:
+    try:
+        return page.content()
+    except PlaywrightError:
+        return ""
+
+
+def sign_out(page: Page, syn: SyntheticConfig) -> None:
+    button = (
+        page.get_by_role("button", name=syn.sign_out_label).or_(page.get_by_role("link", name=syn.sign_out_label)).first
+    )
+    with page.expect_navigation(timeout=syn.navigation_timeout_ms):
+        button.click(timeout=syn.navigation_timeout_ms)
+
+
+def reach_callback(
+    page: Page, syn: SyntheticConfig, provider: Provider, app_origin: str, email: str, password: str
+) -> str:
+    """Sign in at the provider but stop at the callback: return its URL (code and state), unfollowed.
+
+    The provider answers the login form with a redirect to the callback; redirects are not routed,
+    so the form's POST itself is fetched (``max_redirects=0``) and the redirect read, not followed.
+    """
+    captured: list[str] = []
+    errors: list[str] = []
+
+    def handle(route: Route) -> None:
+        request = route.request
+        if captured or request.resource_type != "document" or request.method != "POST":
+            route.continue_()
+            return
+        try:
+            response = route.fetch(max_redirects=0)
+        except PlaywrightError as exc:
+            errors.append(str(exc).splitlines()[0])
+            route.abort("failed")
+            return
+        location = urljoin(request.url, response.headers.get("location", ""))
+        if (
+            300 <= response.status < 400
+            and origin_of(location) == app_origin
+            and "code" in parse_qs(urlsplit(location).query)
+        ):
+            remember_secrets_in(location)
+            captured.append(location)
+            route.abort("blockedbyclient")
+            return
+        route.fulfill(response=response)
+
+    page.goto(syn.sign_in_path, timeout=syn.navigation_timeout_ms)
+    provider_button(page, provider).click(timeout=syn.navigation_timeout_ms)
+    try:
+        page.wait_for_url(
+            lambda url: (urlsplit(url).hostname or "") == provider.authorize_host, timeout=syn.navigation_timeout_ms
+        )
+    except PlaywrightTimeout:
+        raise JourneyFailure(
+            "sign-in-failed",
+            f"the {provider.name} button did not reach {provider.authorize_host} (at {redact_url(page.url)})",
+        ) from None
+    page.route("**/*", handle)
+    try:
+        _fill_login(page, provider, email, password, syn.navigation_timeout_ms)
+        deadline = time.monotonic() + syn.navigation_timeout_ms / 1000
+        while not captured and not errors and time.monotonic() < deadline:
+            page.wait_for_timeout(25)
+    finally:
+        page.unroute("**/*", handle)
+    if not captured:
+        reason = errors[0] if errors else f"now at {redact_url(page.url)}"
+        raise JourneyFailure(
+            "sign-in-failed", f"the {provider.name} login never redirected back with a code ({reason})"
+        )
+    return captured[0]

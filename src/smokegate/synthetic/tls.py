@@ -1,0 +1,57 @@
+"""Make Chromium trust exactly the target's certificate, after Python has verified it.
+
+Chromium reads no CA file.  For a target with its own CA bundle (the testbed), the suite connects
+with Python's ``ssl`` using that bundle and hostname checking, so the chain is really verified; it
+then pins the public key of the certificate the server presented with
+``--ignore-certificate-errors-spki-list``.  Chromium thereby accepts that one key and nothing else:
+TLS stays on and any other certificate still fails.  Targets on the system trust store get no flag.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import socket
+import ssl
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+
+class TrustError(RuntimeError):
+    """The target's certificate could not be verified against its configured CA bundle."""
+
+
+def spki_pin(url: str, cafile: str, timeout_s: float = 10.0) -> str:
+    """base64(SHA-256(SubjectPublicKeyInfo)) of the certificate ``url`` presents, verified with ``cafile``."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 443
+    context = ssl.create_default_context(cafile=cafile)
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout_s) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError) as exc:
+        raise TrustError(f"{parts.scheme}://{host}:{port}: TLS verification with {cafile} failed: {exc}") from exc
+    if not der:
+        raise TrustError(f"{host}:{port} presented no certificate")
+    return pin_of_certificate(der)
+
+
+def pin_of_certificate(der: bytes) -> str:
+    spki = (
+        x509.load_der_x509_certificate(der)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+def chromium_trust_args(base_url: str, ca_bundle: str) -> list[str]:
+    """Launch flags that make Chromium trust the target: none for the system store, else a pin."""
+    if ca_bundle == "system":
+        return []
+    return [f"--ignore-certificate-errors-spki-list={spki_pin(base_url, ca_bundle)}"]

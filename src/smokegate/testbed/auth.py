@@ -1,0 +1,381 @@
+"""Sign-in as the platform does it (Clerk with Google, Microsoft and Slack), the AI endpoint, page faults.
+
+``/sign-in/<provider>`` starts an OAuth authorization code flow: a fresh ``state``, a PKCE verifier
+(or an OpenID ``nonce`` for providers bound that way), remembered server-side under a random id in
+an HttpOnly cookie, then a redirect to the provider's authorize URL.  ``/sign-in/sso-callback``
+checks ``state`` against that pending sign-in (used once), exchanges the code at the provider's
+token endpoint with the client secret and the PKCE verifier, reads the user, and sets Clerk's
+``__session`` cookie.  ``/sign-out`` revokes the session server-side, so a copied cookie dies too.
+
+The synthetic suite's testbed faults live here as well: what the sign-in redirect and callback get
+wrong, the slow AI answer, and page faults that only a real browser notices (a script that logs an
+error or throws, a slow or failing script, a late largest paint, a layout shift).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import html
+import secrets
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+from joserfc import jwt
+from joserfc.errors import JoseError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from smokegate.testbed.idp import PROVIDERS, IdentityProvider
+from smokegate.testbed.sessions import SESSION_COOKIE
+
+if TYPE_CHECKING:
+    from smokegate.testbed.context import Testbed
+
+CALLBACK_PATH = "/sign-in/sso-callback"
+PENDING_COOKIE = "__clerk_oauth_pending"
+PENDING_TTL_S = 600
+NO_STORE = {"cache-control": "private, no-cache, no-store, max-age=0, must-revalidate"}
+ANALYTICS_SCRIPT = "/_vercel/insights/script.js"
+AI_LATENCY_S = 0.12
+AI_SLOW_S = 4.0
+PAGE_LOAD_SLOW_S = 3.0
+LCP_SLOW_S = 3.0
+
+# Where the initiation faults point, and at which provider (never the journey's provider, Google,
+# so each fault fails exactly the initiation check it is about).
+LOOKALIKE_HOST = "accounts-signin.napoleon-login.example"
+FOREIGN_REDIRECT = "https://napoleon-auth-callback.example/oauth/callback"
+CONSTANT_STATE = "napoleon-oauth-state-v1"
+FAULT_PROVIDER = {
+    "oauth-wrong-host": "slack",
+    "oauth-wrong-client-id": "microsoft",
+    "oauth-foreign-redirect": "slack",
+    "oauth-no-state": "microsoft",
+    "oauth-constant-state": "slack",
+    "oauth-no-pkce": "microsoft",
+    "oauth-implicit-flow": "microsoft",
+    "oauth-missing-scope": "slack",
+}
+
+# Page faults: which page they break and the script (a chunk of the build) that breaks it.
+_HIGHLIGHTS = 'fetch("/api/highlights").then(function(r){return r.json()}).then(function(d){'
+FAULT_CHUNKS = {
+    "console-error": (
+        "/pricing",
+        "plans-client",
+        'console.error("Error: failed to load plans: GET /api/plans 503 (Service Unavailable)");',
+    ),
+    "uncaught-exception": (
+        "/",
+        "briefing-client",
+        "(function(){var briefing;return briefing.items.map(function(i){return i.id})})();",
+    ),
+    "lcp-slow": (
+        "/",
+        "hero-client",
+        _HIGHLIGHTS + 'var s=document.createElement("section");s.className="hero";'
+        's.style.cssText="font-size:44px;line-height:1.25;max-width:1100px;margin:24px";'
+        's.textContent=d.headline;document.querySelector("main").appendChild(s)});',
+    ),
+    "layout-shift": (
+        "/pricing",
+        "banner-client",
+        _HIGHLIGHTS + 'var b=document.createElement("div");b.setAttribute("role","status");'
+        'b.style.cssText="height:280px;background:#fde68a;padding:12px";b.textContent=d.banner;'
+        "document.body.insertBefore(b,document.body.firstChild)});",
+    ),
+}
+FAULT_ANALYTICS = {"page-load-slow": "/", "script-broken": "/pricing"}
+HEADLINE = (
+    "Your morning briefing: three decisions need you before ten, the board deck is ready for review, "
+    "and Napoleon has drafted replies to the eleven threads that can wait."
+)
+
+
+@dataclass
+class Pending:
+    provider: str
+    state: str
+    verifier: str | None
+    nonce: str | None
+    redirect_url: str
+    created: float
+
+
+@dataclass
+class AuthService:
+    """Pending sign-ins, revoked sessions, and the page fault scripts of one testbed."""
+
+    tb: Testbed
+    idp: IdentityProvider
+    ca_file: str | None = None
+    pending: dict[str, Pending] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+    chunks: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for fault, (_route, stem, code) in FAULT_CHUNKS.items():
+            self.chunks[fault] = self.tb.build.add("chunks/app/", stem, code)
+
+    def page_scripts(self, route: str) -> list[str]:
+        """Scripts the active page faults add to ``route``'s document (none on a healthy testbed)."""
+        scripts = [
+            self.chunks[f] for f, (r, _, _) in FAULT_CHUNKS.items() if r == route and self.tb.state.on(f)
+        ]
+        scripts += [
+            ANALYTICS_SCRIPT for f, r in FAULT_ANALYTICS.items() if r == route and self.tb.state.on(f)
+        ]
+        return scripts
+
+    @staticmethod
+    def _digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def is_revoked(self, request: Request) -> bool:
+        token = request.cookies.get(SESSION_COOKIE)
+        return bool(token) and self._digest(token or "") in self.revoked
+
+    def revoke(self, token: str) -> None:
+        self.revoked.add(self._digest(token))
+
+    def _client_ssl(self) -> ssl.SSLContext:
+        return (
+            ssl.create_default_context(cafile=self.ca_file) if self.ca_file else ssl.create_default_context()
+        )
+
+    # -- sign-in start --------------------------------------------------------------------------
+
+    def authorize_redirect(self, provider: str, redirect_url: str) -> tuple[str, str]:
+        """Remember a new sign-in; return (pending id, the provider's authorize URL)."""
+        app = PROVIDERS[provider]
+        on = self.tb.state.on
+        faulty = {f for f, p in FAULT_PROVIDER.items() if p == provider and on(f)}
+        state = CONSTANT_STATE if "oauth-constant-state" in faulty else secrets.token_urlsafe(32)
+        verifier = secrets.token_urlsafe(48) if app.binding == "pkce" else None
+        nonce = secrets.token_urlsafe(24) if app.binding == "nonce" else None
+        params: dict[str, str] = {
+            "client_id": app.client_id + ("-legacy" if "oauth-wrong-client-id" in faulty else ""),
+            "redirect_uri": FOREIGN_REDIRECT
+            if "oauth-foreign-redirect" in faulty
+            else self.tb.public_origin + CALLBACK_PATH,
+            "response_type": "token" if "oauth-implicit-flow" in faulty else "code",
+            "scope": " ".join(
+                s for s in app.scopes if not ("oauth-missing-scope" in faulty and s == "email")
+            ),
+        }
+        if "oauth-no-state" not in faulty:
+            params["state"] = state
+        if verifier is not None and "oauth-no-pkce" not in faulty:
+            digest = hashlib.sha256(verifier.encode()).digest()
+            params["code_challenge"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            params["code_challenge_method"] = "S256"
+        if "oauth-no-pkce" in faulty:
+            verifier = None
+        if nonce is not None:
+            params["nonce"] = nonce
+        url = self.idp.authorize_url(provider)
+        if "oauth-wrong-host" in faulty:
+            url = f"https://{LOOKALIKE_HOST}{app.authorize_path}"
+        pending_id = secrets.token_urlsafe(24)
+        now = time.time()
+        self.pending = {k: v for k, v in self.pending.items() if now - v.created < PENDING_TTL_S}
+        self.pending[pending_id] = Pending(provider, state, verifier, nonce, redirect_url, now)
+        return pending_id, f"{url}?{urlencode(params)}"
+
+    # -- callback -------------------------------------------------------------------------------
+
+    async def exchange(self, pending: Pending, code: str) -> dict[str, Any] | None:
+        """Trade the code for tokens at the provider and read the user; None when it refuses."""
+        app = PROVIDERS[pending.provider]
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.tb.public_origin + CALLBACK_PATH,
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+        }
+        if pending.verifier:
+            form["code_verifier"] = pending.verifier
+        async with httpx.AsyncClient(verify=self._client_ssl(), timeout=10, trust_env=False) as client:
+            answer = await client.post(self.idp.token_url, data=form)
+            if answer.status_code != 200:
+                return None
+            tokens = answer.json()
+            if pending.nonce is not None:
+                try:
+                    claims = jwt.decode(tokens.get("id_token", ""), self.idp.key, algorithms=["RS256"]).claims
+                except (JoseError, ValueError):
+                    return None
+                if not hmac.compare_digest(str(claims.get("nonce", "")), pending.nonce):
+                    return None
+            info = await client.get(
+                self.idp.userinfo_url, headers={"authorization": f"Bearer {tokens['access_token']}"}
+            )
+            if info.status_code != 200:
+                return None
+            user: dict[str, Any] = info.json()
+            return user
+
+
+def _safe_redirect(tb: Testbed, value: str | None) -> str:
+    """Only same-origin redirect targets after sign-in (an open redirect would leak the session)."""
+    if not value:
+        return "/dashboard"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin != tb.public_origin:
+            return "/dashboard"
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return value if value.startswith("/") and not value.startswith("//") else "/dashboard"
+
+
+def _auth_error(tb: Testbed, request: Request, message: str, status: int = 400) -> Response:
+    from smokegate.testbed.site import _html
+
+    body = (
+        '<main><h1>Sign-in failed</h1><p class="error" role="alert">'
+        + html.escape(message)
+        + '</p><a href="/sign-in">Back to sign in</a></main>'
+    )
+    response = _html(tb, request, "/sign-in", "Sign-in failed — Napoleon AI", body, status=status)
+    response.headers.update(NO_STORE)
+    response.delete_cookie(PENDING_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    return response
+
+
+def routes(tb: Testbed) -> list[BaseRoute]:
+    auth = tb.auth
+
+    async def sign_in_start(request: Request) -> Response:
+        provider = request.path_params["provider"]
+        if provider not in PROVIDERS:
+            return _auth_error(tb, request, "Unknown sign-in method.", status=404)
+        pending_id, url = auth.authorize_redirect(
+            provider, _safe_redirect(tb, request.query_params.get("redirect_url"))
+        )
+        response = RedirectResponse(url, status_code=302, headers=NO_STORE)
+        response.set_cookie(
+            PENDING_COOKIE,
+            pending_id,
+            max_age=PENDING_TTL_S,
+            path="/",
+            secure=True,
+            httponly=True,
+            samesite="lax",
+        )
+        return response
+
+    async def callback(request: Request) -> Response:
+        if tb.state.on("callback-500"):
+            from smokegate.testbed.site import error_page
+
+            return error_page(tb, request, 500)
+        params = request.query_params
+        if params.get("error"):
+            return _auth_error(tb, request, "The provider did not grant access. Please try again.")
+        pending = auth.pending.pop(request.cookies.get(PENDING_COOKIE, ""), None)
+        if pending is None:
+            return _auth_error(
+                tb, request, "This sign-in attempt has expired or was already used. Please start again."
+            )
+        given_state = params.get("state", "")
+        if not tb.state.on("callback-accepts-tampered-state") and not hmac.compare_digest(
+            given_state.encode(), pending.state.encode()
+        ):
+            tb.state.record("sign-in-rejected", reason="state mismatch", provider=pending.provider)
+            return _auth_error(
+                tb, request, "Sign-in could not be verified (state mismatch). Please start again."
+            )
+        code = params.get("code", "")
+        user = await auth.exchange(pending, code) if code else None
+        if user is None:
+            tb.state.record("sign-in-rejected", reason="code refused", provider=pending.provider)
+            return _auth_error(tb, request, "This sign-in link is no longer valid. Please start again.")
+        tb.state.record("sign-in", provider=pending.provider, sub=user.get("sub"))
+        if tb.state.on("sign-in-loop"):
+            # The session cookie is dropped (as with a misconfigured cookie domain): back to sign-in.
+            target = f"/sign-in?redirect_url={pending.redirect_url}"
+            response: Response = RedirectResponse(target, status_code=303, headers=NO_STORE)
+        else:
+            response = RedirectResponse(pending.redirect_url, status_code=303, headers=NO_STORE)
+            response.set_cookie(
+                SESSION_COOKIE,
+                tb.sessions.issue(user),
+                max_age=3600,
+                path="/",
+                secure=True,
+                httponly=True,
+                samesite="lax",
+            )
+        response.delete_cookie(PENDING_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+        return response
+
+    async def sign_out(request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            auth.revoke(token)
+        response = RedirectResponse("/", status_code=303, headers=NO_STORE)
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+        return response
+
+    async def summarize(request: Request) -> Response:
+        user = tb.current_user(request)
+        if user is None:
+            return JSONResponse({"error": "Unauthorized"}, status_code=401, headers=NO_STORE)
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        text = body.get("text") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            return JSONResponse({"error": "text is required"}, status_code=400, headers=NO_STORE)
+        started = time.monotonic()
+        await asyncio.sleep(AI_SLOW_S if tb.state.on("ai-slow") else AI_LATENCY_S)
+        words = text.split()
+        summary = " ".join(words[:12]) + ("…" if len(words) > 12 else "")
+        return JSONResponse(
+            {
+                "summary": summary,
+                "model": "gpt-4o-mini",
+                "latency_ms": round((time.monotonic() - started) * 1000),
+            },
+            headers=NO_STORE,
+        )
+
+    async def highlights(request: Request) -> Response:
+        if tb.state.on("lcp-slow"):
+            await asyncio.sleep(LCP_SLOW_S)
+        return JSONResponse(
+            {"headline": HEADLINE, "banner": "New: Slack huddles are now summarised."}, headers=NO_STORE
+        )
+
+    async def analytics(request: Request) -> Response:
+        if tb.state.on("script-broken") and urlsplit(request.headers.get("referer", "")).path == "/pricing":
+            return Response(
+                "Internal Server Error", status_code=500, media_type="text/plain", headers=NO_STORE
+            )
+        if tb.state.on("page-load-slow"):
+            await asyncio.sleep(PAGE_LOAD_SLOW_S)
+        return Response(
+            "!function(){window.va=window.va||function(){}}();",
+            media_type="application/javascript; charset=utf-8",
+            headers={"cache-control": "public, max-age=0, must-revalidate"},
+        )
+
+    return [
+        Route(CALLBACK_PATH, callback),
+        Route("/sign-in/{provider}", sign_in_start),
+        Route("/sign-out", sign_out, methods=["POST"]),
+        Route("/api/ai/summarize", summarize, methods=["POST"]),
+        Route("/api/highlights", highlights),
+        Route(ANALYTICS_SCRIPT, analytics),
+    ]

@@ -1,0 +1,55 @@
+"""Access control: protected routes without a session, with an expired token and with an alg-none token."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from smokegate.checks import jwt
+from smokegate.probe import Exchange, Probe
+from smokegate.security.config import ProtectedRoute, SecurityConfig
+from smokegate.security.plugin import fresh
+
+pytestmark = pytest.mark.safe
+
+
+def _token(credential: str) -> str | None:
+    if credential == "no-session":
+        return None
+    if credential == "expired-token":
+        return jwt.expired_token()
+    return jwt.alg_none_token(jwt.session_claims(3600))
+
+
+def _ask(probe: Probe, route: ProtectedRoute, credential: str, security: SecurityConfig, accept: str) -> Exchange:
+    token = _token(credential)
+    headers = {"accept": accept}
+    if token is not None:
+        # As the browser sends it: Clerk's session cookie (the jar is emptied so nothing else rides along).
+        headers["cookie"] = f"{security.cookies.session_cookie}={token}"
+    return fresh(probe).request(route.method, route.path, headers=headers)
+
+
+@pytest.mark.check(severity="critical", feature="access-control")
+def test_protected_api_refuses(
+    security_probe: Probe, protected_api: ProtectedRoute, credential: str, security: SecurityConfig
+) -> None:
+    answer = _ask(security_probe, protected_api, credential, security, "application/json")
+    assert answer.status in (401, 403, 404), (
+        f"{protected_api.method} {protected_api.path} with {credential} answered {answer.status}"
+        f"{' with ' + str(len(answer.text)) + ' bytes of data' if answer.status < 300 else ''}; "
+        "expected 401, 403 or 404"
+    )
+
+
+@pytest.mark.check(severity="critical", feature="access-control")
+def test_protected_page_redirects_to_sign_in(
+    security_probe: Probe, protected_page: ProtectedRoute, credential: str, security: SecurityConfig
+) -> None:
+    answer = _ask(security_probe, protected_page, credential, security, "text/html")
+    location = answer.headers.get("location", "")
+    assert 300 <= answer.status < 400 and urlsplit(location).path == security.sign_in_path, (
+        f"{protected_page.path} with {credential} answered {answer.status}"
+        f"{f' to {location}' if location else ''}; expected a redirect to {security.sign_in_path}"
+    )

@@ -1,0 +1,49 @@
+"""Cookies a visitor gets on the scanned pages: Secure, HttpOnly (unless allowlisted), SameSite, __Host- rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from smokegate.checks import cookies
+from smokegate.config import Page
+from smokegate.security.config import SecurityConfig
+from smokegate.security.plugin import PageFetch
+
+pytestmark = pytest.mark.safe
+
+
+def _set_cookies(page: Page, page_answer: PageFetch, check_record: Any) -> list[cookies.SetCookie]:
+    parsed = [cookies.parse_set_cookie(h) for h in page_answer(page.path).headers.get_list("set-cookie")]
+    check_record.detail("cookies", [c.name for c in parsed])
+    return parsed
+
+
+@pytest.mark.check(severity="high", feature="cookies")
+def test_cookies_are_secure(scan_page: Page, page_answer: PageFetch, check_record: Any) -> None:
+    problems = [p for c in _set_cookies(scan_page, page_answer, check_record) if (p := cookies.secure_problem(c))]
+    assert not problems, f"{scan_page.path}: " + "; ".join(problems)
+
+
+@pytest.mark.check(severity="high", feature="cookies")
+def test_session_cookies_are_httponly(
+    scan_page: Page, page_answer: PageFetch, security: SecurityConfig, check_record: Any
+) -> None:
+    allow = security.cookies.script_readable
+    problems = [p for c in _set_cookies(scan_page, page_answer, check_record)
+                if (p := cookies.httponly_problem(c, allow))]
+    assert not problems, f"{scan_page.path}: " + "; ".join(problems) + f" (allowlist: {', '.join(allow)})"
+
+
+@pytest.mark.check(severity="medium", feature="cookies")
+def test_cookies_have_samesite(scan_page: Page, page_answer: PageFetch, check_record: Any) -> None:
+    problems = [p for c in _set_cookies(scan_page, page_answer, check_record) if (p := cookies.samesite_problem(c))]
+    assert not problems, f"{scan_page.path}: " + "; ".join(problems)
+
+
+@pytest.mark.check(severity="medium", feature="cookies")
+def test_host_prefixed_cookies_are_host_only(scan_page: Page, page_answer: PageFetch, check_record: Any) -> None:
+    problems = [p for c in _set_cookies(scan_page, page_answer, check_record)
+                if (p := cookies.host_prefix_problem(c))]
+    assert not problems, f"{scan_page.path}: " + "; ".join(problems)

@@ -1,0 +1,80 @@
+"""Rate limiting (ops guide: "Rate limiting active"): a bounded burst must be limited, and the 429 done right.
+
+Intrusive: one burst of at most limit + 20 % requests (hard cap 150, 5 in flight), stopping at the
+first 429, shared by the checks below; then one request after the advertised wait.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from smokegate.checks import leaks, ratelimit
+from smokegate.checks.ratelimit import Burst
+from smokegate.probe import Exchange, Probe
+from smokegate.security.config import SecurityConfig
+
+pytestmark = pytest.mark.intrusive
+
+
+def _limited(burst: Burst[Exchange], security: SecurityConfig) -> Exchange:
+    assert burst.first_429 is not None, (
+        f"no 429 within {burst.sent} requests to {security.rate_limit.path}: nothing to inspect "
+        f"(statuses {sorted(set(burst.statuses))})"
+    )
+    return burst.first_429
+
+
+@pytest.mark.check(severity="high", feature="rate-limit")
+def test_burst_is_rate_limited(rate_limit_burst: Burst[Exchange], security: SecurityConfig, check_record: Any) -> None:
+    limit = security.rate_limit
+    burst = rate_limit_burst
+    check_record.measure(burst.limited_at or burst.sent, limit.cap, unit="requests", requests_sent=burst.sent,
+                         statuses=sorted(set(burst.statuses)))
+    assert not burst.errors, f"the burst to {limit.path} broke off: {burst.errors[0]}"
+    assert burst.limited_at is not None, (
+        f"{burst.sent} requests to {limit.method} {limit.path} (limit {limit.limit}, cap {limit.cap}) "
+        f"got no 429; statuses {sorted(set(burst.statuses))}"
+    )
+
+
+@pytest.mark.check(severity="medium", feature="rate-limit")
+def test_429_says_when_to_retry(rate_limit_burst: Burst[Exchange], security: SecurityConfig) -> None:
+    answer = _limited(rate_limit_burst, security)
+    retry_after = ratelimit.parse_retry_after(answer.headers.get("retry-after"))
+    reset = ratelimit.parse_ratelimit_reset(answer.headers)
+    assert retry_after is not None or reset is not None, (
+        f"the 429 from {security.rate_limit.path} has Retry-After {answer.headers.get('retry-after')!r} and "
+        f"RateLimit {answer.headers.get('ratelimit')!r}: a client cannot tell when to retry"
+    )
+
+
+@pytest.mark.check(severity="medium", feature="rate-limit")
+def test_429_is_private_and_clean(rate_limit_burst: Burst[Exchange], security: SecurityConfig) -> None:
+    answer = _limited(rate_limit_burst, security)
+    cacheable = ratelimit.publicly_cacheable(answer.headers.get("cache-control"))
+    assert cacheable is None, f"the 429 from {security.rate_limit.path} may be cached by a CDN ({cacheable})"
+    trace = leaks.stack_trace(answer.text)
+    assert trace is None, f"the 429 from {security.rate_limit.path} shows a {trace}"
+
+
+@pytest.mark.check(severity="medium", feature="rate-limit")
+def test_limit_lifts_after_retry_after(
+    rate_limit_burst: Burst[Exchange], security: SecurityConfig, security_probe: Probe, check_record: Any
+) -> None:
+    limit = security.rate_limit
+    wait = limit.max_wait_s
+    if rate_limit_burst.first_429 is not None:
+        headers = rate_limit_burst.first_429.headers
+        advertised = ratelimit.parse_retry_after(headers.get("retry-after"))
+        if advertised is None:
+            advertised = ratelimit.parse_ratelimit_reset(headers)
+        wait = min(limit.max_wait_s, advertised if advertised is not None else limit.max_wait_s)
+        time.sleep(wait)
+    check_record.detail("waited_s", wait if rate_limit_burst.first_429 is not None else 0)
+    answer = security_probe.request(limit.method, limit.path, json=limit.json_body)
+    assert answer.status != 429 and answer.status < 500, (
+        f"{limit.path} still answers {answer.status} after waiting {wait:.0f} s (cap {limit.max_wait_s:.0f} s)"
+    )

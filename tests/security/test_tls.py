@@ -1,0 +1,128 @@
+"""TLS (ops guide: "SSL certificates valid"): trusted chain, hostname, expiry, protocols, Mozilla profile, HSTS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from smokegate.checks import headers, tls
+from smokegate.checks.tls import TlsScan
+from smokegate.config import Page, Target
+from smokegate.probe import Probe, TargetUnreachable
+from smokegate.security.config import SecurityConfig
+from smokegate.security.plugin import PageFetch, http_url
+
+pytestmark = pytest.mark.safe
+
+# Checks marked diagnoses="tls" read only the sslyze scan, so they can still explain a target the
+# HTTP probe cannot reach because its TLS handshake fails (expired or mismatched certificate).
+
+
+def _scanned(result: TlsScan) -> TlsScan:
+    assert result.error is None, result.error
+    return result
+
+
+@pytest.mark.check(severity="critical", feature="tls", diagnoses="tls")
+def test_certificate_chain_is_trusted(tls_scan: TlsScan, target: Target) -> None:
+    result = _scanned(tls_scan)
+    assert result.trusted, (
+        f"the chain of {result.host}:{result.port} does not validate against {result.trust_store or 'the trust store'} "
+        f"({target.ca_bundle}): {result.trust_error}"
+    )
+
+
+@pytest.mark.check(severity="critical", feature="tls", diagnoses="tls")
+def test_certificate_matches_hostname(tls_scan: TlsScan) -> None:
+    result = _scanned(tls_scan)
+    assert result.chain, "the server sent no certificate"
+    leaf = result.chain[0]
+    assert tls.hostname_matches(leaf, result.host), (
+        f"the leaf certificate ({tls.subject_name(leaf)}) does not name {result.host} in its subjectAltName"
+    )
+
+
+def _expiry(result: TlsScan, days: int, check_record: Any) -> list[tuple[str, float]]:
+    now = datetime.now(UTC)
+    soonest = min(tls.days_left(c, now) for c in result.chain)
+    check_record.measure(soonest, days, unit="days",
+                         chain={tls.subject_name(c): round(tls.days_left(c, now), 1) for c in result.chain})
+    return tls.expiring(result.chain, now, days)
+
+
+@pytest.mark.check(severity="critical", feature="tls", diagnoses="tls")
+def test_no_certificate_expires_within_fail_window(
+    tls_scan: TlsScan, security: SecurityConfig, check_record: Any
+) -> None:
+    result = _scanned(tls_scan)
+    days = security.tls.expiry_fail_days
+    soon = _expiry(result, days, check_record)
+    assert not soon, "certificates expiring within {} days: {}".format(
+        days, ", ".join(f"{name} ({left:.1f} days left)" for name, left in soon))
+
+
+@pytest.mark.check(severity="low", feature="tls", diagnoses="tls")
+def test_no_certificate_expires_within_warn_window(
+    tls_scan: TlsScan, security: SecurityConfig, check_record: Any
+) -> None:
+    result = _scanned(tls_scan)
+    days = security.tls.expiry_warn_days
+    soon = _expiry(result, days, check_record)
+    assert not soon, "certificates expiring within {} days (renew them): {}".format(
+        days, ", ".join(f"{name} ({left:.1f} days left)" for name, left in soon))
+
+
+@pytest.mark.check(severity="high", feature="tls", diagnoses="tls")
+def test_legacy_tls_versions_refused(tls_scan: TlsScan) -> None:
+    result = _scanned(tls_scan)
+    offered = [v for v in tls.LEGACY_VERSIONS if result.versions.get(v)]
+    unknown = [v for v in tls.LEGACY_VERSIONS if result.versions.get(v) is None]
+    assert not offered, f"{result.host} accepts {', '.join(offered)}; only TLS 1.2 and 1.3 may be offered"
+    assert not unknown, f"could not probe {', '.join(unknown)} on {result.host}"
+
+
+@pytest.mark.check(severity="high", feature="tls", diagnoses="tls")
+def test_modern_tls_versions_offered(tls_scan: TlsScan) -> None:
+    result = _scanned(tls_scan)
+    missing = [v for v in tls.MODERN_VERSIONS if not result.versions.get(v)]
+    assert not missing, f"{result.host} does not offer {', '.join(missing)}; TLS 1.2 and 1.3 are expected"
+
+
+@pytest.mark.check(severity="medium", feature="tls", diagnoses="tls")
+def test_mozilla_profile_compliance(tls_scan: TlsScan, check_record: Any) -> None:
+    result = _scanned(tls_scan)
+    assert result.profile_error is None, f"sslyze could not check the Mozilla profile: {result.profile_error}"
+    check_record.detail("mozilla_issues", result.profile_issues)
+    assert not result.profile_issues, f"not Mozilla {result.profile} compliant: " + "; ".join(
+        f"{key}: {text}" for key, text in sorted(result.profile_issues.items()))
+
+
+@pytest.mark.check(severity="high", feature="tls")
+def test_hsts_policy(scan_page: Page, page_answer: PageFetch, security: SecurityConfig) -> None:
+    answer = page_answer(scan_page.path)
+    value = answer.headers.get("strict-transport-security")
+    problems = headers.hsts_problems(value, security.tls.hsts_min_age_s, security.tls.hsts_include_subdomains)
+    assert not problems, f"{scan_page.path}: " + "; ".join(problems) + (
+        f" (expected max-age >= {security.tls.hsts_min_age_s} with includeSubDomains)")
+
+
+@pytest.mark.check(severity="high", feature="tls")
+def test_plain_http_redirects_to_https(
+    pytestconfig: pytest.Config, target: Target, security: SecurityConfig, security_probe: Probe
+) -> None:
+    url = http_url(pytestconfig, target, security) + "/"
+    try:
+        answer = security_probe.get(url)
+    except TargetUnreachable as exc:
+        pytest.fail(f"{url} gave no answer ({exc}); plain HTTP must redirect to HTTPS", pytrace=False)
+    location = answer.headers.get("location", "")
+    parts = urlsplit(location)
+    assert answer.status in (301, 308), (
+        f"{url} answered {answer.status}{f' to {location}' if location else ''}; expected 301 or 308 to HTTPS"
+    )
+    assert parts.scheme == "https" and parts.hostname == target.host, (
+        f"{url} redirects to {location!r}; expected https://{target.host}/"
+    )
