@@ -73,10 +73,10 @@ def cli_for(testbed: RunningTestbed) -> list[str]:
 
 
 def env_for(testbed: RunningTestbed) -> dict[str, str]:
-    """The environment a run against the testbed needs: its fake secrets (canaries, webhook keys)."""
-    from smokegate.testbed import fake_secrets
+    """The environment a run against the testbed needs: fake secrets (canaries, webhook keys), test account."""
+    from smokegate.testbed import fake_secrets, idp
 
-    return fake_secrets.env()
+    return {**fake_secrets.env(), **idp.account_env()}
 
 
 def suite_paths(suites: Sequence[str]) -> list[str]:

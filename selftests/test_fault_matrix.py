@@ -1,8 +1,10 @@
 """Every check passes on the healthy testbed and fails on the fault meant for it, and only there.
 
 The fault catalog is the contract: with a fault on, exactly the checks it names fail (with a
-message) and every other check of the suites it touches passes, or is skipped when the fault takes
-the whole target down.  A check that no fault makes fail could not fail at all: that is a bug too.
+message) and every other check run beside them passes, or is skipped when the fault takes the
+whole target down.  Each fault runs the whole smoke suite and the security and synthetic modules
+holding its checks; the healthy run covers every suite.  A check that no fault makes fail could
+not fail at all: that is a bug too.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def test_healthy_testbed_passes_every_check(healthy_testbed: RunningTestbed, tmp
 def test_fault_fails_exactly_its_checks(fault: faults.Fault, testbed: RunningTestbed, tmp_path: Path) -> None:
     testbed.set_faults([fault.name])
     try:
-        run = run_suite([*suite_paths(fault.suites), *cli_for(testbed)], tmp_path, env=env_for(testbed))
+        paths = [f"tests/{path}" for path in fault.test_paths]
+        run = run_suite([*paths, *cli_for(testbed)], tmp_path, env=env_for(testbed))
     finally:
         testbed.set_faults([])
     failed = run.with_outcome("failed")

@@ -79,6 +79,8 @@ def test_summary_names_the_failed_checks_with_measured_vs_budget(tmp_path: Path)
         (CheckResult("a", "failed", details={"dependency": "database"}), "", False, "third-party"),
         (CheckResult("a", "failed", measured=900, budget=500), "", False, "budget-exceeded"),
         (CheckResult("a", "failed"), "AssertionError: answered 500", False, "contract-broken"),
+        (CheckResult("a", "failed", details={"failure_kind": "provider-bot-detection"}), "", False,
+         "provider-bot-detection"),
     ],
 )
 def test_failure_kinds(result: CheckResult, longtext: str, unreachable: bool, kind: str) -> None:

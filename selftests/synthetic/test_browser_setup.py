@@ -61,7 +61,17 @@ def test_redacted_urls_keep_names_not_values() -> None:
 
 
 def test_config_rejects_an_unknown_journey_provider() -> None:
-    with pytest.raises(ValueError, match="account.provider"):
-        SyntheticConfig.model_validate({"account": {"provider": "github"}, "providers": [
-            {"name": "google", "label": "Continue with Google", "authorize_host": "accounts.google.com",
-             "client_id": "x"}]})
+    with pytest.raises(ValueError, match=r"account\.provider"):
+        SyntheticConfig.model_validate(
+            {
+                "account": {"provider": "github"},
+                "providers": [
+                    {
+                        "name": "google",
+                        "label": "Continue with Google",
+                        "authorize_host": "accounts.google.com",
+                        "client_id": "x",
+                    }
+                ],
+            }
+        )

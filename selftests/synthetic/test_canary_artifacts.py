@@ -53,18 +53,31 @@ def test_no_canary_in_any_artifact(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     reports = tmp_path / "reports"
     with RunningTestbed.start(tmp_path / "testbed", faults=["ai-slow"]) as testbed:
         run = run_suite(
-            ["tests/synthetic/test_sign_in.py", "tests/synthetic/test_signed_in_api.py", *cli_for(testbed),
-             "--tracing", "on", "--screenshot", "on"],
-            reports, env={EMAIL_ENV: email, PASSWORD_ENV: password},
+            [
+                "tests/synthetic/test_sign_in.py",
+                "tests/synthetic/test_signed_in_api.py",
+                *cli_for(testbed),
+                "--tracing",
+                "on",
+                "--screenshot",
+                "on",
+            ],
+            reports,
+            env={EMAIL_ENV: email, PASSWORD_ENV: password},
         )
-    assert "synthetic/test_signed_in_api.py::test_ai_answers_within_budget" in run.with_outcome("failed"), run.output[-3000:]
-    assert run.with_outcome("passed") >= {"synthetic/test_sign_in.py::test_sign_in_reaches_dashboard"}, run.output[-3000:]
+    assert "synthetic/test_signed_in_api.py::test_ai_answers_within_budget" in run.with_outcome("failed"), run.output[
+        -3000:
+    ]
+    assert run.with_outcome("passed") >= {"synthetic/test_sign_in.py::test_sign_in_reaches_dashboard"}, run.output[
+        -3000:
+    ]
     files = dict(_files(reports))
     assert any(name.endswith("trace.zip") or ".zip!" in name for name in files), sorted(files)[:20]
     canaries = {password, email}
     variants = {v.encode() for c in canaries for v in (c, quote(c, safe=""), quote_plus(c))}
     variants |= {base64.b64encode(c.encode()) for c in canaries}
     hits = [(name, v.decode(errors="replace")) for name, data in files.items() for v in variants if v in data]
-    hits += [(name, pattern.pattern.decode()) for name, data in files.items() for pattern in SHAPES
-             if pattern.search(data)]
+    hits += [
+        (name, pattern.pattern.decode()) for name, data in files.items() for pattern in SHAPES if pattern.search(data)
+    ]
     assert not hits, f"secrets in {len(hits)} artifact(s): {hits[:10]}"

@@ -13,9 +13,15 @@ APP = "https://napoleonai.app"
 
 
 def _url(host: str = "accounts.google.com", **params: str) -> oauth.AuthorizeUrl:
-    base = {"client_id": "cid", "redirect_uri": f"{APP}/sso-callback", "response_type": "code",
-            "scope": "openid email profile", "state": secrets.token_urlsafe(32),
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}
+    base = {
+        "client_id": "cid",
+        "redirect_uri": f"{APP}/sso-callback",
+        "response_type": "code",
+        "scope": "openid email profile",
+        "state": secrets.token_urlsafe(32),
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
     base.update(params)
     return oauth.AuthorizeUrl.parse(f"https://{host}/o/oauth2/v2/auth?{urlencode(base)}")
 
@@ -35,14 +41,17 @@ def test_lookalike_host_is_named() -> None:
     assert problems == ["authorize host is 'accounts.google.com.evil.example', expected 'accounts.google.com'"]
 
 
-@pytest.mark.parametrize(("redirect", "allowed", "ok"), [
-    (f"{APP}/cb", (), True),
-    ("https://clerk.napoleonai.app/v1/oauth_callback", ("https://clerk.napoleonai.app",), True),
-    ("https://clerk.napoleonai.app/v1/oauth_callback", (), False),
-    ("http://napoleonai.app/cb", (), False),
-    ("https://napoleonai.app.evil.example/cb", (), False),
-    ("https://napoleonai.app:8443/cb", (), False),
-])
+@pytest.mark.parametrize(
+    ("redirect", "allowed", "ok"),
+    [
+        (f"{APP}/cb", (), True),
+        ("https://clerk.napoleonai.app/v1/oauth_callback", ("https://clerk.napoleonai.app",), True),
+        ("https://clerk.napoleonai.app/v1/oauth_callback", (), False),
+        ("http://napoleonai.app/cb", (), False),
+        ("https://napoleonai.app.evil.example/cb", (), False),
+        ("https://napoleonai.app:8443/cb", (), False),
+    ],
+)
 def test_redirect_uri_must_be_the_apps_https_origin(redirect: str, allowed: tuple[str, ...], ok: bool) -> None:
     assert (oauth.redirect_uri_problems(_url(redirect_uri=redirect), APP, allowed) == []) is ok
 
@@ -72,7 +81,8 @@ def test_binding_pkce_and_nonce() -> None:
 
 def test_missing_scope_and_implicit_flow() -> None:
     assert oauth.scope_problems(_url(scope="openid profile"), ("openid", "email")) == [
-        "scope 'openid profile' lacks email"]
+        "scope 'openid profile' lacks email"
+    ]
     assert oauth.response_type_problems(_url(response_type="token"))
 
 

@@ -14,7 +14,7 @@ JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ.c2lnbmF0dXJlLXZhbHVl"
 
 def test_known_value_in_every_encoding() -> None:
     scrub = Scrubber([PASSWORD])
-    text = f'{PASSWORD} | email=a%40b.c&password=Canary-P%40ss%20word%2642 | {json.dumps(PASSWORD)}'
+    text = f"{PASSWORD} | email=a%40b.c&password=Canary-P%40ss%20word%2642 | {json.dumps(PASSWORD)}"
     assert "Canary" not in scrub.text(text)
 
 

@@ -387,7 +387,7 @@ def _keep_artifacts(item: pytest.Item, report: pytest.TestReport) -> None:
         if html is not None:
             extras = getattr(report, "extras", [])
             extras.append(html.extras.text(console.read_text(encoding="utf-8"), name="Console log"))
-            report.extras = extras
+            report.extras = extras  # type: ignore[attr-defined]  # pytest-html's report attribute
     if failed:
         _attach_to_allure(item, artifacts)
 
@@ -397,6 +397,7 @@ def _attach_to_allure(item: pytest.Item, artifacts: list[tuple[str, str]]) -> No
         import allure
     except ImportError:
         return
+    attach: Callable[..., None] = allure.attach.file  # allure-python is untyped
     kinds = {
         "screenshot": allure.attachment_type.PNG,
         "trace": None,
@@ -408,6 +409,6 @@ def _attach_to_allure(item: pytest.Item, artifacts: list[tuple[str, str]]) -> No
         if not file.is_file():
             continue
         if kind == "trace":
-            allure.attach.file(str(file), name=f"Playwright trace ({file.name})", extension="zip")
+            attach(str(file), name=f"Playwright trace ({file.name})", extension="zip")
         else:
-            allure.attach.file(str(file), name=kind, attachment_type=kinds.get(kind))
+            attach(str(file), name=kind, attachment_type=kinds.get(kind))

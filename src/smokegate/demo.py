@@ -21,13 +21,9 @@ SUITES = ("tests/smoke", "tests/security", "tests/synthetic")
 
 def testbed_environment(testbed: RunningTestbed) -> dict[str, str]:
     """Environment the suite needs for the testbed: its fake secrets and its test account."""
-    env: dict[str, str] = {}
-    try:
-        from smokegate.testbed import fake_secrets
-    except ImportError:
-        return env
-    env.update(fake_secrets.env())
-    return env
+    from smokegate.testbed import fake_secrets, idp
+
+    return {**fake_secrets.env(), **idp.account_env()}
 
 
 def main(argv: list[str] | None = None) -> int:

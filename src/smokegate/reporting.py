@@ -44,6 +44,9 @@ def failure_kind(result: CheckResult, longtext: str, unreachable: bool) -> str:
     """Label a failure for whoever reads it at 3 a.m.: whose problem is this likely to be?"""
     if unreachable:
         return "target-unreachable"
+    if result.details.get("failure_kind"):
+        # The check knew better (the synthetic journey tells bot detection from an expired session).
+        return str(result.details["failure_kind"])
     if NETWORK_ERRORS.search(longtext):
         return "network-transient"
     if result.details.get("dependency"):

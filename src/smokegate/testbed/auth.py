@@ -127,12 +127,8 @@ class AuthService:
 
     def page_scripts(self, route: str) -> list[str]:
         """Scripts the active page faults add to ``route``'s document (none on a healthy testbed)."""
-        scripts = [
-            self.chunks[f] for f, (r, _, _) in FAULT_CHUNKS.items() if r == route and self.tb.state.on(f)
-        ]
-        scripts += [
-            ANALYTICS_SCRIPT for f, r in FAULT_ANALYTICS.items() if r == route and self.tb.state.on(f)
-        ]
+        scripts = [self.chunks[f] for f, (r, _, _) in FAULT_CHUNKS.items() if r == route and self.tb.state.on(f)]
+        scripts += [ANALYTICS_SCRIPT for f, r in FAULT_ANALYTICS.items() if r == route and self.tb.state.on(f)]
         return scripts
 
     @staticmethod
@@ -147,9 +143,7 @@ class AuthService:
         self.revoked.add(self._digest(token))
 
     def _client_ssl(self) -> ssl.SSLContext:
-        return (
-            ssl.create_default_context(cafile=self.ca_file) if self.ca_file else ssl.create_default_context()
-        )
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else ssl.create_default_context()
 
     # -- sign-in start --------------------------------------------------------------------------
 
@@ -167,9 +161,7 @@ class AuthService:
             if "oauth-foreign-redirect" in faulty
             else self.tb.public_origin + CALLBACK_PATH,
             "response_type": "token" if "oauth-implicit-flow" in faulty else "code",
-            "scope": " ".join(
-                s for s in app.scopes if not ("oauth-missing-scope" in faulty and s == "email")
-            ),
+            "scope": " ".join(s for s in app.scopes if not ("oauth-missing-scope" in faulty and s == "email")),
         }
         if "oauth-no-state" not in faulty:
             params["state"] = state
@@ -284,17 +276,13 @@ def routes(tb: Testbed) -> list[BaseRoute]:
             return _auth_error(tb, request, "The provider did not grant access. Please try again.")
         pending = auth.pending.pop(request.cookies.get(PENDING_COOKIE, ""), None)
         if pending is None:
-            return _auth_error(
-                tb, request, "This sign-in attempt has expired or was already used. Please start again."
-            )
+            return _auth_error(tb, request, "This sign-in attempt has expired or was already used. Please start again.")
         given_state = params.get("state", "")
         if not tb.state.on("callback-accepts-tampered-state") and not hmac.compare_digest(
             given_state.encode(), pending.state.encode()
         ):
             tb.state.record("sign-in-rejected", reason="state mismatch", provider=pending.provider)
-            return _auth_error(
-                tb, request, "Sign-in could not be verified (state mismatch). Please start again."
-            )
+            return _auth_error(tb, request, "Sign-in could not be verified (state mismatch). Please start again.")
         code = params.get("code", "")
         user = await auth.exchange(pending, code) if code else None
         if user is None:
@@ -360,9 +348,7 @@ def routes(tb: Testbed) -> list[BaseRoute]:
 
     async def analytics(request: Request) -> Response:
         if tb.state.on("script-broken") and urlsplit(request.headers.get("referer", "")).path == "/pricing":
-            return Response(
-                "Internal Server Error", status_code=500, media_type="text/plain", headers=NO_STORE
-            )
+            return Response("Internal Server Error", status_code=500, media_type="text/plain", headers=NO_STORE)
         if tb.state.on("page-load-slow"):
             await asyncio.sleep(PAGE_LOAD_SLOW_S)
         return Response(

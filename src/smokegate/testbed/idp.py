@@ -50,7 +50,7 @@ TOKEN_TTL_S = 3600
 ISSUER_PATH = ""
 
 
-def test_account_env() -> dict[str, str]:
+def account_env() -> dict[str, str]:
     """The environment a suite run needs to sign in to the testbed (for self-tests and the demo)."""
     return {
         EMAIL_ENV: os.environ.get(EMAIL_ENV) or DEFAULT_EMAIL,
@@ -385,9 +385,7 @@ def _login_page(app: ProviderApp, params: Mapping[str, str], error: str = "", st
         '<label>Password <input type="password" name="password" autocomplete="current-password" required>'
         '</label><button type="submit">Sign in</button></form></main></body></html>'
     )
-    return HTMLResponse(
-        body, status_code=status, headers={"cache-control": "no-store", "x-frame-options": "DENY"}
-    )
+    return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store", "x-frame-options": "DENY"})
 
 
 def _error_page(message: str, status: int = 400) -> Response:
@@ -408,9 +406,7 @@ def routes(idp: IdentityProvider) -> list[BaseRoute]:
         if request.method == "POST":
             # URL-encoded forms only (what the login form and token clients send); parsed here so
             # the testbed needs no multipart library.
-            for key, value in parse_qsl(
-                (await request.body()).decode("utf-8", "replace"), keep_blank_values=True
-            ):
+            for key, value in parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True):
                 form.setdefault(key, value)
                 form_list.setdefault(key, []).append(value)
         return _StarletteRequest(request, form, form_list)
@@ -472,10 +468,7 @@ def routes(idp: IdentityProvider) -> list[BaseRoute]:
         )
 
     return [
-        *(
-            Route(app.authorize_path, authorize_for(app), methods=["GET", "POST"])
-            for app in PROVIDERS.values()
-        ),
+        *(Route(app.authorize_path, authorize_for(app), methods=["GET", "POST"]) for app in PROVIDERS.values()),
         Route("/token", token, methods=["POST"]),
         Route("/userinfo", userinfo),
         Route("/jwks", jwks),

@@ -128,6 +128,7 @@ class SecurityMiddleware:
         self.app = app
         self.tb = tb
         self.window = _Window()
+        self.stuck: set[str] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -140,10 +141,17 @@ class SecurityMiddleware:
         if special is not None:
             await special(scope, receive, self._decorate(scope, send))
             return
+        if not state.on("ratelimit-stuck"):
+            self.stuck.clear()
         if path == RATE_LIMITED_PATH and not state.on("ratelimit-off"):
             client = (scope.get("client") or ("?", 0))[0]
             allowed, reset = self.window.hit(client)
+            if client in self.stuck:
+                # The limiter's block outlives the Retry-After it announced (a key that never expires).
+                allowed, reset = False, RATE_WINDOW_S
             if not allowed:
+                if state.on("ratelimit-stuck"):
+                    self.stuck.add(client)
                 await self._too_many(reset)(scope, receive, self._decorate(scope, send))
                 return
         if path in CORS_ROUTES and method == "OPTIONS" and _header(scope, b"origin") is not None:
