@@ -19,7 +19,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright
@@ -30,6 +30,9 @@ from smokegate.synthetic.journey import ContextEvents, JourneyFailure, remember_
 from smokegate.synthetic.scrub import SCRUBBER
 from smokegate.synthetic.tls import TrustError, chromium_trust_args
 from smokegate.synthetic.vitals import OBSERVE_VITALS
+
+if TYPE_CHECKING:
+    from smokegate.plugin import SmokegateRun
 
 SYSTEM_CHROMIUM = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_HINT = "apt-get install chromium"
@@ -66,6 +69,11 @@ def find_chromium(playwright_executable: str | None, which: Callable[[str], str 
         "no Chromium for the synthetic suite: Playwright's browser is not installed and none of "
         f"{', '.join(SYSTEM_CHROMIUM)} is on PATH; install one with `{INSTALL_HINT}`"
     )
+
+
+def count_requests(context: BrowserContext, run: SmokegateRun) -> None:
+    """Count what the browser sent and got an answer to; aborted (intercepted) requests never left."""
+    context.on("requestfinished", lambda _request: run.count_request())
 
 
 def _run_target(config: pytest.Config) -> Target | None:
@@ -184,8 +192,10 @@ class BrowserFixtures:
         output_path: str,
         request: pytest.FixtureRequest,
         pytestconfig: pytest.Config,
+        smokegate_run: SmokegateRun,
     ) -> Callable[..., BrowserContext]:
-        """pytest-playwright's factory, plus vitals observers, an event log and input masking."""
+        """pytest-playwright's factory, plus vitals observers, an event log, input masking and the
+        request count (every request the browser completed counts towards gate.json's total)."""
         logs = request.node.stash.setdefault(_LOG_KEY, [])
         request.node.stash[_OUTPUT_KEY] = output_path
         masking = pytestconfig.getoption("--screenshot") != "off"
@@ -193,6 +203,7 @@ class BrowserFixtures:
 
         def make(**kwargs: Any) -> BrowserContext:
             context = new_context(**kwargs)
+            count_requests(context, smokegate_run)
             context.set_default_timeout(timeout)
             context.add_init_script(OBSERVE_VITALS)
             events = ContextEvents(target.base_url)
@@ -250,6 +261,7 @@ def signed_in_state(
     target: Target,
     test_account: tuple[str, str],
     _state_dir: Path,
+    smokegate_run: SmokegateRun,
 ) -> Path:
     """Sign in once per worker and keep the session as Playwright storage state (a private temp file)."""
     syn = target.synthetic
@@ -257,6 +269,7 @@ def signed_in_state(
     if provider is None:
         pytest.skip("no OAuth provider configured for the sign-in journey")
     context = browser.new_context(**browser_context_args)
+    count_requests(context, smokegate_run)
     try:
         sign_in(context.new_page(), syn, provider, target.base_url, *test_account)
         remember_cookies(context)
