@@ -427,8 +427,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
     yield
     config = session.config
     run = _run(config)
-    if run is None or _is_worker(config):
-        return
+    if run is None or _is_worker(config) or config.option.collectonly:
+        return  # a collect-only run tested nothing: no verdict, no history, no alert
     gate = run.gate
     if gate.reason is None:
         if exitstatus == pytest.ExitCode.INTERRUPTED:

@@ -48,7 +48,9 @@ def test_certificate_matches_hostname(tls_scan: TlsScan) -> None:
 def _expiry(result: TlsScan, days: int, check_record: Any) -> list[tuple[str, float]]:
     now = datetime.now(UTC)
     soonest = min(tls.days_left(c, now) for c in result.chain)
-    check_record.measure(soonest, days, unit="days",
+    # The window is a floor, not a ceiling: recorded beside the value, never as its budget, so
+    # reports that colour "measured over budget" do not paint a healthy 80-day chain red.
+    check_record.measure(soonest, None, unit="days", minimum_days=days,
                          chain={tls.subject_name(c): round(tls.days_left(c, now), 1) for c in result.chain})
     return tls.expiring(result.chain, now, days)
 
