@@ -65,6 +65,7 @@ def test_intrusive_checks_are_deselected_and_reported_on_a_target_that_forbids_t
     assert data["deselected"] == [{"check": "smoke/test_checks.py::test_burst",
                                    "reason": "intrusive checks are not allowed on target prod"}]
     assert data["counts"]["deselected"] == 1
+    assert "1 intrusive checks deselected</strong>" in (suite.path / "reports" / "report.html").read_text()
 
 
 def test_exit_code_follows_the_gate_level_not_pytest(suite: pytest.Pytester) -> None:

@@ -27,3 +27,17 @@ def pytest_html_results_table_row(report: Any, cells: list[str]) -> None:
                          budget=info.get("budget"), unit=info.get("unit"))
     cells.insert(2, f'<td class="col-severity">{html.escape(str(info.get("severity", "")))}</td>')
     cells.insert(3, f"<td>{html.escape(measured_vs_budget(result))}</td>")
+
+
+def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str], session: Any) -> None:
+    """State, above the results, which intrusive checks were left out and why."""
+    from smokegate.plugin import RUN_KEY
+
+    run = session.config.stash.get(RUN_KEY, None)
+    if run is None or not run.gate.deselected:
+        return
+    names = ", ".join(html.escape(d.check) for d in run.gate.deselected)
+    prefix.append(
+        f"<p><strong>{len(run.gate.deselected)} intrusive checks deselected</strong> "
+        f"({html.escape(run.gate.deselected[0].reason)}): {names}</p>"
+    )
