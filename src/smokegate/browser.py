@@ -300,27 +300,26 @@ def signed_in_context(
 # -- failures: scrub messages, keep and attach artifacts ------------------------------------------
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+def _scrubbed_phase(item: pytest.Item) -> Generator[None, None, None]:
+    """Run one test phase; whatever it raises leaves with its secrets scrubbed (and a journey
+    failure with its kind recorded), in setup (the shared sign-in) as in the test itself."""
     try:
         return (yield)
-    except JourneyFailure as failure:
-        _record_kind(item, failure.kind)
-        _scrub_exception(failure)
-        raise
     except BaseException as exc:
+        if isinstance(exc, JourneyFailure):
+            _record_kind(item, exc.kind)
         _scrub_exception(exc)
         raise
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    return (yield from _scrubbed_phase(item))
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
-    try:
-        return (yield)
-    except JourneyFailure as failure:
-        _record_kind(item, failure.kind)
-        _scrub_exception(failure)
-        raise
+    return (yield from _scrubbed_phase(item))
 
 
 def _record_kind(item: pytest.Item, kind: str) -> None:

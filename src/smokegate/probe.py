@@ -12,8 +12,7 @@ import errno
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -214,13 +213,3 @@ class Probe:
         """Send the same request ``n`` times in a row; return the exchanges and their total times."""
         exchanges = [self.request(method, path_or_url, **kwargs) for _ in range(n)]
         return exchanges, Samples.of([x.timing.total_ms for x in exchanges])
-
-    @contextmanager
-    def counting(self) -> Iterator[list[int]]:
-        """Yield a one-item list that holds, on exit, how many requests were sent inside the block."""
-        box = [0]
-        before = self.requests_sent
-        try:
-            yield box
-        finally:
-            box[0] = self.requests_sent - before

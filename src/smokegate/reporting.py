@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from smokegate.gate import CheckResult, GateReport
+from smokegate.gate import CheckResult, GateReport, Outcome
 
 PROPERTY = "smokegate"
 NETWORK_ERRORS = re.compile(
@@ -60,7 +60,7 @@ def failure_kind(result: CheckResult, longtext: str, unreachable: bool) -> str:
 class _Pending:
     nodeid: str
     info: dict[str, Any] = field(default_factory=dict)
-    outcome: str = "passed"
+    outcome: Outcome = "passed"
     message: str | None = None
     longtext: str = ""
     attempts: int = 1
@@ -104,7 +104,7 @@ class ResultCollector:
             return
         result = CheckResult(
             check=check_id(item.nodeid),
-            outcome=item.outcome,  # type: ignore[arg-type]
+            outcome=item.outcome,
             severity=info.get("severity", "high"),
             epic=info.get("epic", "smoke"),
             feature=info.get("feature", ""),
