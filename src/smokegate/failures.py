@@ -142,7 +142,7 @@ class Inconclusive(Exception):
 NETWORK_ERROR_TYPES = (
     "TargetUnreachable", "ConnectError", "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout",
     "ReadError", "WriteError", "RemoteProtocolError", "ConnectionResetError", "ConnectionAbortedError",
-    "BrokenPipeError", "Inconclusive",
+    "BrokenPipeError",
 )
 # Playwright reports network failures as "Error: Page.goto: net::ERR_CONNECTION_RESET at ...".
 PLAYWRIGHT_NETWORK = (
@@ -151,13 +151,14 @@ PLAYWRIGHT_NETWORK = (
 # Matched by pytest-rerunfailures against "<ExceptionType>: <message>" of every exception in the
 # failure's chain; anchored on the type name so an assertion *message* mentioning one never matches.
 # A refused connection and a failed DNS lookup are not retried: they last, and the target's
-# reachability check reports them.
+# reachability check reports them.  ``Inconclusive`` is not retried either: the check already
+# retried the step that failed.
 RERUN_PATTERNS: tuple[str, ...] = (
     rf"^(?:{'|'.join(NETWORK_ERROR_TYPES)})\b",
     rf"^Error: [\w.]+: {PLAYWRIGHT_NETWORK}",
 )
 _NETWORK_LINE = re.compile(
-    rf"^E?\s*(?:[\w.]+\.)?(?:{'|'.join(NETWORK_ERROR_TYPES)})\b|{PLAYWRIGHT_NETWORK}", re.M
+    rf"^E?\s*(?:[\w.]+\.)?(?:{'|'.join((*NETWORK_ERROR_TYPES, 'Inconclusive'))})\b|{PLAYWRIGHT_NETWORK}", re.M
 )
 
 
