@@ -14,13 +14,13 @@ setup: $(STAMP) browser
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,testbed]'
 	@touch $(STAMP)
 
 # A browser for the synthetic suite: Playwright's own Chromium if present, else the system's;
 # never a download at test time. On Debian as root, install the chromium package when none is found.
 browser: $(STAMP)
-	@$(BIN)/python -m smokegate.browser_setup || { \
+	@$(BIN)/python -m smokegate.synthetic.browser_setup || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian's chromium (no browser found)"; \
 	    timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq chromium >/dev/null \

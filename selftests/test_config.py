@@ -6,9 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from smokegate.config import ConfigError, load_config, resolve_target
+from smokegate.config import ConfigError, Target, load_config, resolve_target
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def target_of(path: Path, name: str, base_url: str | None = None) -> Target:
+    return resolve_target(load_config(path), name, base_url)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -18,14 +22,14 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_shipped_config_has_the_three_targets() -> None:
-    suite = load_config(ROOT / "smokegate.toml")
+    suite = load_config(ROOT / "smokegate.toml").suite
     assert set(suite.targets) >= {"production", "staging", "local"}
     assert suite.targets["production"].base_url == "https://napoleonai.app"
     assert suite.targets["production"].intrusive is False
 
 
 def test_budgets_default_to_the_ops_guide(tmp_path: Path) -> None:
-    target = resolve_target(write(tmp_path, '[targets.x]\nbase_url = "https://example.test"\n'), "x")
+    target = target_of(write(tmp_path, '[targets.x]\nbase_url = "https://example.test"\n'), "x")
     budgets = target.budgets
     assert (budgets.health_ms, budgets.api_ms, budgets.page_ms, budgets.db_ms, budgets.ai_ms) == (
         500, 500, 2000, 100, 3000)
@@ -47,14 +51,14 @@ base_url = "https://b.test"
 [targets.b.budgets]
 page_ms = 900
 """)
-    a, b = resolve_target(path, "a"), resolve_target(path, "b")
+    a, b = target_of(path, "a"), target_of(path, "b")
     assert (a.page_samples, a.budgets.page_ms, a.base_url) == (5, 1500, "https://a.test")
     assert (b.budgets.page_ms, b.budgets.api_ms) == (900, 500)
 
 
 def test_base_url_override_and_relative_ca_bundle(tmp_path: Path) -> None:
     path = write(tmp_path, '[targets.x]\nbase_url = "https://x.test"\nca_bundle = "certs/ca.pem"\n')
-    target = resolve_target(path, "x", "https://preview-123.vercel.app")
+    target = target_of(path, "x", "https://preview-123.vercel.app")
     assert target.base_url == "https://preview-123.vercel.app"
     assert target.ca_bundle == str(tmp_path / "certs" / "ca.pem")
 
@@ -62,7 +66,7 @@ def test_base_url_override_and_relative_ca_bundle(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "target", "expected"),
     [
-        ('[targets.x]\nbase_url = "https://x.test"\n', "nope", "unknown target 'nope' (known targets: x)"),
+        ('[targets.x]\nbase_url = "https://x.test"\n', "nope", "--target: unknown target 'nope' in"),
         ('[targets.x]\nbase_url = "not a url"\n', "x", "targets.x.base_url: not an absolute http(s) URL"),
         ("[targets.x]\npages = []\n", "x", "targets.x.base_url: required key is missing"),
         ('[targets.x]\nbase_url = "https://x.test"\ntimeout_s = "soon"\n', "x", "targets.x.timeout_s:"),
@@ -76,7 +80,7 @@ def test_base_url_override_and_relative_ca_bundle(tmp_path: Path) -> None:
 def test_config_errors_name_the_file_and_key(tmp_path: Path, text: str, target: str, expected: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
-        resolve_target(path, target)
+        target_of(path, target)
     assert str(path) in str(info.value)
     assert expected in str(info.value)
 
@@ -88,10 +92,60 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 def test_secrets_come_only_from_named_environment_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, '[targets.x]\nbase_url = "https://x.test"\nsecret_env = ["STRIPE_SECRET_KEY"]\n')
-    target = resolve_target(path, "x")
+    target = target_of(path, "x")
     monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
     assert target.secret("STRIPE_SECRET_KEY") is None
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_value")
     assert target.secret("STRIPE_SECRET_KEY") == "sk_test_value"
     with pytest.raises(KeyError):
         target.secret("HOME")
+
+
+def test_a_mistake_under_defaults_is_reported_once_where_it_was_written(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+[defaults]
+timeout_s = "soon"
+[defaults.budgets]
+page_mss = 1500
+[targets.a]
+base_url = "https://a.test"
+[targets.b]
+base_url = "https://b.test"
+timeout_s = 5
+[targets.c]
+base_url = "ftp://c.test"
+""")
+    with pytest.raises(ConfigError) as info:
+        target_of(path, "a")
+    text = str(info.value)
+    assert text.count("timeout_s") == 1 and f"{path}: defaults.timeout_s:" in text
+    assert text.count("page_mss") == 1 and f"{path}: defaults.budgets.page_mss: unknown key" in text
+    # A target's own mistake is still reported under its own name.
+    assert f"{path}: targets.c.base_url: not an absolute http(s) URL" in text
+    assert "targets.a." not in text and "targets.b." not in text
+
+
+@pytest.mark.parametrize("value", ['"yes"', '"true"', "1"])
+def test_safety_switches_take_real_booleans_only(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, f'[targets.x]\nbase_url = "https://x.test"\nintrusive = {value}\n')
+    with pytest.raises(ConfigError, match=r"targets\.x\.intrusive: Input should be a valid boolean"):
+        target_of(path, "x")
+
+
+def test_there_is_no_implicit_default_target(tmp_path: Path) -> None:
+    path = write(tmp_path, '[settings]\ndefault_target = "x"\n[targets.x]\nbase_url = "https://x.test"\n')
+    with pytest.raises(ConfigError, match="settings: unknown section"):
+        load_config(path)
+
+
+def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+
+
+def test_where_names_the_section_a_key_was_written_in(tmp_path: Path) -> None:
+    path = write(tmp_path, '[defaults]\nca_bundle = "a.pem"\n[targets.x]\nbase_url = "https://x.test"\n'
+                           '[targets.y]\nbase_url = "https://y.test"\nca_bundle = "b.pem"\n')
+    loaded = load_config(path)
+    assert loaded.where("x", "ca_bundle") == f"{path}: defaults.ca_bundle"
+    assert loaded.where("y", "ca_bundle") == f"{path}: targets.y.ca_bundle"

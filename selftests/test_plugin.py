@@ -28,9 +28,10 @@ intrusive = true
     return pytester
 
 
-def write_checks(pytester: pytest.Pytester, body: str) -> None:
-    (pytester.path / "tests" / "smoke").mkdir(parents=True, exist_ok=True)
-    (pytester.path / "tests" / "smoke" / "test_checks.py").write_text("import pytest\n" + body)
+def write_checks(pytester: pytest.Pytester, body: str, folder: str = "tests/smoke") -> None:
+    (pytester.path / folder).mkdir(parents=True, exist_ok=True)
+    (pytester.path / folder / "test_checks.py").write_text(
+        'import pytest\npytestmark = pytest.mark.check(epic="smoke")\n' + body)
 
 
 def gate_json(pytester: pytest.Pytester) -> dict:
@@ -92,9 +93,21 @@ def test_every_option_has_an_environment_equivalent(suite: pytest.Pytester, monk
 
 def test_a_check_without_markers_is_a_usage_error(suite: pytest.Pytester) -> None:
     write_checks(suite, "def test_unmarked():\n    pass\n")
+    (suite.path / "tests" / "test_plain.py").write_text("def test_plain():\n    pass\n")
     result = suite.runpytest_subprocess("--target", "stage", "tests")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*test_unmarked: no @pytest.mark.check*", "*needs exactly one of*safe*intrusive*"])
+    result.stderr.fnmatch_lines(["*test_plain: not a smokegate check (no @pytest.mark.check*"])
+    result.stderr.fnmatch_lines(["*test_unmarked: check severity must be one of*",
+                                 "*test_unmarked: needs exactly one of*safe*intrusive*"])
+
+
+def test_a_check_is_known_by_its_marker_not_its_folder(suite: pytest.Pytester) -> None:
+    write_checks(suite, CHECKS, folder="checks/anywhere")
+    result = suite.runpytest_subprocess("--target", "stage", "checks")
+    assert result.ret == 0
+    ids = {c["check"] for c in gate_json(suite)["checks"]}
+    assert ids == {"smoke/test_checks.py::test_read_only", "smoke/test_checks.py::test_burst",
+                   "smoke/test_checks.py::test_medium_fails"}
 
 
 def test_no_target_is_a_usage_error(suite: pytest.Pytester) -> None:
@@ -107,9 +120,9 @@ def test_no_target_is_a_usage_error(suite: pytest.Pytester) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--target", "nope"], "*unknown target 'nope' (known targets: prod, stage)*"),
+        (["--target", "nope"], "*--target: unknown target 'nope' in *smokegate.toml (known targets: prod, stage)*"),
         (["--target", "prod", "--base-url", "ftp://x"], "*--base-url: not an absolute http(s) URL*"),
-        (["--target", "prod", "--gate-on", "severe"], "*invalid choice*"),
+        (["--target", "prod", "--gate-on", "severe"], "*--gate-on: 'severe' is not one of critical, high, *"),
     ],
     ids=["unknown-target", "bad-base-url", "bad-gate-level"],
 )
@@ -131,7 +144,8 @@ def test_bad_config_writes_a_failing_gate_json_and_no_traceback(suite: pytest.Py
     assert "smokegate.toml: targets.prod.timeout_s" in result.stderr.str()
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
     data = gate_json(suite)
-    assert data["verdict"] == "fail" and "targets.prod.timeout_s" in data["reason"]
+    assert data["verdict"] == "error" and data["error_kind"] == "usage"
+    assert "targets.prod.timeout_s" in data["reason"]
 
 
 def test_reports_are_written_with_measured_vs_budget(suite: pytest.Pytester) -> None:

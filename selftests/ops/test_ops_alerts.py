@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from smokegate.ops.alerts import AlertSettings, Decision, decide, parse_alert_settings
+from smokegate.ops.alerts import AlertSettings, Decision, decide
+from smokegate.ops.config import parse_alert_settings
 from smokegate.ops.finish import FinishOutcome, finish_run
 from smokegate.ops.history import Notice, RunRow
 
@@ -77,6 +78,9 @@ def _run(
     secret_env: tuple[str, ...] = (),
 ) -> FinishOutcome:
     reports = tmp_path / "reports" / gate["finished_at"].replace(":", "")
+    reports.mkdir(parents=True, exist_ok=True)
+    for name in ("summary.md", "report.html", "gate.json"):  # what the plugin writes before finish_run
+        (reports / name).write_text("{}")
     return finish_run(
         gate,
         reports_dir=reports,
@@ -198,7 +202,7 @@ def test_incident_md_follows_the_guide_template(
         assert link in text
     # The secret the check message carried is gone from the incident.
     assert "sk_live_abcdef123456" not in text
-    assert "response leaked [redacted] in body\n" in text
+    assert "response leaked [redacted STRIPE_SECRET_KEY, 20 chars] in body\n" in text
     assert "Traceback" not in text  # only a message's first line goes into the incident
 
 

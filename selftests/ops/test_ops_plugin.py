@@ -32,13 +32,23 @@ def pytest_addhooks(pluginmanager):
     pluginmanager.add_hookspecs(hookspecs)
 
 
+def pytest_addoption(parser):
+    # ... and the one options table the main plugin would have added.
+    from smokegate import options
+    options.add_options(parser)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
     # Stand-in for the main plugin: the gate it would have written, then the hook it calls.
     gate = json.loads(pathlib.Path(__file__).with_name("gate.json").read_text())
+    from smokegate import options
+
     target = Target(name="production", base_url="https://napoleonai.app", alerts={"timeout_s": 1.0})
+    settings, problems = options.read(session.config)
+    assert not problems, problems
     session.config.hook.pytest_smokegate_run_finished(
-        config=session.config, gate=gate, reports_dir=pathlib.Path("reports"), target=target
+        config=session.config, gate=gate, reports_dir=pathlib.Path("reports"), target=target, settings=settings
     )
 """
 
@@ -160,7 +170,7 @@ def test_retries_stay_off_when_no_target_is_chosen(tmp_path: Path, gate_factory:
 
 def test_help_lists_the_ops_options(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "smokegate.ops.plugin", "-p", "no:smokegate", "--help"],
+        [sys.executable, "-m", "pytest", "--help"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

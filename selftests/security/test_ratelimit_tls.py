@@ -13,7 +13,7 @@ from svix.webhooks import Webhook, WebhookVerificationError
 from smokegate.checks import ratelimit, tls, webhooks
 from smokegate.testbed.certs import Certificates
 from smokegate.testbed.fake_secrets import FAKE_SECRETS
-from smokegate.testbed.tls import _intermediate, _leaf
+from smokegate.testbed.tls_setups import _intermediate, _leaf
 
 
 @dataclass

@@ -11,10 +11,11 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from smokegate.browser import Credentials, find_chromium
+from smokegate.synthetic.browser import find_chromium
+from smokegate.synthetic.cert_pin import chromium_trust_args, pin_of_certificate
 from smokegate.synthetic.config import SyntheticConfig
+from smokegate.synthetic.fixtures import Credentials
 from smokegate.synthetic.journey import looks_like_bot_challenge, redact_url
-from smokegate.synthetic.tls import chromium_trust_args, pin_of_certificate
 
 
 def test_playwrights_own_chromium_comes_first(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from smokegate.synthetic.scrub import MASK, Scrubber
+from smokegate.scrub import MASK, Scrubber
 
 PASSWORD = "Canary-P@ss word&42"
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ.c2lnbmF0dXJlLXZhbHVl"

@@ -13,12 +13,14 @@ import os
 import ssl
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
+from smokegate.ops.config import AlertSettings
 from smokegate.security.config import SecurityConfig
 from smokegate.synthetic.config import SyntheticConfig
 
@@ -61,7 +63,7 @@ class Page(_Model):
     text: str = Field(min_length=1)
     budget_ms: float | None = Field(None, gt=0)
     # Pages whose HTML and scripts are scanned for leaked secrets and checked for security headers.
-    scan: bool = True
+    scan: StrictBool = True
 
 
 class ApiEndpoint(_Model):
@@ -100,7 +102,8 @@ class Target(_Model):
     description: str = ""
     # "system" uses the operating system's trust store; anything else is a PEM file path.
     ca_bundle: str = "system"
-    intrusive: bool = False
+    # A safety switch: only a real TOML boolean counts ("yes" is an error, not true).
+    intrusive: StrictBool = False
     timeout_s: float = Field(10.0, gt=0, le=120)
     page_samples: int = Field(3, ge=1, le=20)
     budgets: Budgets = Budgets()
@@ -113,15 +116,7 @@ class Target(_Model):
     # Sections owned by the security, synthetic and operations suites; validated by their own models.
     security: SecurityConfig = SecurityConfig()
     synthetic: SyntheticConfig = SyntheticConfig()
-    alerts: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("alerts")
-    @classmethod
-    def _check_alerts(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from smokegate.ops.alerts import parse_alert_settings  # the operations suite owns its model
-
-        parse_alert_settings(value)
-        return value
+    alerts: AlertSettings = AlertSettings()
 
     _check_base_url = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))
 
@@ -163,15 +158,25 @@ class Target(_Model):
         return self.model_copy(update={"base_url": _check_url(base_url)})
 
 
-class Settings(_Model):
-    default_target: str = "production"
-
-
 class SuiteConfig(_Model):
-    """The whole file: settings, shared defaults and the targets."""
+    """The whole file: the targets (``[defaults]`` already merged into each)."""
 
-    settings: Settings = Settings()
     targets: dict[str, Target]
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config file, with what each target's keys were written as (for error messages)."""
+
+    path: Path
+    suite: SuiteConfig
+    raw_targets: Mapping[str, Any]
+
+    def where(self, target: str, key: str) -> str:
+        """``file: targets.NAME.key``, or ``file: defaults.key`` when the target inherited it."""
+        body = self.raw_targets.get(target)
+        section = f"targets.{target}" if isinstance(body, Mapping) and key in body else "defaults"
+        return f"{self.path}: {section}.{key}"
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,54 +196,92 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return text
 
 
-def _format_errors(path: Path, error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        where = _location(tuple(item["loc"])) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "missing":
-            message = "required key is missing"
-        elif item["type"] == "extra_forbidden":
-            message = "unknown key"
-        lines.append(f"{path}: {where}: {message}")
-    return "invalid target config\n  " + "\n  ".join(lines)
+def _message(item: Any) -> str:
+    if item["type"] == "missing":
+        return "required key is missing"
+    if item["type"] == "extra_forbidden":
+        return "unknown key"
+    return str(item["msg"]).removeprefix("Value error, ")
 
 
-def load_config(path: str | os.PathLike[str]) -> SuiteConfig:
+def _written_in(raw: Any, loc: tuple[int | str, ...]) -> bool:
+    """Is the value at ``loc`` (or a parent of it) written in ``raw`` itself?"""
+    node = raw
+    for part in loc:
+        if isinstance(part, int) or not isinstance(node, Mapping) or part not in node:
+            return isinstance(part, int) and node is not raw
+        node = node[part]
+    return True
+
+
+def _defaults_errors(defaults: Mapping[str, Any]) -> list[tuple[tuple[int | str, ...], str]]:
+    """Validate ``[defaults]`` on its own, so a typo there is reported once, where it was written."""
+    probe = {"name": "defaults", "base_url": "https://defaults.invalid", **defaults}
+    try:
+        Target.model_validate(probe)
+    except ValidationError as exc:
+        return [(tuple(e["loc"]), _message(e)) for e in exc.errors()]
+    return []
+
+
+def _format_errors(path: Path, lines: list[str]) -> str:
+    unique = list(dict.fromkeys(lines))
+    return "invalid target config\n  " + "\n  ".join(f"{path}: {line}" for line in unique)
+
+
+def load_config(path: str | os.PathLike[str]) -> LoadedConfig:
     """Read and validate the whole config file.
 
     Keys under ``[defaults]`` are merged into every target, so a target lists only what differs.
+    A mistake under ``[defaults]`` is reported once as ``defaults.key``, not once per target.
     """
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: target config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a target config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the target config: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if "settings" in raw:
+        raise ConfigError(f"{path}: settings: unknown section (there is no default target: pass --target NAME)")
     defaults = raw.pop("defaults", {})
     targets = raw.get("targets")
-    if isinstance(targets, dict) and isinstance(defaults, dict):
+    lines: list[str] = []
+    if not isinstance(defaults, Mapping):
+        raise ConfigError(f"{path}: defaults: must be a table")
+    lines += [f"defaults.{_location(loc)}: {msg}" for loc, msg in _defaults_errors(defaults)]
+    raw_targets = dict(targets) if isinstance(targets, Mapping) else {}
+    if isinstance(targets, Mapping):
         raw["targets"] = {
-            name: _merge(defaults, {**body, "name": name}) if isinstance(body, dict) else body
+            name: _merge(defaults, {**body, "name": name}) if isinstance(body, Mapping) else body
             for name, body in targets.items()
         }
     try:
-        return SuiteConfig.model_validate(raw)
+        suite = SuiteConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(path, exc)) from None
+        for item in exc.errors():
+            loc = tuple(item["loc"])
+            inherited = len(loc) >= 3 and loc[0] == "targets" and not _written_in(raw_targets.get(str(loc[1])), loc[2:])
+            if inherited and lines:
+                continue  # a mistake in [defaults], already reported there once
+            lines.append(f"{_location(loc) or '(top level)'}: {_message(item)}")
+        raise ConfigError(_format_errors(path, lines)) from None
+    if lines:
+        raise ConfigError(_format_errors(path, lines))
+    return LoadedConfig(path, suite, raw_targets)
 
 
-def resolve_target(
-    config_path: str | os.PathLike[str], target_name: str | None, base_url: str | None = None
-) -> Target:
-    """The target to test: chosen by name (or the file's default), its URL optionally overridden."""
-    suite = load_config(config_path)
-    name = target_name or suite.settings.default_target
-    if name not in suite.targets:
+def resolve_target(loaded: LoadedConfig, target_name: str, base_url: str | None = None) -> Target:
+    """The target to test, chosen by name, its URL optionally overridden (``--base-url``)."""
+    suite = loaded.suite
+    if target_name not in suite.targets:
         known = ", ".join(sorted(suite.targets)) or "none"
-        raise ConfigError(f"{config_path}: unknown target {name!r} (known targets: {known})")
-    target = suite.targets[name]
+        raise ConfigError(f"--target: unknown target {target_name!r} in {loaded.path} (known targets: {known})")
+    target = suite.targets[target_name]
     if base_url:
         try:
             target = target.with_base_url(base_url)
@@ -247,6 +290,6 @@ def resolve_target(
     if target.ca_bundle != "system":
         ca = Path(target.ca_bundle)
         if not ca.is_absolute():
-            ca = Path(config_path).resolve().parent / ca
+            ca = loaded.path.resolve().parent / ca
         target = target.model_copy(update={"ca_bundle": str(ca)})
     return target

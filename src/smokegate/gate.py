@@ -1,24 +1,40 @@
-"""The deployment gate: from check results to a verdict, an exit code and ``gate.json``.
+"""The deployment gate: from check results to one verdict, an exit code and ``gate.json``.
 
-A check blocks the deployment when it failed at or above the ``--gate-on`` severity, or when it
-is *required* and was skipped (a check that did not run proved nothing).  A skipped check is never
-counted as passed.  ``gate.json`` is the machine-readable verdict every consumer reads: the CI
-gate, the alerting, the run history.
+Three verdicts, and everything else (exit code, summary, HTML report, history, alerts) derives
+from this one value:
 
-Schema (version 1)::
+``pass``
+    every check at or above ``--gate-on`` passed.
+``fail``
+    the target failed a blocking check (at or above ``--gate-on``), or is unreachable: a finding.
+``error``
+    the run could not judge the target: a bad option, config or file (``usage``), a blocking check
+    that could not be determined because the network between runner and target failed after a
+    retry (``inconclusive``), a required check that did not run (``not-run``), an error inside the
+    suite (``internal``), an interrupted run or one with no checks.  Never an outage: no
+    availability sample, no incident, no page.
+
+A finding wins over an inability to judge: one blocking failure makes the run ``fail`` even if
+another check was inconclusive.  A skipped check is never counted as passed.
+
+Exit codes: 0 pass, 1 fail, 2 error at run time (inconclusive, not run, interrupted, no checks),
+3 error inside the suite (internal), 4 usage error (bad option, config or file).
+
+Schema (version 2)::
 
     {
-      "schema": 1,
-      "verdict": "pass" | "fail",
+      "schema": 2,
+      "verdict": "pass" | "fail" | "error",
+      "error_kind": "usage" | "inconclusive" | "not-run" | "internal" | "interrupted" | "no-checks" | null,
       "gate_on": "critical" | "high" | "medium" | "low",
-      "reason": str | null,            # set when the run itself could not test (bad config, unreachable)
+      "reason": str | null,            # why the run failed or errored as a whole (unreachable, bad config)
       "target": {"name": str | null, "base_url": str | null},
       "version": str | null,           # build the target reported in its health endpoint
       "expected_version": str | null,  # --expect-version
       "started_at": ISO-8601 UTC, "finished_at": ISO-8601 UTC, "duration_s": float,
       "requests_sent": int,
       "counts": {"passed": int, "failed": int, "skipped": int, "deselected": int, "flaky": int,
-                 "blocking": int,
+                 "blocking": int, "inconclusive": int,
                  "by_severity": {"critical": {"passed": int, "failed": int, "skipped": int}, ...}},
       "checks": [CheckResult...],      # every check that ran or was skipped
       "failed": [CheckResult...],      # the failed ones, most severe first
@@ -28,7 +44,7 @@ Schema (version 1)::
 
     CheckResult = {"check": str, "outcome": "passed" | "failed" | "skipped", "severity": str,
                    "epic": "smoke" | "synthetic" | "security", "feature": str, "required": bool,
-                   "blocking": bool, "message": str | null, "measured": float | null,
+                   "blocking": bool, "inconclusive": bool, "message": str | null, "measured": float | null,
                    "budget": float | null, "unit": str | null, "requests": int,
                    "failure_kind": str | null, "attempts": int, "duration_s": float,
                    "details": {...}}
@@ -47,7 +63,15 @@ from typing import Any, Literal
 from smokegate.config import SEVERITIES
 
 Outcome = Literal["passed", "failed", "skipped"]
-SCHEMA_VERSION = 1
+Verdict = Literal["pass", "fail", "error"]
+ErrorKind = Literal["usage", "inconclusive", "not-run", "internal", "interrupted", "no-checks"]
+SCHEMA_VERSION = 2
+# Failure kinds that say the run could not judge the check, not that the target failed it.
+UNDETERMINED_KINDS = ("network", "suite-error")
+EXIT_CODES: dict[ErrorKind | Verdict, int] = {
+    "pass": 0, "fail": 1, "inconclusive": 2, "not-run": 2, "interrupted": 2, "no-checks": 2,
+    "internal": 3, "usage": 4,
+}
 
 
 def severity_rank(severity: str) -> int:
@@ -77,6 +101,9 @@ class CheckResult:
     duration_s: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
     blocking: bool = False
+    # A check at or above the gate level that could not be determined (a network fault on the way, or an
+    # error inside the suite): the run cannot judge it, so it does not block but makes the verdict error.
+    inconclusive: bool = False
 
 
 @dataclass
@@ -95,6 +122,9 @@ class GateReport:
     version: str | None = None
     expected_version: str | None = None
     reason: str | None = None
+    # Set when the run as a whole could not judge the target (see the module docstring).
+    error_kind: ErrorKind | None = None
+    unreachable: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
     checks: list[CheckResult] = field(default_factory=list)
@@ -103,25 +133,74 @@ class GateReport:
     flaky: int = 0
 
     def add(self, result: CheckResult) -> None:
-        result.blocking = self._blocks(result)
+        gated = at_or_above(result.severity, self.gate_on)
+        undetermined = result.outcome == "failed" and result.failure_kind in UNDETERMINED_KINDS
+        result.blocking = result.outcome == "failed" and gated and not undetermined
+        result.inconclusive = undetermined and gated
         self.checks.append(result)
 
-    def _blocks(self, result: CheckResult) -> bool:
-        if result.outcome == "failed":
-            return at_or_above(result.severity, self.gate_on)
-        if result.outcome == "skipped":
-            return result.required
-        return False
+    def fail_usage(self, reason: str) -> None:
+        """The run could not start: a bad option, config or file."""
+        self.reason, self.error_kind = reason, "usage"
+
+    def fail_unreachable(self, reason: str) -> None:
+        self.reason, self.unreachable = f"target unreachable: {reason}", True
 
     @property
     def blocking(self) -> list[CheckResult]:
         return [c for c in self.checks if c.blocking]
 
     @property
-    def verdict(self) -> Literal["pass", "fail"]:
-        if self.reason is not None or self.blocking:
+    def inconclusive(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.inconclusive]
+
+    @property
+    def not_run(self) -> list[CheckResult]:
+        """Required checks that were skipped: the run cannot vouch for what they guard."""
+        return [c for c in self.checks if c.outcome == "skipped" and c.required]
+
+    def _judged_error(self) -> ErrorKind | None:
+        if self.error_kind is not None:
+            return self.error_kind
+        if self.unreachable or self.blocking:
+            return None
+        if any(c.failure_kind == "suite-error" for c in self.inconclusive):
+            return "internal"
+        if self.inconclusive:
+            return "inconclusive"
+        if self.not_run:
+            return "not-run"
+        return None
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.error_kind is not None:
+            return "error"
+        if self.unreachable or self.blocking:
             return "fail"
-        return "pass"
+        return "error" if self._judged_error() else "pass"
+
+    @property
+    def verdict_error_kind(self) -> ErrorKind | None:
+        return self._judged_error() if self.verdict == "error" else None
+
+    @property
+    def explanation(self) -> str | None:
+        """One line saying why the run failed or errored as a whole; None when the checks say it all."""
+        if self.reason:
+            return self.reason
+        kind = self.verdict_error_kind
+        if kind == "internal" and self.inconclusive:
+            names = ", ".join(c.check for c in self.inconclusive if c.failure_kind == "suite-error")
+            return f"error inside the suite (a bug, not a finding) in: {names}"
+        if kind == "inconclusive":
+            names = ", ".join(c.check for c in self.inconclusive[:3])
+            more = f" and {len(self.inconclusive) - 3} more" if len(self.inconclusive) > 3 else ""
+            return (f"{len(self.inconclusive)} blocking check(s) could not be determined because of network "
+                    f"errors between the runner and the target: {names}{more}")
+        if kind == "not-run":
+            return "required check(s) did not run: " + ", ".join(c.check for c in self.not_run)
+        return None
 
     @property
     def requests_sent(self) -> int:
@@ -142,6 +221,7 @@ class GateReport:
             "deselected": len(self.deselected),
             "flaky": self.flaky,
             "blocking": len(self.blocking),
+            "inconclusive": len(self.inconclusive),
             "by_severity": by_severity,
         }
 
@@ -154,8 +234,9 @@ class GateReport:
         return {
             "schema": SCHEMA_VERSION,
             "verdict": self.verdict,
+            "error_kind": self.verdict_error_kind,
             "gate_on": self.gate_on,
-            "reason": self.reason,
+            "reason": self.explanation,
             "target": {"name": self.target_name, "base_url": self.base_url},
             "version": self.version,
             "expected_version": self.expected_version,
@@ -171,8 +252,8 @@ class GateReport:
         }
 
     def exit_code(self) -> int:
-        """0 when the deployment may proceed, 1 when the gate blocks it."""
-        return 0 if self.verdict == "pass" else 1
+        """0 pass, 1 fail, 2-4 error (see the module docstring)."""
+        return EXIT_CODES[self.verdict_error_kind or self.verdict]
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 
 from smokegate.config import Target
+from smokegate.options import Settings
 
 
 @pytest.hookspec
 def pytest_smokegate_run_finished(
-    config: pytest.Config, gate: dict[str, Any], reports_dir: Path, target: Target | None
+    config: pytest.Config, gate: dict[str, Any], reports_dir: Path, target: Target | None, settings: Settings
 ) -> None:
     """Called once per run on the controller, after gate.json and summary.md are written.
 
-    Also called for runs that could not test at all (invalid config: ``target`` is None;
-    unreachable target: ``gate["reason"]`` says why).
+    Also called for runs that could not judge anything (verdict ``error`` with ``error_kind``
+    ``usage``: ``target`` is None when the config could not be used).
     """

@@ -1,17 +1,31 @@
-"""Command-line options, each with an environment variable and an ini key, resolved in one place.
+"""Every smokegate option in one table, each with an environment variable and an ini key.
 
 Precedence is CLI, then environment, then ini, then the default, as pytest-base-url does it.
+:func:`read` resolves and validates them all at once, on the controller, before anything is sent:
+each bad value becomes one :class:`UsageProblem` naming where the user wrote it (``--gate-on``,
+``env SMOKEGATE_GATE_ON`` or ``ini smokegate_gate_on``).  An empty value that was given is an error,
+never "not given": ``--expect-version ''`` must not silently skip the identity check.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import socket
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 
 from smokegate.config import DEFAULT_CONFIG_NAME, SEVERITIES
+
+Kind = Literal["text", "flag", "choice"]
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("", "0", "false", "no", "off")
+
+
+class UsageProblem(Exception):
+    """An option, file or environment variable the run cannot use; the message names where it was set."""
 
 
 @dataclass(frozen=True)
@@ -21,7 +35,9 @@ class Option:
     ini: str
     help: str
     default: str | None = None
-    choices: tuple[str, ...] | None = None
+    kind: Kind = "text"
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
 
     @property
     def dest(self) -> str:
@@ -30,47 +46,193 @@ class Option:
 
 OPTIONS = (
     Option("--target", "SMOKEGATE_TARGET", "smokegate_target",
-           "target to test, by name from the target config (default: the config's default_target)"),
+           "target to test, by name from the target config (required: there is no implicit default)",
+           metavar="NAME"),
     Option("--smokegate-config", "SMOKEGATE_CONFIG", "smokegate_config",
-           f"target config file (default: {DEFAULT_CONFIG_NAME} in the rootdir)"),
+           f"target config file (default: {DEFAULT_CONFIG_NAME} in the rootdir)", metavar="FILE"),
     Option("--ca-bundle", "SMOKEGATE_CA_BUNDLE", "smokegate_ca_bundle",
-           "PEM file of CAs to trust for the target, overriding the config ('system' for the OS store)"),
+           "PEM file of CAs to trust for the target, overriding the config ('system' for the OS store)",
+           metavar="FILE"),
     Option("--reports-dir", "SMOKEGATE_REPORTS_DIR", "smokegate_reports_dir",
-           "where report.html, junit.xml, allure-results/, gate.json and summary.md go", "reports"),
+           "where report.html, junit.xml, allure-results/, gate.json and summary.md go", "reports", metavar="DIR"),
     Option("--gate-on", "SMOKEGATE_GATE_ON", "smokegate_gate_on",
-           "lowest severity whose failure blocks the deployment", "high", SEVERITIES),
+           "lowest severity whose failure blocks the deployment", "high", "choice", SEVERITIES, metavar="LEVEL"),
     Option("--http-url", "SMOKEGATE_HTTP_URL", "smokegate_http_url",
-           "plain-HTTP URL of the target for the HTTPS-redirect check (default: the config's, else http://<host>)"),
+           "plain-HTTP URL of the target for the HTTPS-redirect check (default: the config's, else http://<host>)",
+           metavar="URL"),
     Option("--expect-version", "SMOKEGATE_EXPECT_VERSION", "smokegate_expect_version",
-           "build SHA the target's health endpoint must report (the deployment under test)"),
+           "build SHA the target's health endpoint must report (the deployment under test)", metavar="SHA"),
+    # Operations: run history, alerting, flake control.
+    Option("--history", "SMOKEGATE_HISTORY", "smokegate_history",
+           "run history database (default <reports-dir>/history.sqlite)", metavar="PATH"),
+    Option("--no-history", "SMOKEGATE_NO_HISTORY", "smokegate_no_history",
+           "do not record this run in the history", kind="flag"),
+    Option("--scheduled", "SMOKEGATE_SCHEDULED", "smokegate_scheduled",
+           "scheduled monitoring: alert only after consecutive failures, remind, recover", kind="flag"),
+    Option("--run-id", "SMOKEGATE_RUN_ID", "smokegate_run_id",
+           "id of this run in the history (default: time-target-random)", metavar="ID"),
+    Option("--no-network-retry", "SMOKEGATE_NO_NETWORK_RETRY", "smokegate_no_network_retry",
+           "do not retry checks that failed on a network error", kind="flag"),
 )
+BY_FLAG = {option.flag: option for option in OPTIONS}
 
 
 def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("smokegate", "smokegate: target, gate and reports")
+    group = parser.getgroup("smokegate", "smokegate: target, gate, reports and operations")
     for option in OPTIONS:
         choices = f" (one of: {', '.join(option.choices)})" if option.choices else ""
-        group.addoption(option.flag, dest=option.dest, default=None, choices=option.choices,
-                        help=f"{option.help}{choices}; env {option.env}, ini {option.ini}")
+        where = f"; env {option.env}, ini {option.ini}"
+        if option.kind == "flag":
+            group.addoption(option.flag, dest=option.dest, action="store_const", const=True, default=None,
+                            help=f"{option.help}{where}")
+        else:
+            # No argparse ``choices``: a bad value must still produce gate.json, so we validate it ourselves.
+            group.addoption(option.flag, dest=option.dest, default=None, metavar=option.metavar,
+                            help=f"{option.help}{choices}{where}")
         parser.addini(option.ini, help=option.help, default=None)
 
 
-def resolve(config: pytest.Config, flag: str) -> str | None:
-    option = next(o for o in OPTIONS if o.flag == flag)
-    value = config.getoption(option.dest) or os.environ.get(option.env) or config.getini(option.ini)
-    value = value or option.default
-    if value is not None and option.choices and value not in option.choices:
-        raise pytest.UsageError(
-            f"{option.flag} / {option.env}: {value!r} is not one of {', '.join(option.choices)}"
-        )
-    return value or None
+@dataclass(frozen=True)
+class Setting:
+    """A resolved value and where it came from (for error messages)."""
+
+    value: str | None
+    source: str
 
 
-def config_path(config: pytest.Config) -> Path:
-    given = resolve(config, "--smokegate-config")
-    return Path(given) if given else config.rootpath / DEFAULT_CONFIG_NAME
+def lookup(config: pytest.Config, flag: str) -> Setting:
+    """The raw value of one option, CLI > env > ini > default, with its source; nothing validated."""
+    option = BY_FLAG[flag]
+    given = config.getoption(option.dest, None)
+    if given is not None:
+        return Setting("true" if given is True else str(given), option.flag)
+    if option.env in os.environ:
+        return Setting(os.environ[option.env], f"env {option.env}")
+    ini = config.getini(option.ini)
+    if ini not in (None, "", []):
+        return Setting(str(ini), f"ini {option.ini}")
+    return Setting(option.default, "default")
 
 
-def reports_dir(config: pytest.Config) -> Path:
-    path = Path(resolve(config, "--reports-dir") or "reports")
-    return path if path.is_absolute() else Path(config.invocation_params.dir) / path
+def base_url_setting(config: pytest.Config) -> Setting:
+    """pytest-base-url's option, read from its sources (``--base-url``, env ``PYTEST_BASE_URL``, ini
+    ``base_url``); not from ``config.option``, which pytest-base-url itself overwrites with the ini value."""
+    if any(a == "--base-url" or a.startswith("--base-url=") for a in config.invocation_params.args):
+        return Setting(config.getoption("base_url", None), "--base-url")
+    if "PYTEST_BASE_URL" in os.environ:
+        return Setting(os.environ["PYTEST_BASE_URL"], "env PYTEST_BASE_URL")
+    try:
+        ini = config.getini("base_url")
+    except ValueError:  # pytest-base-url is not loaded
+        ini = None
+    return Setting(str(ini) if ini else None, "ini base_url")
+
+
+def selected(config: pytest.Config) -> bool:
+    """Is smokegate asked to test something? A target or a base URL was given somewhere."""
+    return lookup(config, "--target").value is not None or base_url_setting(config).value is not None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option of one run, resolved and validated; handed to xdist workers as a dict."""
+
+    target: str | None
+    config_path: str
+    ca_bundle: str | None
+    ca_bundle_source: str
+    reports_dir: str
+    gate_on: str
+    http_url: str | None
+    expect_version: str | None
+    base_url: str | None
+    history: str | None
+    no_history: bool
+    scheduled: bool
+    run_id: str | None
+    no_network_retry: bool
+    location: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        return cls(**data)
+
+
+def _text(config: pytest.Config, flag: str, problems: list[str]) -> str | None:
+    setting = lookup(config, flag)
+    if setting.value is None:
+        return None
+    value = setting.value.strip()
+    if not value:
+        problems.append(f"{setting.source}: empty value (leave it out, or give {BY_FLAG[flag].metavar or 'a value'})")
+        return None
+    if value != setting.value and "\n" in setting.value:
+        problems.append(f"{setting.source}: the value contains a line break")
+        return None
+    option = BY_FLAG[flag]
+    if option.choices and value not in option.choices:
+        problems.append(f"{setting.source}: {value!r} is not one of {', '.join(option.choices)}")
+        return None
+    return value
+
+
+def _flag(config: pytest.Config, flag: str, problems: list[str]) -> bool:
+    setting = lookup(config, flag)
+    if setting.value is None:
+        return False
+    value = setting.value.strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    problems.append(f"{setting.source}: {setting.value!r} is not a boolean (use true or false)")
+    return False
+
+
+def _base_url(config: pytest.Config, problems: list[str]) -> str | None:
+    setting = base_url_setting(config)
+    if setting.value is None:
+        return None
+    if not setting.value.strip():
+        problems.append(f"{setting.source}: empty value (leave it out to test the target's configured URL)")
+        return None
+    return setting.value.strip()
+
+
+def read(config: pytest.Config) -> tuple[Settings, list[str]]:
+    """Resolve and validate every option; return the settings and the problems found (empty when fine)."""
+    problems: list[str] = []
+    target = _text(config, "--target", problems)
+    config_given = _text(config, "--smokegate-config", problems)
+    reports = _text(config, "--reports-dir", problems) or "reports"
+    reports_path = Path(reports)
+    if not reports_path.is_absolute():
+        reports_path = Path(config.invocation_params.dir) / reports_path
+    config_path = Path(config_given) if config_given else config.rootpath / DEFAULT_CONFIG_NAME
+    if not config_path.is_absolute():
+        config_path = Path(config.invocation_params.dir) / config_path
+    ca = _text(config, "--ca-bundle", problems)
+    settings = Settings(
+        target=target,
+        config_path=str(config_path),
+        ca_bundle=ca,
+        ca_bundle_source=lookup(config, "--ca-bundle").source,
+        reports_dir=str(reports_path),
+        gate_on=_text(config, "--gate-on", problems) or "high",
+        http_url=_text(config, "--http-url", problems),
+        expect_version=_text(config, "--expect-version", problems),
+        base_url=_base_url(config, problems),
+        history=_text(config, "--history", problems),
+        no_history=_flag(config, "--no-history", problems),
+        scheduled=_flag(config, "--scheduled", problems),
+        run_id=_text(config, "--run-id", problems),
+        no_network_retry=_flag(config, "--no-network-retry", problems),
+        location=os.environ.get("SMOKEGATE_LOCATION") or socket.gethostname(),
+    )
+    if settings.base_url is not None and settings.target is None:
+        problems.append("--base-url given without --target: choose the target whose checks and budgets apply "
+                        "(for example --target production --base-url https://my-preview.vercel.app)")
+    return settings, problems

@@ -9,9 +9,9 @@ import pytest
 from smokegate.checks import jwt
 from smokegate.probe import Exchange, Probe
 from smokegate.security.config import ProtectedRoute, SecurityConfig
-from smokegate.security.plugin import fresh
+from smokegate.security.fixtures import fresh
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 
 
 def _token(credential: str) -> str | None:

@@ -9,9 +9,9 @@ import pytest
 from smokegate.checks import cookies
 from smokegate.config import Page
 from smokegate.security.config import SecurityConfig
-from smokegate.security.plugin import PageFetch
+from smokegate.security.fixtures import PageFetch
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 
 
 def _set_cookies(page: Page, page_answer: PageFetch, check_record: Any) -> list[cookies.SetCookie]:

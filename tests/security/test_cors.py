@@ -8,7 +8,7 @@ from smokegate.checks import cors
 from smokegate.probe import Exchange, Probe
 from smokegate.security.config import CorsRoute
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 
 
 def _get(probe: Probe, route: CorsRoute, origin: str) -> Exchange:

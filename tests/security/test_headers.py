@@ -8,9 +8,9 @@ import pytest
 
 from smokegate.checks import headers
 from smokegate.config import Page
-from smokegate.security.plugin import PageFetch
+from smokegate.security.fixtures import PageFetch
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 
 
 @pytest.mark.check(severity="high", feature="headers")

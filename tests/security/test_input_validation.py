@@ -14,6 +14,8 @@ from smokegate.checks import leaks
 from smokegate.probe import Exchange, Probe
 from smokegate.security.config import JsonRoute
 
+pytestmark = pytest.mark.check(epic="security")
+
 REJECTIONS = (400, 405, 413, 415, 422)
 
 

@@ -16,7 +16,7 @@ from smokegate.checks.ratelimit import Burst
 from smokegate.probe import Exchange, Probe
 from smokegate.security.config import SecurityConfig
 
-pytestmark = pytest.mark.intrusive
+pytestmark = [pytest.mark.intrusive, pytest.mark.check(epic="security")]
 
 
 def _limited(burst: Burst[Exchange], security: SecurityConfig) -> Exchange:

@@ -10,9 +10,9 @@ from smokegate.checks import secrets
 from smokegate.config import Page
 from smokegate.probe import Probe
 from smokegate.security.config import SecurityConfig, SensitivePath
-from smokegate.security.plugin import Crawler, Served
+from smokegate.security.fixtures import Crawler, Served
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 
 
 def _documents(page: Page, served: Served) -> list[tuple[str, str]]:

@@ -13,9 +13,9 @@ from smokegate.checks.tls import TlsScan
 from smokegate.config import Page, Target
 from smokegate.probe import Probe, TargetUnreachable
 from smokegate.security.config import SecurityConfig
-from smokegate.security.plugin import PageFetch, http_url
+from smokegate.security.fixtures import PageFetch
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 
 # Checks marked diagnoses="tls" read only the sslyze scan, so they can still explain a target the
 # HTTP probe cannot reach because its TLS handshake fails (expired or mismatched certificate).
@@ -112,10 +112,8 @@ def test_hsts_policy(scan_page: Page, page_answer: PageFetch, security: Security
 
 
 @pytest.mark.check(severity="high", feature="tls")
-def test_plain_http_redirects_to_https(
-    pytestconfig: pytest.Config, target: Target, security: SecurityConfig, security_probe: Probe
-) -> None:
-    url = http_url(pytestconfig, target, security) + "/"
+def test_plain_http_redirects_to_https(target: Target, http_url: str, security_probe: Probe) -> None:
+    url = http_url + "/"
     try:
         answer = security_probe.get(url)
     except TargetUnreachable as exc:

@@ -8,9 +8,9 @@ from smokegate.checks import webhooks
 from smokegate.config import Target
 from smokegate.probe import Probe
 from smokegate.security.config import Webhook
-from smokegate.security.plugin import webhook_secret
+from smokegate.security.fixtures import webhook_secret
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 
 
 @pytest.mark.check(severity="critical", feature="webhooks")

@@ -9,7 +9,7 @@ import pytest
 from smokegate.config import ApiEndpoint, Target
 from smokegate.probe import Exchange, Probe
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke")]
 
 
 @pytest.fixture(scope="session")

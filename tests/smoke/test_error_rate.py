@@ -11,7 +11,7 @@ import pytest
 from smokegate.config import Target
 from smokegate.probe import Probe, TargetUnreachable
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke")]
 
 
 @pytest.mark.check(severity="high", feature="error-rate")

@@ -9,7 +9,7 @@ import pytest
 from smokegate.config import Target
 from smokegate.probe import Exchange, Probe
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke")]
 
 NO_CACHE = {"cache-control": "no-cache", "pragma": "no-cache"}
 
@@ -91,10 +91,8 @@ def test_database_latency_within_budget(target: Target, health: Exchange, check_
 
 
 @pytest.mark.check(severity="critical", feature="deployment")
-def test_deployment_is_expected_version(pytestconfig: pytest.Config, health: Exchange) -> None:
-    from smokegate.options import resolve
-
-    expected = resolve(pytestconfig, "--expect-version")
+def test_deployment_is_expected_version(expected_version: str | None, health: Exchange) -> None:
+    expected = expected_version
     if not expected:
         pytest.skip("no --expect-version given: the deployed build is not checked")
     reported = str(_body(health).get("version") or "")

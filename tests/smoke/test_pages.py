@@ -9,7 +9,7 @@ import pytest
 from smokegate.config import Page, Target
 from smokegate.probe import Sampler
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke")]
 
 
 @pytest.mark.check(severity="critical", feature="pages")

@@ -4,9 +4,10 @@ import pytest
 
 from smokegate.reach import Reachability
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke")]
 
 
+@pytest.mark.reachability
 @pytest.mark.check(severity="critical", feature="availability", required=True)
 def test_target_is_reachable(reachability: Reachability) -> None:
     assert reachability.reachable, f"target unreachable: {reachability.reason}"

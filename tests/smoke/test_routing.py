@@ -8,7 +8,7 @@ import pytest
 
 from smokegate.probe import Probe
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke")]
 
 
 @pytest.mark.check(severity="medium", feature="routing")

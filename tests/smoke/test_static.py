@@ -11,7 +11,7 @@ from smokegate.checks.html import script_sources
 from smokegate.config import Target
 from smokegate.probe import Probe, Sampler
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke")]
 JS_TYPES = ("application/javascript", "text/javascript", "application/x-javascript")
 MAX_SCRIPTS = 60  # a bound on requests, far above what a Next.js page references
 

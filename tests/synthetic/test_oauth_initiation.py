@@ -16,7 +16,7 @@ from smokegate.synthetic import oauth
 from smokegate.synthetic.config import Provider
 from smokegate.synthetic.journey import AuthorizeCapture
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="synthetic")]
 
 
 @pytest.mark.check(severity="critical", feature="oauth")

@@ -14,7 +14,7 @@ import pytest
 from smokegate.config import Page, Target
 from smokegate.synthetic.journey import PageSampler
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="synthetic")]
 
 
 @pytest.mark.check(severity="high", feature="page-load")

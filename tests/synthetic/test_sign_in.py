@@ -20,8 +20,10 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from smokegate.config import Target
+from smokegate.scrub import SCRUBBER
 from smokegate.synthetic.journey import reach_callback, sign_in, sign_out
-from smokegate.synthetic.scrub import SCRUBBER
+
+pytestmark = pytest.mark.check(epic="synthetic")
 
 ContextFactory = Callable[..., BrowserContext]
 SESSION_COOKIE = "__session"

@@ -14,7 +14,7 @@ from playwright.sync_api import BrowserContext
 
 from smokegate.config import Target
 
-pytestmark = pytest.mark.safe
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="synthetic")]
 
 
 @pytest.mark.check(severity="critical", feature="signed-in-api")

@@ -14,9 +14,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import stripe
-from svix.webhooks import Webhook as SvixWebhook
-
 ATTACKS = ("unsigned", "zero-signature", "wrong-secret", "stale-timestamp")
 STALE_S = 600
 
@@ -53,6 +50,8 @@ def random_stripe_secret() -> str:
 
 
 def stripe_delivery(attack: str, secret: str | None = None) -> Delivery:
+    import stripe  # imported by the checks that sign, not by every pytest start-up
+
     body = _stripe_event()
     now = int(time.time())
     headers = {"content-type": "application/json"}
@@ -72,6 +71,8 @@ def stripe_delivery(attack: str, secret: str | None = None) -> Delivery:
 
 
 def svix_delivery(attack: str, secret: str | None = None) -> Delivery:
+    from svix.webhooks import Webhook as SvixWebhook
+
     body = _clerk_event()
     msg_id = f"msg_smokegate{secrets.token_hex(8)}"
     now = datetime.now(UTC)
@@ -96,6 +97,9 @@ def svix_delivery(attack: str, secret: str | None = None) -> Delivery:
 
 def signed_delivery(kind: str, secret: str) -> Delivery:
     """A correctly signed, current delivery: what the real provider sends (self-tests use it)."""
+    import stripe
+    from svix.webhooks import Webhook as SvixWebhook
+
     if kind == "stripe":
         body = _stripe_event()
         return Delivery(body, {"content-type": "application/json",

@@ -11,6 +11,8 @@ Scheduled runs page only when it matters (state comes from the run history):
 * send one recovery message on the first passing run after an alert.
 
 A post-deploy run alerts on its first failure: someone just shipped and is waiting for the verdict.
+A run that could not judge the target (verdict ``error``) never alerts; it may send one notice
+labelled as such (:func:`notice_payload`).
 
 Webhooks are best effort: all deliveries run in parallel under one deadline (``timeout_s``, at
 most 5 s), so a webhook that is down or hangs costs the run at most that long and never changes
@@ -25,88 +27,31 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from smokegate.failures import MEANINGS, FailureKind, kind_of
+from smokegate.ops.config import MAX_TIMEOUT_S, AlertSettings
 from smokegate.ops.history import Notice, RunRow, gate_target, highest_failed_severity, parse_time
 
 ALERT_ENV = "ALERT_WEBHOOK_URL"
 MONITORING_ENV = "MONITORING_WEBHOOK_URL"
-MAX_TIMEOUT_S = 5.0
 REPORT_FILES = ("summary.md", "report.html", "gate.json", "junit.xml", "allure-results/")
 
-Kind = Literal["alert", "reminder", "recovery"]
+Kind = Literal["alert", "reminder", "recovery", "notice"]
+Redact = Callable[[str], str]
 
-# What each failure kind most likely means, in the guide's words, most actionable first.
-ROOT_CAUSES: dict[str, str] = {
-    "target-unreachable": "the target did not answer (DNS, TLS or connection failure): check the deployment "
-    "and Vercel status (guide: Service Unavailable)",
-    "third-party": "a third-party dependency is degraded{deps}: check the provider's status page "
-    "(guide: External Services)",
-    "contract-broken": "the application answered but broke its contract (status, header or content): "
-    "likely a regression in the deployed version (guide: review recent deployments)",
-    "budget-exceeded": "responses were slower than the performance budget: check database performance, "
-    "AI processing times and external API calls (guide: Slow Response Times)",
-    "network-transient": "network-level errors persisted after a retry between the runner and the target: "
-    "possibly transient, confirm with the next run",
-}
 DEPENDENCY_NAMES = {
     "auth": "Clerk (auth)",
     "payments": "Stripe (payments)",
     "ai": "OpenAI (AI)",
     "database": "Supabase (database)",
 }
-
-
-class AlertSettings(BaseModel):
-    """``[targets.<name>.alerts]`` in the target config."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    consecutive_failures: int = Field(2, ge=1, le=100)
-    remind_every_minutes: float = Field(60, ge=0)
-    timeout_s: float = Field(MAX_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
-    # How many failed checks a Slack message lists before it says "and N more".
-    max_listed: int = Field(10, ge=1, le=40)
-
-
-def parse_alert_settings(raw: Mapping[str, Any] | None) -> AlertSettings:
-    """Validate a target's ``alerts`` section; raises ``ValueError`` naming the bad key."""
-    try:
-        return AlertSettings.model_validate(dict(raw or {}))
-    except ValidationError as exc:
-        problems = "; ".join(f"alerts.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise ValueError(problems) from None
-
-
-# -- secrets ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Redactor:
-    """Replaces secret values (webhook URLs, the target's secret env vars) with ``[redacted]``."""
-
-    secrets: tuple[str, ...] = ()
-
-    @classmethod
-    def from_env(cls, env_names: Iterable[str], environ: Mapping[str, str] | None = None) -> Redactor:
-        source = os.environ if environ is None else environ
-        names = {ALERT_ENV, MONITORING_ENV, *env_names}
-        # Very short values would redact ordinary words; a real secret is never that short.
-        values = {source[name] for name in names if len(source.get(name, "")) >= 6}
-        # Also catch the JSON-escaped spelling, in case a secret passed through json.dumps.
-        values |= {json.dumps(v)[1:-1] for v in values}
-        return cls(tuple(sorted(values, key=len, reverse=True)))
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
 
 
 # -- decisions -------------------------------------------------------------------------------
@@ -197,25 +142,27 @@ def severity_label(gate: Mapping[str, Any]) -> str:
 
 
 def suspected_causes(gate: Mapping[str, Any]) -> list[str]:
-    """Root-cause suspicions from the failed checks' failure kinds, most frequent first."""
+    """Root-cause suspicions from the failed checks' failure kinds, outages first, most frequent first."""
     failed = [c for c in gate.get("checks", []) if c.get("outcome") == "failed"]
     kinds = Counter(str(c.get("failure_kind") or "unclassified") for c in failed)
     lines = []
     if gate.get("reason"):
         lines.append(f"the run could not test the target: {gate['reason']}")
-    for kind, count in kinds.most_common():
-        text = ROOT_CAUSES.get(kind, "unclassified failure: read the check messages")
-        if kind == "third-party":
+    ordered = sorted(kinds.most_common(), key=lambda item: not (kind_of(item[0]) or FailureKind.CONTRACT_BROKEN).outage)
+    for name, count in ordered:
+        kind = kind_of(name)
+        text = MEANINGS[kind].cause if kind is not None else "unclassified failure: read the check messages"
+        if kind == FailureKind.THIRD_PARTY:
             deps = sorted(
                 {
                     str((c.get("details") or {}).get("dependency"))
                     for c in failed
-                    if c.get("failure_kind") == kind and (c.get("details") or {}).get("dependency")
+                    if c.get("failure_kind") == name and (c.get("details") or {}).get("dependency")
                 }
             )
             names = ", ".join(DEPENDENCY_NAMES.get(d, d) for d in deps)
             text = text.format(deps=f": {names}" if names else "")
-        lines.append(f"{kind} ({count} check{'s' if count != 1 else ''}): {text}")
+        lines.append(f"{name} ({count} check{'s' if count != 1 else ''}): {text}")
     return lines
 
 
@@ -267,15 +214,30 @@ def run_links(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return links
 
 
+RUN_KINDS = {"scheduled": "Scheduled synthetic run", "post-deploy": "Post-deploy gate", "manual": "Manual run"}
+
+
+def run_kind(scheduled: bool, environ: Mapping[str, str] | None = None) -> str:
+    """``scheduled``, ``post-deploy`` (a CI job on a deployment event) or ``manual``."""
+    env = os.environ if environ is None else environ
+    if scheduled:
+        return "scheduled"
+    if env.get("GITHUB_EVENT_NAME") == "deployment_status" or env.get("SMOKEGATE_RUN_KIND") == "post-deploy":
+        return "post-deploy"
+    return "manual"
+
+
 def incident_markdown(
     gate: Mapping[str, Any],
     *,
     incident_id: str,
     run_id: str,
-    scheduled: bool,
+    kind: str,
     decision: Decision,
+    webhook: str,
     links: Mapping[str, str],
-    redact: Redactor,
+    reports_dir: Path,
+    redact: Redact,
 ) -> str:
     """``incident.md``: the guide's Issue Report Format, filled from the run."""
     target = gate_target(gate)
@@ -285,12 +247,12 @@ def incident_markdown(
     if decision.since_ts is not None:
         detected = min(detected, datetime.fromtimestamp(decision.since_ts, UTC))
     failed = [c for c in gate.get("checks", []) if c.get("outcome") == "failed"]
-    kind = "Scheduled synthetic run" if scheduled else "Post-deploy gate"
+    label = RUN_KINDS.get(kind, "Run")
     version = gate.get("version") or "unknown"
     expected = f" (expected {gate['expected_version']})" if gate.get("expected_version") else ""
     counts = gate.get("counts", {})
     description = (
-        f"{kind} against {target} ({base_url}) blocked: {counts.get('blocking', 0)} blocking "
+        f"{label} against {target} ({base_url}) failed: {counts.get('blocking', 0)} blocking "
         f"check(s), {len(failed)} failed. Version {version}{expected}."
     )
     if decision.streak > 1:
@@ -315,14 +277,15 @@ def incident_markdown(
     ]
     lines += [f"- {_describe_check(c)}" for c in failed] or ["- none (the run could not test the target)"]
     lines += ["", "## Reports", ""]
-    lines += [f"- [{name}]({name})" for name in REPORT_FILES]
-    lines += [f"- [{label}]({url})" for label, url in links.items()]
+    # Only files this run wrote: a link to a report that does not exist misleads at 3 a.m.
+    lines += [f"- [{name}]({name})" for name in REPORT_FILES if (reports_dir / name.rstrip("/")).exists()]
+    lines += [f"- [{title}]({url})" for title, url in links.items()]
     lines += [
         "",
         "## Alerting",
         "",
-        f"- Run: `{run_id}` ({'scheduled' if scheduled else 'post-deploy'})",
-        f"- Webhook: {decision.kind or 'no message'} ({decision.why})",
+        f"- Run: `{run_id}` ({kind})",
+        f"- Webhook: {webhook}",
         "",
     ]
     return redact("\n".join(lines))
@@ -344,7 +307,7 @@ def slack_payload(
     decision: Decision,
     *,
     links: Mapping[str, str],
-    redact: Redactor,
+    redact: Redact,
     settings: AlertSettings,
     now_ts: float,
 ) -> dict[str, Any]:
@@ -396,8 +359,23 @@ def slack_payload(
     return _redacted(payload, redact)
 
 
+def notice_payload(gate: Mapping[str, Any], *, links: Mapping[str, str], redact: Redact) -> dict[str, Any]:
+    """A run that could not judge the target: a notice, clearly not an outage alert."""
+    target = gate_target(gate)
+    reason = first_line(str(gate.get("reason") or "the run could not judge the target"))
+    text = f"NOTICE (not an outage): smokegate could not judge {target}: {reason}"
+    context = " | ".join(f"<{url}|{_slack_escape(label)}>" for label, url in links.items())
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": _limit(_slack_escape(text), 3000)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _limit(
+            context or "Fix the configuration or the runner; no incident was opened and availability is unaffected.",
+            3000)}]},
+    ]
+    return _redacted({"text": _limit(text, 300), "blocks": blocks}, redact)
+
+
 def metrics_payload(
-    gate: Mapping[str, Any], *, run_id: str, scheduled: bool, incident_id: str | None, redact: Redactor
+    gate: Mapping[str, Any], *, run_id: str, scheduled: bool, incident_id: str | None, redact: Redact
 ) -> dict[str, Any]:
     """Every run's figures for the monitoring webhook: counts plus each check's measurement."""
     counts = {k: v for k, v in (gate.get("counts") or {}).items() if k != "by_severity"}
@@ -436,7 +414,7 @@ def metrics_payload(
     return _redacted(payload, redact)
 
 
-def _redacted(payload: dict[str, Any], redact: Redactor) -> dict[str, Any]:
+def _redacted(payload: dict[str, Any], redact: Redact) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(redact(json.dumps(payload)))
     return result
 
@@ -488,10 +466,12 @@ def deliver(posts: Sequence[Post], *, timeout_s: float = MAX_TIMEOUT_S) -> list[
                 detail = f"HTTP {response.status_code}"
         except httpx.TimeoutException as exc:
             detail = f"timed out ({type(exc).__name__})"
-        except (httpx.HTTPError, OSError, ValueError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
             # Exception text can echo the request URL, which is a secret: keep only the type
             # and the OS-level reason.
             detail = type(exc).__name__ + _os_reason(exc)
+        except Exception as exc:
+            detail = f"unexpected {type(exc).__name__}"
         results[index] = Delivery(post.channel, post.kind, post.env, status, detail, time.monotonic() - began)
 
     threads = [

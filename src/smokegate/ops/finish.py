@@ -3,6 +3,19 @@
 :func:`finish_run` is the whole sequence, free of pytest so it can be driven directly with
 ``gate.json`` dicts (the self-tests replay a week of runs through it).  Nothing in here may change
 a run's verdict: a broken history or a dead webhook is reported through ``say`` and recorded.
+
+By verdict:
+
+``fail``
+    recorded; continues or opens an incident; ``incident.md``; an alert as :func:`decide` says.
+``pass``
+    recorded; a recovery message when an alert was sent for the open incident.
+``error``
+    the run could not judge the target.  Never an outage: no incident, no alert, no recovery, not an
+    availability sample.  A usage error (bad option, config or file) is not a run of the target and
+    is not recorded at all; a run that could not judge at run time (network, a bug in the suite) is
+    recorded as ``error``.  Both may send one clearly labelled notice (post-deploy: every time,
+    someone waits for the verdict; scheduled: once per streak of errors).
 """
 
 from __future__ import annotations
@@ -19,25 +32,27 @@ from typing import Any
 from smokegate.ops.alerts import (
     ALERT_ENV,
     MONITORING_ENV,
-    AlertSettings,
     Decision,
     Delivery,
     Post,
-    Redactor,
     decide,
     deliver,
     incident_for,
     incident_markdown,
     metrics_payload,
     new_incident_id,
-    parse_alert_settings,
+    notice_payload,
+    run_kind,
     run_links,
     slack_payload,
 )
+from smokegate.ops.config import AlertSettings, parse_alert_settings
 from smokegate.ops.history import History, HistoryError, Notice, RunRow, gate_target, parse_time
+from smokegate.scrub import Scrubber
 
 INCIDENT_FILE = "incident.md"
 ALERTS_FILE = "alerts.json"
+Say = Callable[[str], None]
 
 
 @dataclass
@@ -55,6 +70,33 @@ class FinishOutcome:
     history_ok: bool = False
 
 
+@dataclass
+class _Run:
+    """One finished run as the steps below need it."""
+
+    gate: Mapping[str, Any]
+    run_id: str
+    target: str
+    verdict: str
+    usage_error: bool
+    scheduled: bool
+    now_ts: float
+    settings: AlertSettings
+    redact: Scrubber
+    env: Mapping[str, str]
+
+
+@dataclass
+class _State:
+    """What the history says about the target before this run."""
+
+    history: History | None = None
+    incident_id: str | None = None
+    streak: list[RunRow] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    previous: RunRow | None = None
+
+
 def default_run_id(gate: Mapping[str, Any]) -> str:
     finished = parse_time(str(gate.get("finished_at") or gate["started_at"]))
     return f"{finished.strftime('%Y%m%dT%H%M%SZ')}-{gate_target(gate)}-{uuid.uuid4().hex[:8]}"
@@ -67,134 +109,171 @@ def finish_run(
     history_path: Path | None,
     run_id: str | None = None,
     scheduled: bool = False,
-    alerts: Mapping[str, Any] | None = None,
+    alerts: AlertSettings | Mapping[str, Any] | None = None,
     secret_env: Sequence[str] = (),
-    say: Callable[[str], None] = print,
+    say: Say = print,
     environ: Mapping[str, str] | None = None,
 ) -> FinishOutcome:
-    """Record the run, write ``incident.md`` when it blocks, and send what the decision says."""
+    """Record the run, write ``incident.md`` when it fails, and send what the decision says."""
     env = os.environ if environ is None else environ
-    target = gate_target(gate)
-    verdict = str(gate.get("verdict", "fail"))
-    run_id = run_id or default_run_id(gate)
-    finished = parse_time(str(gate.get("finished_at") or gate["started_at"]))
-    now_ts = finished.timestamp()
-    redact = Redactor.from_env(secret_env, env)
     try:
         settings = parse_alert_settings(alerts)
     except ValueError as exc:
         say(f"invalid alert settings, using defaults: {exc}")
-        settings = AlertSettings.model_validate({})
-
-    incident_id = incident_for(verdict, None, new_incident_id(target, run_id, finished))
-    streak: list[RunRow] = []
-    notices: list[Notice] = []
-    history: History | None = None
-    if history_path is not None:
-        try:
-            history = History.open(history_path, notice=say)
-            previous = history.recent_runs(target, limit=1, before_ts=now_ts)
-            incident_id = incident_for(verdict, previous[0] if previous else None, incident_id or "")
-            history.record_gate(gate, run_id=run_id, scheduled=scheduled, incident_id=incident_id, redact=redact)
-            if verdict == "fail":
-                streak = history.failing_streak(target, upto_ts=now_ts)
-            notices = history.notices(target, channel="alert")
-        except (HistoryError, sqlite3.Error, OSError) as exc:
-            say(f"run history unavailable, run not recorded: {exc}")
-            if history is not None:
-                history.close()
-            history = None
-
-    if history is None and verdict == "fail" and scheduled:
-        # Without state we cannot count consecutive failures; paging too often beats staying silent.
-        decision = Decision("alert", "no run history to count consecutive failures", incident_id, 1, now_ts)
-    elif history is None and verdict != "fail":
-        decision = Decision(None, "passing (no run history, so no recovery state)", None)
-    else:
-        decision = decide(
-            verdict=verdict,
-            scheduled=scheduled,
-            now_ts=now_ts,
-            incident_id=incident_id,
-            streak=streak,
-            notices=notices,
-            settings=settings,
-        )
-
-    outcome = FinishOutcome(
-        run_id,
-        target,
-        verdict,
-        incident_id,
-        decision,
-        history_path=history_path,
-        history_ok=history is not None,
+        settings = AlertSettings()
+    verdict = str(gate.get("verdict", "fail"))
+    run = _Run(
+        gate=gate,
+        run_id=run_id or default_run_id(gate),
+        target=gate_target(gate),
+        verdict=verdict,
+        usage_error=verdict == "error" and gate.get("error_kind") == "usage",
+        scheduled=scheduled,
+        now_ts=parse_time(str(gate.get("finished_at") or gate["started_at"])).timestamp(),
+        settings=settings,
+        redact=Scrubber.from_env({ALERT_ENV, MONITORING_ENV, *secret_env}, env),
+        env=env,
     )
-    links = run_links(env)
-    incident_path = reports_dir / INCIDENT_FILE
-    try:
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        if verdict == "fail" and incident_id:
-            incident_path.write_text(
-                incident_markdown(
-                    gate,
-                    incident_id=incident_id,
-                    run_id=run_id,
-                    scheduled=scheduled,
-                    decision=decision,
-                    links=links,
-                    redact=redact,
-                ),
-                encoding="utf-8",
-            )
-            outcome.incident_path = incident_path
-        else:
-            # A passing run must not leave an earlier run's incident lying in its reports.
-            incident_path.unlink(missing_ok=True)
-    except OSError as exc:
-        say(f"could not write {incident_path}: {exc}")
-
-    posts: list[Post] = []
-    if decision.kind is not None:
-        url = env.get(ALERT_ENV, "")
-        if url:
-            payload = slack_payload(gate, decision, links=links, redact=redact, settings=settings, now_ts=now_ts)
-            posts.append(Post("alert", decision.kind, ALERT_ENV, url, payload))
-        else:
-            say(f"{decision.kind} not sent: {ALERT_ENV} is not set")
-    if env.get(MONITORING_ENV):
-        payload = metrics_payload(gate, run_id=run_id, scheduled=scheduled, incident_id=incident_id, redact=redact)
-        posts.append(Post("monitoring", "metrics", MONITORING_ENV, env[MONITORING_ENV], payload))
-    outcome.deliveries = deliver(posts, timeout_s=settings.timeout_s) if posts else []
-
-    if history is not None:
-        try:
-            for delivery in outcome.deliveries:
-                history.record_notice(
-                    Notice(
-                        run_id,
-                        target,
-                        now_ts,
-                        delivery.channel,
-                        delivery.kind,
-                        delivery.status,
-                        decision.incident_id if delivery.channel == "alert" else incident_id,
-                        delivery.detail,
-                    )
-                )
-        except sqlite3.Error as exc:
-            say(f"could not record webhook deliveries in the history: {exc}")
-        finally:
-            history.close()
-
+    state = _State() if run.usage_error or history_path is None else _record(run, history_path, say)
+    decision = _decide(run, state)
+    outcome = FinishOutcome(run.run_id, run.target, verdict, state.incident_id, decision,
+                            history_path=None if run.usage_error else history_path,
+                            history_ok=state.history is not None)
+    outcome.deliveries = _send(run, decision, say)
+    outcome.incident_path = _write_incident(run, state, decision, outcome.deliveries, reports_dir, say)
+    _record_deliveries(run, state, decision, outcome.deliveries, say)
     _report(outcome, say)
     _write_alerts_json(reports_dir / ALERTS_FILE, outcome, say)
     return outcome
 
 
-def _report(outcome: FinishOutcome, say: Callable[[str], None]) -> None:
+def _record(run: _Run, history_path: Path, say: Say) -> _State:
+    """Store the run; read the streak and past notices alerting decides on."""
+    state = _State()
+    try:
+        state.history = History.open(history_path, notice=say)
+        judged = [r for r in state.history.recent_runs(run.target, limit=20, before_ts=run.now_ts)
+                  if r.verdict != "error"]
+        state.previous = judged[0] if judged else None
+        new_id = new_incident_id(run.target, run.run_id, parse_time(str(run.gate.get("finished_at")
+                                                                       or run.gate["started_at"])))
+        state.incident_id = incident_for(run.verdict, state.previous, new_id)
+        state.history.record_gate(run.gate, run_id=run.run_id, scheduled=run.scheduled,
+                                  incident_id=state.incident_id, redact=run.redact)
+        if run.verdict == "fail":
+            state.streak = [r for r in state.history.failing_streak(run.target, upto_ts=run.now_ts)
+                            if r.verdict == "fail"]
+        state.notices = state.history.notices(run.target, channel="alert")
+    except (HistoryError, sqlite3.Error, OSError) as exc:
+        say(f"run history unavailable, run not recorded: {exc}")
+        if state.history is not None:
+            state.history.close()
+        state.history = None
+    return state
+
+
+def _decide(run: _Run, state: _State) -> Decision:
+    if run.verdict == "error":
+        return _decide_notice(run, state)
+    if state.history is None and run.verdict == "fail":
+        incident = state.incident_id or new_incident_id(run.target, run.run_id, parse_time(
+            str(run.gate.get("finished_at") or run.gate["started_at"])))
+        state.incident_id = incident
+        if run.scheduled:
+            # Without state we cannot count consecutive failures; paging too often beats staying silent.
+            return Decision("alert", "no run history to count consecutive failures", incident, 1, run.now_ts)
+        return Decision("alert", "a post-deploy gate alerts on its first failure", incident, 1, run.now_ts)
+    if state.history is None:
+        return Decision(None, "passing (no run history, so no recovery state)", None)
+    return decide(verdict=run.verdict, scheduled=run.scheduled, now_ts=run.now_ts, incident_id=state.incident_id,
+                  streak=state.streak, notices=state.notices, settings=run.settings)
+
+
+def _decide_notice(run: _Run, state: _State) -> Decision:
+    """An ``error`` run pages nobody; it may send one labelled notice."""
+    if run.scheduled and state.history is not None:
+        latest = state.history.recent_runs(run.target, limit=2, before_ts=run.now_ts)
+        if latest and latest[0].verdict == "error":
+            return Decision(None, "the run could not judge the target; a notice was already due for this streak",
+                            None)
+    return Decision("notice", "the run could not judge the target (not an outage)", None)
+
+
+def _send(run: _Run, decision: Decision, say: Say) -> list[Delivery]:
+    posts: list[Post] = []
+    if decision.kind is not None:
+        url = run.env.get(ALERT_ENV, "")
+        if url:
+            if decision.kind == "notice":
+                payload = notice_payload(run.gate, links=run_links(run.env), redact=run.redact)
+            else:
+                payload = slack_payload(run.gate, decision, links=run_links(run.env), redact=run.redact,
+                                        settings=run.settings, now_ts=run.now_ts)
+            posts.append(Post("alert", decision.kind, ALERT_ENV, url, payload))
+        else:
+            say(f"{decision.kind} not sent: {ALERT_ENV} is not set")
+    if run.env.get(MONITORING_ENV):
+        payload = metrics_payload(run.gate, run_id=run.run_id, scheduled=run.scheduled, incident_id=None,
+                                  redact=run.redact)
+        posts.append(Post("monitoring", "metrics", MONITORING_ENV, run.env[MONITORING_ENV], payload))
+    return deliver(posts, timeout_s=run.settings.timeout_s) if posts else []
+
+
+def _webhook_line(run: _Run, decision: Decision, deliveries: Sequence[Delivery]) -> str:
+    """What the alert webhook actually got, in words (never "alert" when nothing was sent)."""
+    sent = [d for d in deliveries if d.channel == "alert"]
+    if decision.kind is None:
+        return f"no message ({decision.why})"
+    if not sent:
+        return f"{decision.kind} not sent: {ALERT_ENV} is not set"
+    delivery = sent[0]
+    verb = "sent" if delivery.status == "sent" else "FAILED"
+    return f"{decision.kind} {verb} ({delivery.detail}; {decision.why})"
+
+
+def _write_incident(run: _Run, state: _State, decision: Decision, deliveries: Sequence[Delivery],
+                    reports_dir: Path, say: Say) -> Path | None:
+    path = reports_dir / INCIDENT_FILE
+    try:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        if run.verdict != "fail" or not state.incident_id:
+            # Only a failing run has an incident; never leave an earlier run's lying in these reports.
+            path.unlink(missing_ok=True)
+            return None
+        path.write_text(
+            incident_markdown(run.gate, incident_id=state.incident_id, run_id=run.run_id,
+                              kind=run_kind(run.scheduled, run.env), decision=decision,
+                              webhook=_webhook_line(run, decision, deliveries), links=run_links(run.env),
+                              reports_dir=reports_dir, redact=run.redact),
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        say(f"could not write {path}: {exc}")
+        return None
+    return path
+
+
+def _record_deliveries(run: _Run, state: _State, decision: Decision, deliveries: Sequence[Delivery],
+                       say: Say) -> None:
+    if state.history is None:
+        return
+    try:
+        for delivery in deliveries:
+            state.history.record_notice(Notice(
+                run.run_id, run.target, run.now_ts, delivery.channel, delivery.kind, delivery.status,
+                decision.incident_id if delivery.channel == "alert" else state.incident_id, delivery.detail,
+            ))
+    except sqlite3.Error as exc:
+        say(f"could not record webhook deliveries in the history: {exc}")
+    finally:
+        state.history.close()
+
+
+def _report(outcome: FinishOutcome, say: Say) -> None:
     if outcome.history_ok:
         say(f"run {outcome.run_id} recorded in {outcome.history_path}")
+    elif outcome.verdict == "error" and outcome.history_path is None:
+        say("run not recorded: it could not judge the target (not an availability sample)")
     decision = outcome.decision
     if decision.kind is None:
         say(f"alerting: no message ({decision.why})")
@@ -209,7 +288,7 @@ def _report(outcome: FinishOutcome, say: Callable[[str], None]) -> None:
         say(f"incident {outcome.incident_id} written to {outcome.incident_path}")
 
 
-def _write_alerts_json(path: Path, outcome: FinishOutcome, say: Callable[[str], None]) -> None:
+def _write_alerts_json(path: Path, outcome: FinishOutcome, say: Say) -> None:
     data = {
         "run_id": outcome.run_id,
         "target": outcome.target,

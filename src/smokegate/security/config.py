@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _NAME = r"^[a-z0-9][a-z0-9-]*$"
@@ -35,7 +35,7 @@ class Tls(_Model):
     expiry_warn_days: int = Field(30, ge=1)
     mozilla_profile: Literal["modern", "intermediate", "old"] = "intermediate"
     hsts_min_age_s: int = Field(31536000, ge=0)
-    hsts_include_subdomains: bool = True
+    hsts_include_subdomains: StrictBool = True
     # Plain-HTTP URL that must redirect to HTTPS; None means http://<host> on port 80.
     http_url: str | None = None
     scan_timeout_s: float = Field(60, gt=0, le=600)
@@ -49,7 +49,7 @@ class CorsRoute(_Model):
     # The methods the route itself serves; a preflight may never allow more.
     methods: tuple[Method, ...] = ("GET", "HEAD", "OPTIONS")
     allowed_origins: tuple[str, ...] = ("https://napoleonai.app", "https://www.napoleonai.app")
-    allow_subdomains: bool = False
+    allow_subdomains: StrictBool = False
 
     _origins = field_validator("allowed_origins")(
         classmethod(lambda cls, v: tuple(_origin(o) for o in v))

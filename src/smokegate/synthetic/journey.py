@@ -21,9 +21,10 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from smokegate.config import Page as SitePage
+from smokegate.failures import CheckFailure
+from smokegate.scrub import SCRUBBER
 from smokegate.synthetic.config import Provider, SyntheticConfig
 from smokegate.synthetic.oauth import AuthorizeUrl, origin_of
-from smokegate.synthetic.scrub import SCRUBBER
 from smokegate.synthetic.vitals import READ_VITALS, RESOURCE_ERROR_PREFIX, PageLoad, PageLoads
 
 BOT_CHALLENGE = re.compile(
@@ -39,12 +40,8 @@ PageSampler = Callable[[SitePage], PageLoads]
 AuthorizeCapture = Callable[[Provider], tuple[AuthorizeUrl, AuthorizeUrl]]
 
 
-class JourneyFailure(AssertionError):
+class JourneyFailure(CheckFailure):
     """A step of the journey failed; ``kind`` says whose problem it likely is."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 def looks_like_bot_challenge(url: str, text: str) -> bool:

@@ -26,7 +26,7 @@ from smokegate.testbed.auth import CALLBACK_PATH
 from smokegate.testbed.certs import Certificates
 from smokegate.testbed.context import Testbed
 from smokegate.testbed.state import TestbedState
-from smokegate.testbed.tls import TLS_FACTORIES, healthy_context
+from smokegate.testbed.tls_setups import TLS_FACTORIES, healthy_context
 
 LISTENER_FAULTS = {"target-down"}
 STATE_FILE = "testbed.json"

@@ -1,8 +1,8 @@
-"""The security suite's pytest layer: parametrization from the target's ``[security]`` config, and
-the shared, cached fetches its checks read (one GET per page, one sslyze scan, one crawl).
+"""The security suite's fixtures: the shared, cached fetches its checks read (one GET per page,
+one sslyze scan, one crawl, one rate-limit burst).
 
-Registered by ``smokegate.plugin`` (``pytest_plugins``); it only acts on tests that ask for its
-fixtures, so the other suites are untouched.
+Registered by ``smokegate.plugin``; it only acts on tests that ask for its fixtures.  Parameters
+made from the target's ``[security]`` config (routes, origins, webhooks…) are in ``smokegate.params``.
 """
 
 from __future__ import annotations
@@ -11,68 +11,23 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from smokegate.checks import cors
 from smokegate.checks.html import inline_scripts, script_sources
 from smokegate.checks.ratelimit import Burst, run_burst
 from smokegate.checks.tls import TlsScan, scan
-from smokegate.checks.webhooks import ATTACKS
 from smokegate.config import Page, Target
 from smokegate.probe import Exchange, Probe
+from smokegate.run import SmokegateRun
 from smokegate.security.config import SecurityConfig
 
-CREDENTIALS = ("no-session", "expired-token", "alg-none")
 _BUILD_ID = re.compile(r'0:\[\\?"([A-Za-z0-9_-]{6,64})\\?"')
-
-
-def _target(config: pytest.Config) -> Target | None:
-    from smokegate.plugin import RUN_KEY
-
-    run = config.stash.get(RUN_KEY, None)
-    return run.target if run is not None else None
 
 
 def scan_pages(target: Target) -> list[Page]:
     return [page for page in target.pages if page.scan]
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    target = _target(metafunc.config)
-    if target is None:
-        return
-    sec = target.security
-    names = metafunc.fixturenames
-    if "scan_page" in names:
-        pages = scan_pages(target)
-        metafunc.parametrize("scan_page", pages, ids=[p.name for p in pages])
-    if "allowed_origin" in names:
-        combos = [(r, o) for r in sec.cors for o in r.allowed_origins]
-        metafunc.parametrize("cors_route,allowed_origin", combos,
-                             ids=[f"{r.name}-{urlsplit(o).netloc}" for r, o in combos])
-    elif "hostile_kind" in names:
-        combos2 = [(r, k) for r in sec.cors for k in cors.HOSTILE_KINDS
-                   if not (k == "subdomain" and r.allow_subdomains)]
-        metafunc.parametrize("cors_route,hostile_kind", combos2, ids=[f"{r.name}-{k}" for r, k in combos2])
-    elif "cors_route" in names:
-        metafunc.parametrize("cors_route", sec.cors, ids=[r.name for r in sec.cors])
-    for fixture, routes in (("protected_api", sec.protected_api), ("protected_page", sec.protected_pages)):
-        if fixture in names:
-            combos3 = [(r, c) for r in routes for c in CREDENTIALS]
-            metafunc.parametrize(f"{fixture},credential", combos3, ids=[f"{r.name}-{c}" for r, c in combos3])
-    if "webhook" in names:
-        if "attack" in names:
-            combos4 = [(w, a) for w in sec.webhooks for a in ATTACKS]
-            metafunc.parametrize("webhook,attack", combos4, ids=[f"{w.name}-{a}" for w, a in combos4])
-        else:
-            metafunc.parametrize("webhook", sec.webhooks, ids=[w.name for w in sec.webhooks])
-    if "json_route" in names:
-        metafunc.parametrize("json_route", sec.json_routes, ids=[r.name for r in sec.json_routes])
-    if "sensitive_path" in names:
-        metafunc.parametrize("sensitive_path", sec.sensitive_paths, ids=[p.name for p in sec.sensitive_paths])
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +37,7 @@ def security(target: Target) -> SecurityConfig:
 
 
 @pytest.fixture(scope="session")
-def security_probe(target: Target, smokegate_run: Any) -> Iterator[Probe]:
+def security_probe(target: Target, smokegate_run: SmokegateRun) -> Iterator[Probe]:
     """A probe of its own, so cookies other suites collect (a signed-in session) never leak in."""
     with Probe(target, on_request=smokegate_run.count_request) as client:
         yield client
@@ -201,11 +156,10 @@ def tls_scan(target: Target, security: SecurityConfig) -> TlsScan:
                 timeout_s=min(target.timeout_s, security.tls.scan_timeout_s))
 
 
-def http_url(config: pytest.Config, target: Target, security: SecurityConfig) -> str:
+@pytest.fixture(scope="session")
+def http_url(smokegate_run: SmokegateRun, security: SecurityConfig) -> str:
     """The plain-HTTP URL to probe: ``--http-url`` (env/ini), else the config's, else ``http://<host>``."""
-    from smokegate.options import resolve
-
-    return resolve(config, "--http-url") or security.tls.http_url or f"http://{target.host}"
+    return smokegate_run.settings.http_url or security.tls.http_url or f"http://{smokegate_run.target.host}"
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
-"""``python -m smokegate.browser_setup``: exit 0 when a usable Chromium is on this machine.
+"""``python -m smokegate.synthetic.browser_setup``: exit 0 when a usable Chromium is on this machine.
 
 Used by ``make`` to decide whether to install Debian's chromium; it never downloads anything.
-The choice is the synthetic suite's own (:func:`smokegate.browser.find_chromium`).
+The choice is the synthetic suite's own (:func:`smokegate.synthetic.browser.find_chromium`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import pytest
 from playwright.sync_api import sync_playwright
 
-from smokegate.browser import find_chromium
+from smokegate.synthetic.browser import find_chromium
 
 
 def main() -> int:

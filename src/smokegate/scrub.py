@@ -1,4 +1,8 @@
-"""Keep secrets out of every artifact: traces, console logs, messages, reports.
+"""Keep secrets out of every artifact: reports, traces, console logs, messages, alerts, incidents, history.
+
+The one way smokegate hides a secret.  A secret known by name (an environment variable the config
+names) is replaced by ``[redacted NAME, N chars]``: no character of its value survives, only its
+name and length, so a reader can still tell which secret leaked where.
 
 A Playwright trace records what the browser did, which includes what must never be kept: the
 password typed into the provider's form, the OAuth code in the callback URL, session cookies in
@@ -16,11 +20,13 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 MASK = "[redacted]"
+# What a run writes under reports/ that can carry text: reports, logs, Allure results, trace archives.
+REPORT_SUFFIXES = (".html", ".xml", ".json", ".md", ".txt", ".log", ".zip", ".har")
 MIN_SECRET_LENGTH = 6
 _SECRET_PARAMS = r"code|code_verifier|id_token|access_token|refresh_token|client_secret|password|token"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -52,30 +58,47 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 class Scrubber:
-    """Masks known secret values and secret-shaped text."""
+    """Masks known secret values (raw, URL-encoded and JSON-escaped) and secret-shaped text."""
 
     def __init__(self, values: Iterable[str] = ()) -> None:
-        self._values: set[str] = set()
+        self._masks: dict[str, str] = {}
         self.add(*values)
 
-    def add(self, *values: str | None) -> None:
-        for value in values:
-            if value and len(value) >= MIN_SECRET_LENGTH:
-                self._values.update({value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]})
+    @classmethod
+    def from_env(cls, names: Iterable[str], environ: Mapping[str, str] | None = None) -> Scrubber:
+        scrubber = cls()
+        scrubber.add_env(*names, environ=environ)
+        return scrubber
 
-    def add_env(self, *names: str) -> None:
-        self.add(*(os.environ.get(name) for name in names))
+    def add(self, *values: str | None, name: str | None = None) -> None:
+        """Values to hide; with a ``name`` the mask says which secret it was and how long."""
+        for value in values:
+            if not value or len(value) < MIN_SECRET_LENGTH:
+                continue  # a very short value would mask ordinary words; a real secret is never that short
+            mask = f"[redacted {name}, {len(value)} chars]" if name else MASK
+            for spelling in (value, value.strip(), quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]):
+                if len(spelling) >= MIN_SECRET_LENGTH:
+                    self._masks.setdefault(spelling, mask)
+
+    def add_env(self, *names: str, environ: Mapping[str, str] | None = None) -> None:
+        """Secrets held by environment variables, masked with the variable's name."""
+        source = os.environ if environ is None else environ
+        for env_name in names:
+            self.add(source.get(env_name), name=env_name)
 
     @property
     def values(self) -> list[str]:
-        return sorted(self._values, key=len, reverse=True)
+        return sorted(self._masks, key=len, reverse=True)
 
     def text(self, text: str) -> str:
         for value in self.values:
-            text = text.replace(value, MASK)
+            if value in text:
+                text = text.replace(value, self._masks[value])
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
         return text
+
+    __call__ = text
 
     def data(self, data: bytes) -> bytes:
         """Scrub bytes that are text; binary data (images, video) is returned unchanged."""
@@ -114,10 +137,17 @@ class Scrubber:
             Path(temporary).unlink(missing_ok=True)
         return changed
 
-    def tree(self, root: Path) -> int:
-        """Scrub every file under ``root``; return how many changed."""
-        return sum(self.file(p) for p in sorted(root.rglob("*")) if p.is_file()) if root.exists() else 0
+    def tree(self, root: Path, suffixes: Iterable[str] | None = None) -> int:
+        """Scrub every file under ``root`` (only those with ``suffixes`` when given); return how many changed."""
+        if not root.exists():
+            return 0
+        wanted = set(suffixes) if suffixes is not None else None
+        return sum(
+            self.file(p) for p in sorted(root.rglob("*"))
+            if p.is_file() and (wanted is None or p.suffix in wanted)
+        )
 
 
-# One per process (each xdist worker): the journey registers what it sees, artifacts are scrubbed with it.
+# One per process (each xdist worker): the run adds the target's secrets, the journey what it sees,
+# and every report and artifact is scrubbed with it.
 SCRUBBER = Scrubber()

@@ -1,12 +1,14 @@
-"""pytest-html columns: severity and measured vs budget beside every check."""
+"""The gate report: pytest-html, extended through its hooks (severity and measured vs budget per check)."""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
+from smokegate import run as runs
 from smokegate.gate import CheckResult
-from smokegate.reporting import PROPERTY, measured_vs_budget
+from smokegate.results import PROPERTY
+from smokegate.summary import measured_vs_budget
 
 
 def _info(report: Any) -> dict[str, Any]:
@@ -31,9 +33,7 @@ def pytest_html_results_table_row(report: Any, cells: list[str]) -> None:
 
 def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str], session: Any) -> None:
     """State, above the results, which intrusive checks were left out and why."""
-    from smokegate.plugin import RUN_KEY
-
-    run = session.config.stash.get(RUN_KEY, None)
+    run = runs.current(session.config)
     if run is None or not run.gate.deselected:
         return
     names = ", ".join(html.escape(d.check) for d in run.gate.deselected)

@@ -1,0 +1,183 @@
+"""Parameters made from the target config: the one place they are generated.
+
+A check that asks for ``site_page`` runs once per page of the target's ``pages``; one that asks
+for ``cors_route`` and ``hostile_kind`` once per route and kind of hostile origin, and so on.  Each
+parameter is a real fixture below (so ``pytest --fixtures`` lists it with its docstring), filled
+indirectly by :func:`pytest_generate_tests` from the table :data:`PARAMETERS`.  Ids are the config's
+names, so ``test_page_answers_200[pricing]`` reads as what it checks.
+
+To add one: a row in :data:`PARAMETERS` (names, values from the target, ids) and a fixture here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from smokegate import run as runs
+from smokegate.checks.cors import HOSTILE_KINDS
+from smokegate.checks.webhooks import ATTACKS
+from smokegate.config import Target
+
+CREDENTIALS = ("no-session", "expired-token", "alg-none")
+
+
+@dataclass(frozen=True)
+class Parametrization:
+    """Checks asking for all of ``names`` run once per tuple ``values(target)`` returns."""
+
+    names: tuple[str, ...]
+    values: Callable[[Target], Sequence[tuple[Any, ...]]]
+    ids: Callable[[tuple[Any, ...]], str]
+
+
+def _named(value: Any) -> str:
+    return str(value.name)
+
+
+PARAMETERS: tuple[Parametrization, ...] = (
+    # Combinations first: a check asking for both names gets their product, not each alone.
+    Parametrization(
+        ("cors_route", "allowed_origin"),
+        lambda t: [(r, o) for r in t.security.cors for o in r.allowed_origins],
+        lambda v: f"{v[0].name}-{urlsplit(v[1]).netloc}",
+    ),
+    Parametrization(
+        ("cors_route", "hostile_kind"),
+        lambda t: [(r, k) for r in t.security.cors for k in HOSTILE_KINDS
+                   if not (k == "subdomain" and r.allow_subdomains)],
+        lambda v: f"{v[0].name}-{v[1]}",
+    ),
+    Parametrization(
+        ("protected_api", "credential"),
+        lambda t: [(r, c) for r in t.security.protected_api for c in CREDENTIALS],
+        lambda v: f"{v[0].name}-{v[1]}",
+    ),
+    Parametrization(
+        ("protected_page", "credential"),
+        lambda t: [(r, c) for r in t.security.protected_pages for c in CREDENTIALS],
+        lambda v: f"{v[0].name}-{v[1]}",
+    ),
+    Parametrization(
+        ("webhook", "attack"),
+        lambda t: [(w, a) for w in t.security.webhooks for a in ATTACKS],
+        lambda v: f"{v[0].name}-{v[1]}",
+    ),
+    Parametrization(("site_page",), lambda t: [(p,) for p in t.pages], lambda v: _named(v[0])),
+    Parametrization(("api_endpoint",), lambda t: [(a,) for a in t.api], lambda v: _named(v[0])),
+    Parametrization(("scan_page",), lambda t: [(p,) for p in t.pages if p.scan], lambda v: _named(v[0])),
+    Parametrization(("cors_route",), lambda t: [(r,) for r in t.security.cors], lambda v: _named(v[0])),
+    Parametrization(("webhook",), lambda t: [(w,) for w in t.security.webhooks], lambda v: _named(v[0])),
+    Parametrization(("json_route",), lambda t: [(r,) for r in t.security.json_routes], lambda v: _named(v[0])),
+    Parametrization(("sensitive_path",), lambda t: [(p,) for p in t.security.sensitive_paths],
+                    lambda v: _named(v[0])),
+    Parametrization(("provider",), lambda t: [(p,) for p in t.synthetic.providers], lambda v: _named(v[0])),
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    run = runs.current(metafunc.config)
+    if run is None:
+        return
+    wanted = set(metafunc.fixturenames)
+    done: set[str] = set()
+    for spec in PARAMETERS:
+        if set(spec.names) <= wanted and not set(spec.names) & done:
+            values = spec.values(run.target)
+            argvalues = [v if len(spec.names) > 1 else v[0] for v in values]
+            metafunc.parametrize(",".join(spec.names), argvalues, ids=[spec.ids(v) for v in values], indirect=True)
+            done |= set(spec.names)
+
+
+def _param(request: pytest.FixtureRequest) -> Any:
+    if not hasattr(request, "param"):
+        raise pytest.UsageError(f"{request.fixturename} is made from the target config: choose a --target")
+    return request.param
+
+
+@pytest.fixture
+def site_page(request: pytest.FixtureRequest) -> Any:
+    """A page of the target's ``pages`` (smokegate.toml): name, path, text that must appear, budget."""
+    return _param(request)
+
+
+@pytest.fixture
+def api_endpoint(request: pytest.FixtureRequest) -> Any:
+    """An endpoint of the target's ``api``: name, path, method, expected status, budget."""
+    return _param(request)
+
+
+@pytest.fixture
+def scan_page(request: pytest.FixtureRequest) -> Any:
+    """A page of ``pages`` with ``scan = true``: scanned for leaked secrets, headers and cookies."""
+    return _param(request)
+
+
+@pytest.fixture
+def cors_route(request: pytest.FixtureRequest) -> Any:
+    """A route of ``security.cors``: path, methods, allowed origins."""
+    return _param(request)
+
+
+@pytest.fixture
+def allowed_origin(request: pytest.FixtureRequest) -> Any:
+    """One origin a ``cors_route`` must allow (with ``cors_route``)."""
+    return _param(request)
+
+
+@pytest.fixture
+def hostile_kind(request: pytest.FixtureRequest) -> Any:
+    """A kind of hostile origin (``checks.cors.HOSTILE_KINDS``) a ``cors_route`` must refuse."""
+    return _param(request)
+
+
+@pytest.fixture
+def protected_api(request: pytest.FixtureRequest) -> Any:
+    """A route of ``security.protected_api`` that must refuse requests without a valid session."""
+    return _param(request)
+
+
+@pytest.fixture
+def protected_page(request: pytest.FixtureRequest) -> Any:
+    """A page of ``security.protected_pages`` that must send visitors without a session to sign in."""
+    return _param(request)
+
+
+@pytest.fixture
+def credential(request: pytest.FixtureRequest) -> Any:
+    """A bad credential (``CREDENTIALS``: no session, an expired token, an ``alg: none`` token)."""
+    return _param(request)
+
+
+@pytest.fixture
+def webhook(request: pytest.FixtureRequest) -> Any:
+    """A receiver of ``security.webhooks`` (Stripe or Clerk/svix)."""
+    return _param(request)
+
+
+@pytest.fixture
+def attack(request: pytest.FixtureRequest) -> Any:
+    """A forged delivery (``checks.webhooks.ATTACKS``) a ``webhook`` must refuse."""
+    return _param(request)
+
+
+@pytest.fixture
+def json_route(request: pytest.FixtureRequest) -> Any:
+    """A route of ``security.json_routes`` whose input validation is probed."""
+    return _param(request)
+
+
+@pytest.fixture
+def sensitive_path(request: pytest.FixtureRequest) -> Any:
+    """A path of ``security.sensitive_paths`` that must never be served (``/.env``, ``/.git/config``…)."""
+    return _param(request)
+
+
+@pytest.fixture
+def provider(request: pytest.FixtureRequest) -> Any:
+    """An OAuth provider of ``synthetic.providers`` (Google, Microsoft, Slack)."""
+    return _param(request)

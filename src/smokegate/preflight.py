@@ -1,0 +1,111 @@
+"""Every input checked before anything is sent: options, the config file, the CA file, the reports
+directory and the webhook URLs in the environment.
+
+Each problem is one line naming where the user wrote the value (``--ca-bundle``,
+``env SMOKEGATE_CA_BUNDLE``, ``smokegate.toml: targets.local.ca_bundle``), and never echoes a
+secret.  Nothing here opens a network connection.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from smokegate.config import ConfigError, Target, load_config, resolve_target
+from smokegate.options import BY_FLAG, Settings
+
+WEBHOOK_ENVS = ("ALERT_WEBHOOK_URL", "MONITORING_WEBHOOK_URL")
+
+
+def reports_dir_problem(path: Path) -> str | None:
+    """Can the run write its reports here? (It is created when missing.)"""
+    where = f"{BY_FLAG['--reports-dir'].flag} / env {BY_FLAG['--reports-dir'].env}"
+    if path.exists() and not path.is_dir():
+        return f"{where}: {path} exists and is not a directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".smokegate-write-test-"):
+            pass
+    except OSError as exc:
+        return f"{where}: cannot write reports to {path} ({exc.strerror or exc})"
+    return None
+
+
+def ca_bundle_problem(ca_bundle: str, where: str) -> str | None:
+    """Is this a readable PEM file with at least one certificate (or ``system``)?"""
+    if ca_bundle == "system":
+        return None
+    path = Path(ca_bundle)
+    if not path.exists():
+        return f"{where}: CA file not found: {path}"
+    if not path.is_file():
+        return f"{where}: {path} is not a file (a PEM file of CA certificates is needed)"
+    try:
+        context = ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or str(exc)
+        return f"{where}: {path} is not a PEM file of certificates ({reason})"
+    except OSError as exc:
+        return f"{where}: cannot read {path} ({exc.strerror or exc})"
+    if not context.get_ca_certs():
+        return f"{where}: {path} holds no CA certificate"
+    return None
+
+
+def url_problem(value: str, where: str, *, secret: bool = False) -> str | None:
+    """An absolute http(s) URL with a host and no whitespace; a secret one is never echoed."""
+    shown = "the value" if secret else repr(value)
+    if value != value.strip() or any(ch.isspace() for ch in value):
+        return f"{where}: {shown} contains whitespace or a line break"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return f"{where}: {shown} is not a valid URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{where}: {shown} is not an absolute http(s) URL"
+    return None
+
+
+def webhook_problems(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Alert and monitoring webhook URLs, when set (an empty variable means not set, as in CI)."""
+    env = os.environ if environ is None else environ
+    found = []
+    for name in WEBHOOK_ENVS:
+        value = env.get(name, "")
+        if value:
+            problem = url_problem(value, f"env {name}", secret=True)
+            if problem:
+                found.append(problem)
+    return found
+
+
+def prepare(settings: Settings) -> tuple[Target | None, list[str]]:
+    """The target of the run and every problem that stops it; the target is None when it cannot be made."""
+    if settings.target is None:
+        return None, ["no target chosen: pass --target NAME (a target of smokegate.toml; env SMOKEGATE_TARGET)"]
+    try:
+        loaded = load_config(settings.config_path)
+        target = resolve_target(loaded, settings.target, settings.base_url)
+    except ConfigError as exc:
+        return None, [str(exc)]
+    problems = []
+    if settings.ca_bundle:
+        ca = settings.ca_bundle if settings.ca_bundle == "system" else str(Path(settings.ca_bundle).resolve())
+        target = target.model_copy(update={"ca_bundle": ca})
+        where = settings.ca_bundle_source
+    else:
+        where = loaded.where(target.name, "ca_bundle")
+    problem = ca_bundle_problem(target.ca_bundle, where)
+    if problem:
+        problems.append(problem)
+    if settings.http_url:
+        problem = url_problem(settings.http_url, "--http-url / env SMOKEGATE_HTTP_URL")
+        if problem:
+            problems.append(problem)
+    problems += webhook_problems()
+    return target, problems

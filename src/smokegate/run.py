@@ -1,0 +1,126 @@
+"""The state of one smokegate run, and the one way to reach it.
+
+Every module that needs the run imports it from here: :func:`current` for the run of a pytest
+config, :func:`record_of` for the record of one check.  Nothing imports ``smokegate.plugin``.
+On the controller the run is made from the validated options and config; xdist workers rebuild it
+from what the controller hands them (:meth:`SmokegateRun.for_worker`), so they never re-read files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from smokegate.config import Target
+from smokegate.gate import Deselected, GateReport
+from smokegate.options import Settings
+from smokegate.reach import Reachability
+
+if TYPE_CHECKING:
+    from smokegate.results import ResultCollector
+
+
+@dataclass
+class SmokegateRun:
+    """State of one smokegate run on one process (controller or worker)."""
+
+    settings: Settings
+    target: Target
+    gate: GateReport
+    reach: Reachability | None = None
+    requests: int = 0
+    deselected: list[Deselected] = field(default_factory=list)
+    collector: ResultCollector | None = None
+
+    @property
+    def reports_dir(self) -> Path:
+        return Path(self.settings.reports_dir)
+
+    def count_request(self) -> None:
+        self.requests += 1
+
+    def worker_input(self) -> dict[str, Any]:
+        return {
+            "settings": self.settings.as_dict(),
+            "target": self.target.model_dump(mode="json"),
+            "reach": self.reach.as_dict() if self.reach else None,
+        }
+
+    @classmethod
+    def for_worker(cls, data: dict[str, Any]) -> SmokegateRun:
+        settings = Settings.from_dict(data["settings"])
+        run = cls(settings=settings, target=Target.model_validate(data["target"]),
+                  gate=GateReport(gate_on=settings.gate_on))
+        run.reach = Reachability.from_dict(data["reach"]) if data.get("reach") else None
+        return run
+
+
+class CheckRecord:
+    """What a check measured, for the reports and gate.json; given to tests as ``check_record``."""
+
+    def __init__(self, run: SmokegateRun) -> None:
+        self._run = run
+        self._start = run.requests
+        self.extra_requests = 0
+        self.measured: float | None = None
+        self.budget: float | None = None
+        self.unit: str | None = None
+        self.details: dict[str, Any] = {}
+
+    def measure(self, measured: float, budget: float | None, unit: str = "ms", **details: Any) -> None:
+        """The figure the check is judged on, beside its budget (or threshold)."""
+        self.measured, self.budget, self.unit = float(measured), budget, unit
+        self.details.update(details)
+        _allure_attach("measurement", {"measured": self.measured, "budget": budget, "unit": unit, **details})
+
+    def add_requests(self, count: int) -> None:
+        """Requests the check sent outside the run's counted probes (rare)."""
+        self.extra_requests += count
+
+    def detail(self, key: str, value: Any) -> None:
+        self.details[key] = value
+
+    @property
+    def requests(self) -> int:
+        return self._run.requests - self._start + self.extra_requests
+
+
+def _allure_attach(name: str, data: dict[str, Any]) -> None:
+    try:
+        import allure
+    except ImportError:
+        return
+    allure.attach(json.dumps(data, indent=2, default=str), name=name,
+                  attachment_type=allure.attachment_type.JSON)
+
+
+RUN_KEY = pytest.StashKey[SmokegateRun]()
+RECORD_KEY = pytest.StashKey[CheckRecord]()
+
+
+def current(config: pytest.Config) -> SmokegateRun | None:
+    """The run of this pytest session, or None when smokegate is not testing anything."""
+    return config.stash.get(RUN_KEY, None)
+
+
+def start(config: pytest.Config, run: SmokegateRun) -> None:
+    config.stash[RUN_KEY] = run
+
+
+def record_of(item: pytest.Item) -> CheckRecord | None:
+    """The record of one check while it runs (None for tests that are not checks)."""
+    return item.stash.get(RECORD_KEY, None)
+
+
+def open_record(item: pytest.Item, run: SmokegateRun) -> CheckRecord:
+    record = item.stash[RECORD_KEY] = CheckRecord(run)
+    return record
+
+
+def is_worker(config: pytest.Config) -> bool:
+    """An xdist worker (the controller alone decides, writes reports and alerts)."""
+    return hasattr(config, "workerinput")

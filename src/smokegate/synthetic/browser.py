@@ -1,0 +1,50 @@
+"""Which Chromium to launch and how: Playwright's own where installed, else the system's.
+
+Never a download at test time.  As root Chromium needs ``--no-sandbox``; the quiet-run flags keep
+updater, sync and background traffic out of every measurement (and off a closed network).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+SYSTEM_CHROMIUM = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+INSTALL_HINT = "apt-get install chromium"
+# Quiet, reproducible runs: no updater, sync or background traffic that could land in a measurement.
+CHROMIUM_FLAGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+)
+
+
+def find_chromium(playwright_executable: str | None, which: Callable[[str], str | None] = shutil.which) -> str | None:
+    """The browser to launch: None means Playwright's own Chromium; else a system executable path.
+
+    Raises :class:`pytest.UsageError` naming the install command when there is neither.
+    """
+    if playwright_executable and Path(playwright_executable).is_file():
+        return None
+    for name in SYSTEM_CHROMIUM:
+        found = which(name)
+        if found:
+            return found
+    raise pytest.UsageError(
+        "no Chromium for the synthetic suite: Playwright's browser is not installed and none of "
+        f"{', '.join(SYSTEM_CHROMIUM)} is on PATH; install one with `{INSTALL_HINT}`"
+    )
+
+
+def launch_flags() -> list[str]:
+    """Chromium's command-line flags for a quiet run (and ``--no-sandbox`` as root)."""
+    flags = list(CHROMIUM_FLAGS)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        flags.append("--no-sandbox")  # Chromium refuses to run its sandbox as root
+    return flags
