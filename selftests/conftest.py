@@ -40,12 +40,15 @@ class SuiteRun:
 
 
 def run_suite(
-    args: Sequence[str], reports_dir: Path, *, env: dict[str, str] | None = None, timeout: float = 600
+    args: Sequence[str], reports_dir: Path, *, env: dict[str, str] | None = None, timeout: float = 600,
+    reports_flag: bool = True, no_cache: bool = True,
 ) -> SuiteRun:
     """Run pytest on the suite in a fresh process, as CI and QA do, and read its gate.json."""
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--reports-dir", str(reports_dir),
-               *args]
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SMOKEGATE_", "PYTEST_"))}
+    command = [sys.executable, "-m", "pytest", "-q", *(["-p", "no:cacheprovider"] if no_cache else []),
+               *(["--reports-dir", str(reports_dir)] if reports_flag else []), *args]
+    # The run sees only what the test gives it: no smokegate, pytest, webhook or CI settings of ours.
+    ignored = ("SMOKEGATE_", "PYTEST_", "ALERT_", "MONITORING_", "GITHUB_")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(ignored)}
     environment.update(env or {})
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=environment)
     gate_file = reports_dir / "gate.json"

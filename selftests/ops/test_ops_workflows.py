@@ -104,8 +104,12 @@ def test_post_deploy_gates_the_deployment_and_rolls_back_only_when_allowed() -> 
     )
     assert any("GITHUB_STEP_SUMMARY" in s.get("run", "") for s in steps)
     assert any("playwright install --with-deps chromium" in s.get("run", "") for s in steps)
-    assert 'test "$VERDICT" = "pass"' in steps[-1]["run"]
+    assert steps[-1]["run"] == "python -m smokegate.ci reports" and steps[-1]["if"] == "always()"
     assert "secrets.ALERT_WEBHOOK_URL" in str(next(s for s in steps if s.get("id") == "run")["env"])
+    # No URL, no gate: a deployment event without one must not fall back to the config's URL.
+    url_check = next(s for s in steps if s.get("name") == "Check the deployment URL")
+    assert '[ -z "$DEPLOY_URL" ]' in url_check["run"] and "exit 1" in url_check["run"]
+    assert steps.index(url_check) < steps.index(next(s for s in steps if s.get("id") == "run"))
 
     rollback = workflow["jobs"]["rollback"]
     assert "vars.AUTO_ROLLBACK == 'true'" in rollback["if"]
@@ -129,6 +133,8 @@ def test_synthetic_runs_on_schedule_per_target_without_piling_up() -> None:
     assert any(u.startswith("actions/cache/save@") for u in uses)
     runs = "\n".join(s.get("run", "") for s in monitor["steps"])
     assert "--scheduled" in runs
+    # Decided the same way as the post-deploy gate.
+    assert monitor["steps"][-1]["run"] == "python -m smokegate.ci reports"
     assert "smokegate report --since 24h" in runs
     plan = workflow["jobs"]["plan"]["steps"][0]["run"]
     assert '"*/15 * * * *") targets=\'["production"]\'' in plan
@@ -141,3 +147,10 @@ def test_ci_runs_make_test_on_push_and_pull_request() -> None:
     runs = [step.get("run", "") for step in _steps(workflow)]
     assert "make test" in runs
     assert any("playwright install --with-deps chromium" in run for run in runs)
+
+
+def test_both_workflows_decide_by_the_same_verdict_command() -> None:
+    for name in ("post-deploy.yml", "synthetic.yml"):
+        runs = [s.get("run", "") for s in _steps(_load(name))]
+        assert "python -m smokegate.ci reports" in runs, name
+        assert not any("EXIT_CODE" in run or 'test "$VERDICT"' in run for run in runs), name

@@ -47,6 +47,7 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         state = self.tb.state
+        state.served += 1
         if state.on("error-5pct") and self._under_load(scope):
             state.concurrent_served += 1
             if state.concurrent_served % 20 == 0:
@@ -138,7 +139,7 @@ def create_admin_app(tb: Testbed, info: dict[str, Any]) -> ASGIApp:
     async def events(request: Request) -> Response:
         if not authorized(request):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
-        return JSONResponse({"events": list(tb.state.events)})
+        return JSONResponse({"events": list(tb.state.events), "served": tb.state.served})
 
     async def about(request: Request) -> Response:
         if not authorized(request):

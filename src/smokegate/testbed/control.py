@@ -105,6 +105,10 @@ class RunningTestbed:
     def events(self) -> list[dict[str, Any]]:
         return list(self._admin("GET", "/events")["events"])
 
+    def served(self) -> int:
+        """Requests the public app answered since the faults were last set."""
+        return int(self._admin("GET", "/events")["served"])
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)

@@ -26,6 +26,8 @@ class TestbedState:
     concurrent_served: int = 0
     # Events the app acted on (webhooks processed, sign-ins...), for the self-tests to inspect.
     events: list[dict[str, Any]] = field(default_factory=list)
+    # Requests the public app answered since the faults were last set (self-tests: "nothing was sent").
+    served: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def on(self, name: str) -> bool:
@@ -38,6 +40,7 @@ class TestbedState:
         with self.lock:
             self.active = wanted
             self.concurrent_served = 0
+            self.served = 0
             self.events.clear()
 
     def record(self, kind: str, **data: Any) -> None:

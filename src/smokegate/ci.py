@@ -1,0 +1,91 @@
+"""``python -m smokegate.ci REPORTS_DIR``: the CI job's decision, from ``gate.json`` alone.
+
+Every workflow decides the same way: this reads the one verdict, prints a GitHub annotation for
+each blocking check (its name and its measured-vs-budget message) and for a run that could not
+judge, and exits 0 for ``pass``, 1 for ``fail`` and 2 for ``error`` — including a missing or
+unreadable ``gate.json`` (the suite never got to judge).  It also writes ``verdict=...`` to
+``$GITHUB_OUTPUT`` when set, so later steps (rollback) can read it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT = {"pass": 0, "fail": 1, "error": 2}
+
+
+def _escape(text: str) -> str:
+    """GitHub workflow-command escaping for the message part."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _figures(check: Mapping[str, Any]) -> str:
+    measured, budget, unit = check.get("measured"), check.get("budget"), check.get("unit") or ""
+    if measured is None:
+        return ""
+    text = f"{measured:g} {unit}".strip()
+    if budget is not None:
+        text += f" / budget {budget:g} {unit}".rstrip()
+    return f" [{text}]"
+
+
+def annotations(gate: Mapping[str, Any]) -> list[str]:
+    """The workflow commands for one gate: errors for blocking checks, a warning for could-not-judge."""
+    lines = []
+    verdict = gate.get("verdict")
+    target = (gate.get("target") or {}).get("name") or "?"
+    for check in gate.get("failed", []):
+        if check.get("blocking"):
+            title = _escape_property(f"{check['check']} ({check.get('severity')}, {check.get('failure_kind')})")
+            message = (check.get("message") or "failed").splitlines()[0][:500]
+            lines.append(f"::error title={title}::{_escape(message + _figures(check))}")
+    if verdict == "error":
+        reason = str(gate.get("reason") or "the run could not judge the target")
+        lines.append(f"::error title={_escape_property(f'smokegate could not judge {target}')}::{_escape(reason)}")
+    elif verdict == "fail" and gate.get("reason"):
+        lines.append(f"::error title={_escape_property(f'smokegate: {target}')}::{_escape(str(gate['reason']))}")
+    return lines
+
+
+def decide(reports_dir: Path) -> tuple[str, list[str]]:
+    """The verdict and the lines to print."""
+    path = reports_dir / "gate.json"
+    try:
+        gate = json.loads(path.read_text(encoding="utf-8"))
+        verdict = str(gate["verdict"])
+        if verdict not in EXIT:
+            raise ValueError(f"unknown verdict {verdict!r}")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return "error", [f"::error title=smokegate::no usable verdict in {path} ({exc}): the suite did not judge"]
+    counts = gate.get("counts") or {}
+    summary = (
+        f"smokegate verdict: {verdict.upper()} — {counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed, "
+        f"{counts.get('blocking', 0)} blocking (gate on {gate.get('gate_on')})"
+    )
+    return verdict, [*annotations(gate), summary]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    reports_dir = Path(args[0] if args else "reports")
+    verdict, lines = decide(reports_dir)
+    for line in lines:
+        print(line)
+    output = os.environ.get("GITHUB_OUTPUT")
+    if output:
+        with open(output, "a", encoding="utf-8") as handle:
+            handle.write(f"verdict={verdict}\n")
+    return EXIT[verdict]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
