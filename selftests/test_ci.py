@@ -71,5 +71,5 @@ def test_annotation_text_cannot_inject_workflow_commands() -> None:
     gate = {"verdict": "fail", "target": {"name": "x"}, "failed": [
         {"check": "a", "blocking": True, "severity": "high", "failure_kind": "contract-broken",
          "message": "bad\n::set-output name=x::y"}]}
-    lines = ci.annotations(gate)
+    lines = ci.workflow_commands(gate)
     assert len(lines) == 1 and "\n" not in lines[0]

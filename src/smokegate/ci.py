@@ -38,7 +38,7 @@ def _figures(check: Mapping[str, Any]) -> str:
     return f" [{text}]"
 
 
-def annotations(gate: Mapping[str, Any]) -> list[str]:
+def workflow_commands(gate: Mapping[str, Any]) -> list[str]:
     """The workflow commands for one gate: errors for blocking checks, a warning for could-not-judge."""
     lines = []
     verdict = gate.get("verdict")
@@ -71,7 +71,7 @@ def decide(reports_dir: Path) -> tuple[str, list[str]]:
         f"smokegate verdict: {verdict.upper()} — {counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed, "
         f"{counts.get('blocking', 0)} blocking (gate on {gate.get('gate_on')})"
     )
-    return verdict, [*annotations(gate), summary]
+    return verdict, [*workflow_commands(gate), summary]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
