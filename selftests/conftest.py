@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Any
 import pytest
 
 from smokegate.testbed.control import RunningTestbed
+
+from .suite_runner import run_pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ("smoke", "security", "synthetic")
@@ -43,17 +44,27 @@ def run_suite(
     args: Sequence[str], reports_dir: Path, *, env: dict[str, str] | None = None, timeout: float = 600,
     reports_flag: bool = True, no_cache: bool = True,
 ) -> SuiteRun:
-    """Run pytest on the suite in a fresh process, as CI and QA do, and read its gate.json."""
-    command = [sys.executable, "-m", "pytest", "-q", *(["-p", "no:cacheprovider"] if no_cache else []),
+    """Run pytest on the suite in a fresh process, as CI and QA do, and read its gate.json.
+
+    The process is forked from a server that has already imported pytest and the suite's
+    libraries (``suite_runner``), so a run costs what the checks cost, not a Python start-up.
+    """
+    command = ["-q", *(["-p", "no:cacheprovider"] if no_cache else []),
                *(["--reports-dir", str(reports_dir)] if reports_flag else []), *args]
     # The run sees only what the test gives it: no smokegate, pytest, webhook or CI settings of ours.
     ignored = ("SMOKEGATE_", "PYTEST_", "ALERT_", "MONITORING_", "GITHUB_")
     environment = {k: v for k, v in os.environ.items() if not k.startswith(ignored)}
     environment.update(env or {})
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=environment)
+    with tempfile.NamedTemporaryFile(prefix="smokegate-run-", suffix=".log", delete=False) as log:
+        output = Path(log.name)
+    try:
+        code = run_pytest(command, cwd=ROOT, env=environment, output=output, timeout=timeout)
+        text = output.read_text(errors="replace")
+    finally:
+        output.unlink(missing_ok=True)
     gate_file = reports_dir / "gate.json"
     gate = json.loads(gate_file.read_text()) if gate_file.exists() else {}
-    return SuiteRun(done.returncode, done.stdout + done.stderr, gate, reports_dir)
+    return SuiteRun(code, text, gate, reports_dir)
 
 
 @pytest.fixture(scope="session")

@@ -113,6 +113,9 @@ class Target(_Model):
     error_burst: ErrorBurst = ErrorBurst()
     # Names of environment variables whose values are secrets for this target.
     secret_env: tuple[str, ...] = ()
+    # Hosts a production page must never point at (a development value of NEXT_PUBLIC_APP_URL);
+    # entries starting with a dot are suffixes.  The target's own origin is always allowed.
+    development_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "0.0.0.0", "::1", ".localhost", ".local")
     # Sections owned by the security, synthetic and operations suites; validated by their own models.
     security: SecurityConfig = SecurityConfig()
     synthetic: SyntheticConfig = SyntheticConfig()

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from smokegate.checks.html import development_urls
 from smokegate.config import Page, Target
 from smokegate.probe import Sampler
 
@@ -38,4 +39,14 @@ def test_page_loads_within_budget(target: Target, site_page: Page, page_samples:
                          phases=[x.timing.as_dict() for x in exchanges])
     assert samples.median <= budget, (
         f"{site_page.path} {samples.describe()} > budget {budget:.0f} ms; first load: {exchanges[0].timing.describe()}"
+    )
+
+
+@pytest.mark.check(severity="high", feature="pages")
+def test_page_links_no_development_server(target: Target, site_page: Page, page_samples: Sampler) -> None:
+    exchanges, _ = page_samples(site_page.path)
+    found = development_urls(exchanges[0].text, target.base_url, target.development_hosts)
+    assert not found, (
+        f"{site_page.path} points at a development server: {', '.join(found[:3])}; the deployment was built "
+        "with a development public URL (NEXT_PUBLIC_APP_URL?), so canonical links and redirects break"
     )

@@ -62,6 +62,13 @@ SMOKE = (
         "smoke/test_health.py::test_database_latency_within_budget",
     ),
     _f(
+        "app-url-localhost",
+        "built with NEXT_PUBLIC_APP_URL=http://localhost:3000: canonical and og:url links point at a dev server",
+        "smoke/test_pages.py::test_page_links_no_development_server[landing]",
+        "smoke/test_pages.py::test_page_links_no_development_server[pricing]",
+        "smoke/test_pages.py::test_page_links_no_development_server[sign-in]",
+    ),
+    _f(
         "wrong-version",
         "/api/health reports a build other than the one deployed (a stale cache or old alias)",
         "smoke/test_health.py::test_deployment_is_expected_version",

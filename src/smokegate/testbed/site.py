@@ -42,6 +42,10 @@ def _html(
             headers={"vary": "RSC, Next-Router-State-Tree, Next-Router-Prefetch"},
         )
     kwargs.setdefault("extra_scripts", tb.auth.page_scripts(route))  # synthetic page faults (testbed/auth.py)
+    # Next.js writes metadataBase (NEXT_PUBLIC_APP_URL) into canonical and social links.
+    app_url = "http://localhost:3000" if tb.state.on("app-url-localhost") else str(request.base_url).rstrip("/")
+    kwargs["extra_head"] = (f'<link rel="canonical" href="{app_url}{route}"/>'
+                            f'<meta property="og:url" content="{app_url}{route}"/>{kwargs.get("extra_head", "")}')
     document = tb.build.document(route, title, _nav() + body, **kwargs)  # type: ignore[arg-type]
     cache = PAGE_CACHE_CONTROL if status == 200 else DYNAMIC_CACHE_CONTROL
     return HTMLResponse(
