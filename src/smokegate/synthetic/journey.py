@@ -185,6 +185,63 @@ def provider_button(page: Page, provider: Provider) -> Locator:
     return page.get_by_role("button", name=provider.label).or_(page.get_by_role("link", name=provider.label)).first
 
 
+class RedirectCatcher:
+    """Catch the first navigation to a URL ``wanted`` accepts, without ever requesting it.
+
+    Document requests are intercepted: one going straight to a wanted URL is aborted (when
+    ``follow_navigation``), and a redirect is read with ``route.fetch(max_redirects=0)``, so a
+    redirect to a wanted URL is captured and aborted, never followed; anything else continues.
+    ``only_post`` limits this to form posts (the provider's login form).
+    """
+
+    def __init__(
+        self, wanted: Callable[[str], bool], *, only_post: bool = False, follow_navigation: bool = True
+    ) -> None:
+        self.wanted = wanted
+        self.only_post = only_post
+        self.follow_navigation = follow_navigation
+        self.captured: list[str] = []
+        self.errors: list[str] = []
+
+    def handle(self, route: Route) -> None:
+        request = route.request
+        if (self.captured or request.resource_type != "document"
+                or (self.only_post and request.method != "POST")):
+            route.continue_()
+            return
+        if self.follow_navigation and self.wanted(request.url):
+            self.captured.append(request.url)
+            route.abort("blockedbyclient")
+            return
+        try:
+            response = route.fetch(max_redirects=0)
+        except PlaywrightError as exc:
+            # A handler that raises leaves the navigation pending forever: resolve it, report later.
+            self.errors.append(str(exc).splitlines()[0])
+            route.abort("failed")
+            return
+        location = response.headers.get("location")
+        if 300 <= response.status < 400 and location:
+            absolute = urljoin(request.url, location)
+            if self.wanted(absolute):
+                self.captured.append(absolute)
+                route.abort("blockedbyclient")
+                return
+        route.fulfill(response=response)
+
+    def run(self, page: Page, action: Callable[[], object], timeout_ms: float) -> tuple[list[str], list[str]]:
+        """Do ``action`` with the interception on; wait (bounded) until something is caught or fails."""
+        page.route("**/*", self.handle)
+        try:
+            action()
+            deadline = time.monotonic() + timeout_ms / 1000
+            while not self.captured and not self.errors and time.monotonic() < deadline:
+                page.wait_for_timeout(25)
+        finally:
+            page.unroute("**/*", self.handle)
+        return self.captured, self.errors
+
+
 def capture_authorize(page: Page, syn: SyntheticConfig, provider: Provider, app_origin: str) -> str:
     """Click the provider's button and return the URL it navigates to outside the app, unfollowed.
 
@@ -192,43 +249,12 @@ def capture_authorize(page: Page, syn: SyntheticConfig, provider: Provider, app_
     redirect towards the provider is read with ``route.fetch(max_redirects=0)`` and not followed, so
     no third-party login page is ever requested.
     """
-    captured: list[str] = []
-    errors: list[str] = []
-
-    def handle(route: Route) -> None:
-        request = route.request
-        if request.resource_type != "document" or captured:
-            route.continue_()
-            return
-        if origin_of(request.url) != app_origin:
-            captured.append(request.url)
-            route.abort("blockedbyclient")
-            return
-        try:
-            response = route.fetch(max_redirects=0)
-        except PlaywrightError as exc:
-            # A handler that raises leaves the navigation pending forever: resolve it, report later.
-            errors.append(str(exc).splitlines()[0])
-            route.abort("failed")
-            return
-        location = response.headers.get("location")
-        if 300 <= response.status < 400 and location:
-            absolute = urljoin(request.url, location)
-            if origin_of(absolute) != app_origin:
-                captured.append(absolute)
-                route.abort("blockedbyclient")
-                return
-        route.fulfill(response=response)
-
     page.goto(syn.sign_in_path, timeout=syn.navigation_timeout_ms)
-    page.route("**/*", handle)
-    try:
-        provider_button(page, provider).click(timeout=syn.navigation_timeout_ms)
-        deadline = time.monotonic() + syn.navigation_timeout_ms / 1000
-        while not captured and not errors and time.monotonic() < deadline:
-            page.wait_for_timeout(25)
-    finally:
-        page.unroute("**/*", handle)
+    catcher = RedirectCatcher(lambda url: origin_of(url) != app_origin)
+    captured, errors = catcher.run(
+        page, lambda: provider_button(page, provider).click(timeout=syn.navigation_timeout_ms),
+        syn.navigation_timeout_ms,
+    )
     if errors and not captured:
         raise JourneyFailure("sign-in-failed", f"clicking {provider.label!r}: {errors[0]}")
     if not captured:
@@ -360,32 +386,6 @@ def reach_callback(
     The provider answers the login form with a redirect to the callback; redirects are not routed,
     so the form's POST itself is fetched (``max_redirects=0``) and the redirect read, not followed.
     """
-    captured: list[str] = []
-    errors: list[str] = []
-
-    def handle(route: Route) -> None:
-        request = route.request
-        if captured or request.resource_type != "document" or request.method != "POST":
-            route.continue_()
-            return
-        try:
-            response = route.fetch(max_redirects=0)
-        except PlaywrightError as exc:
-            errors.append(str(exc).splitlines()[0])
-            route.abort("failed")
-            return
-        location = urljoin(request.url, response.headers.get("location", ""))
-        if (
-            300 <= response.status < 400
-            and origin_of(location) == app_origin
-            and "code" in parse_qs(urlsplit(location).query)
-        ):
-            remember_secrets_in(location)
-            captured.append(location)
-            route.abort("blockedbyclient")
-            return
-        route.fulfill(response=response)
-
     page.goto(syn.sign_in_path, timeout=syn.navigation_timeout_ms)
     provider_button(page, provider).click(timeout=syn.navigation_timeout_ms)
     try:
@@ -397,14 +397,16 @@ def reach_callback(
             "sign-in-failed",
             f"the {provider.name} button did not reach {provider.authorize_host} (at {redact_url(page.url)})",
         ) from None
-    page.route("**/*", handle)
-    try:
-        _fill_login(page, provider, email, password, syn.navigation_timeout_ms)
-        deadline = time.monotonic() + syn.navigation_timeout_ms / 1000
-        while not captured and not errors and time.monotonic() < deadline:
-            page.wait_for_timeout(25)
-    finally:
-        page.unroute("**/*", handle)
+    def back_with_code(url: str) -> bool:
+        return origin_of(url) == app_origin and "code" in parse_qs(urlsplit(url).query)
+
+    catcher = RedirectCatcher(back_with_code, only_post=True, follow_navigation=False)
+    captured, errors = catcher.run(
+        page, lambda: _fill_login(page, provider, email, password, syn.navigation_timeout_ms),
+        syn.navigation_timeout_ms,
+    )
+    if captured:
+        remember_secrets_in(captured[0])
     if not captured:
         reason = errors[0] if errors else f"now at {redact_url(page.url)}"
         raise JourneyFailure(
