@@ -51,7 +51,10 @@ def test_fault_fails_exactly_its_checks(fault: faults.Fault, testbed: RunningTes
     )
     for check in expected:
         assert run.message(check).strip(), f"{check} failed without a message"
-    others = {c: o for c, o in run.outcomes.items() if c not in expected}
+    skipped = {c: o for c, o in run.outcomes.items() if c in fault.skips}
+    assert skipped == dict.fromkeys(fault.skips, "skipped"), (
+        f"fault {fault.name}: these checks lose their input and must be skipped, not judged: {skipped}")
+    others = {c: o for c, o in run.outcomes.items() if c not in expected and c not in fault.skips}
     # A fault that takes the target down leaves the other checks skipped, except those that can
     # still diagnose it (TLS scans), which may pass; none may fail.
     allowed = {"passed"} if fault.others == "pass" else {"skipped", "passed"}

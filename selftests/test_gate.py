@@ -45,7 +45,7 @@ def test_skipped_is_never_counted_as_passed() -> None:
 
 def test_an_unreachable_target_fails_even_with_no_failed_check() -> None:
     gate = gate_with(CheckResult("a", "skipped"))
-    gate.fail_unreachable("connection refused")
+    gate.fail_unreachable("target unreachable: connection refused")
     assert gate.verdict == "fail"
 
 
@@ -115,7 +115,7 @@ def test_usage_errors_and_unreachable_targets() -> None:
     usage.fail_usage("--gate-on: 'bogus' is not one of critical, high, medium, low")
     assert (usage.verdict, usage.verdict_error_kind, usage.exit_code()) == ("error", "usage", 4)
     down = gate_with(CheckResult("smoke/test_reachability.py::x", "failed", severity="critical"))
-    down.fail_unreachable("connection refused")
+    down.fail_unreachable("target unreachable: connection refused")
     assert (down.verdict, down.exit_code()) == ("fail", 1)
     assert down.as_dict()["reason"] == "target unreachable: connection refused"
 

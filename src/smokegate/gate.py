@@ -143,8 +143,9 @@ class GateReport:
         """The run could not start: a bad option, config or file."""
         self.reason, self.error_kind = reason, "usage"
 
-    def fail_unreachable(self, reason: str) -> None:
-        self.reason, self.unreachable = f"target unreachable: {reason}", True
+    def fail_unreachable(self, summary: str) -> None:
+        """The target cannot be tested (no answer, or not the platform's): a finding, said once."""
+        self.reason, self.unreachable = summary, True
 
     @property
     def blocking(self) -> list[CheckResult]:

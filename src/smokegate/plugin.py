@@ -153,7 +153,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     run.gate.extra_requests += run.reach.requests
     run.gate.version = run.reach.version
     if not run.reach.reachable:
-        run.gate.fail_unreachable(run.reach.reason or "no answer")
+        run.gate.fail_unreachable(run.reach.summary)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -245,7 +245,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     # Checks that diagnose the TLS setup itself (sslyze) still run when the handshake is what failed.
     if not (info.diagnoses == "tls" and (reach.reason or "").startswith("TLS handshake failed")):
-        pytest.skip(f"target unreachable: {reach.reason}")
+        pytest.skip(reach.summary)
 
 
 @pytest.hookimpl(wrapper=True)

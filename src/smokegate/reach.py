@@ -2,8 +2,10 @@
 
 If the target gives no HTTP answer (DNS failure, refused connection, TLS handshake failure,
 timeout), the run reports that once, as "target unreachable: <reason>", and skips every other
-check with the same reason instead of failing each with its own traceback.  Any HTTP answer,
-a 503 included, means reachable: the checks then say what is wrong.
+check with the same reason instead of failing each with its own traceback.  The same holds when
+the health endpoint answers with a web page instead of the platform's health JSON (a parked domain,
+a catch-all rewrite, the wrong URL): one finding, "target does not serve the platform: ...", not
+a hundred.  Any other HTTP answer, a 503 included, means testable: the checks then say what is wrong.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import Any
 from smokegate.config import Target
 from smokegate.probe import Probe, TargetUnreachable
 
+UNREACHABLE = "target unreachable"
+NOT_THE_PLATFORM = "target does not serve the platform"
+
 
 @dataclass(frozen=True)
 class Reachability:
@@ -23,10 +28,17 @@ class Reachability:
     status: int | None = None
     version: str | None = None
     requests: int = 0
+    # What the reason means: no HTTP answer at all, or an answer that is not the platform's.
+    kind: str = UNREACHABLE
+
+    @property
+    def summary(self) -> str:
+        """One line for the failure, the skips and the verdict: ``target unreachable: connection refused``."""
+        return f"{self.kind}: {self.reason}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"reachable": self.reachable, "reason": self.reason, "status": self.status,
-                "version": self.version, "requests": self.requests}
+                "version": self.version, "requests": self.requests, "kind": self.kind}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reachability:
@@ -40,6 +52,11 @@ def probe_target(target: Target) -> Reachability:
             answer = probe.get(target.health.path, headers={"cache-control": "no-cache"})
         except TargetUnreachable as exc:
             return Reachability(False, reason=str(exc), requests=probe.requests_sent)
+    content_type = answer.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("text/html", "application/xhtml+xml"):
+        problem = (f"GET {target.health.path} answered {answer.status} with a web page ({content_type}), not the "
+                   "health JSON: is the URL the platform's?")
+        return Reachability(False, reason=problem, status=answer.status, requests=1, kind=NOT_THE_PLATFORM)
     version = None
     try:
         body = json.loads(answer.text)

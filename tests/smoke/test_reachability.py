@@ -10,4 +10,4 @@ pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke")]
 @pytest.mark.reachability
 @pytest.mark.check(severity="critical", feature="availability", required=True)
 def test_target_is_reachable(reachability: Reachability) -> None:
-    assert reachability.reachable, f"target unreachable: {reachability.reason}"
+    assert reachability.reachable, reachability.summary

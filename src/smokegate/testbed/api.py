@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,10 @@ def routes(tb: Testbed) -> list[BaseRoute]:
         if tb.state.on("health-slow"):
             await asyncio.sleep(0.8)
         status, body = health_body(tb)
+        if tb.state.on("health-invalid-json"):
+            # The route streams its JSON and dies half-way: the edge still delivers a 200.
+            text = json.dumps(body)
+            return Response(text[: len(text) // 2], status_code=200, media_type="application/json", headers=NO_STORE)
         return JSONResponse(body, status_code=status, headers=NO_STORE)
 
     async def plans(request: Request) -> Response:

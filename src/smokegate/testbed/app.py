@@ -15,7 +15,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +34,13 @@ PLATFORM_HEADERS = {
 }
 
 
+SPA_SHELL = (
+    '<!doctype html><html lang="en"><head><meta charset="UTF-8"/><title>Napoleon AI</title>'
+    '<script type="module" crossorigin src="/assets/index-4f1c2a9b.js"></script></head>'
+    '<body><div id="root"></div></body></html>'
+)
+
+
 class EdgeMiddleware:
     """What Vercel's edge adds to every answer, and the load-dependent faults."""
 
@@ -48,6 +55,11 @@ class EdgeMiddleware:
             return
         state = self.tb.state
         state.served += 1
+        if state.on("catch-all-html"):
+            # A single-page-app fallback (``"rewrites": [{"source": "/(.*)", "destination": "/index.html"}]``)
+            # deployed in place of the platform: every path answers 200 with the same shell page.
+            await HTMLResponse(SPA_SHELL)(scope, receive, self._edge(send))
+            return
         if state.on("error-5pct") and self._under_load(scope):
             state.concurrent_served += 1
             if state.concurrent_served % 20 == 0:
