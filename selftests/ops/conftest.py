@@ -61,16 +61,18 @@ def make_gate(
     reason: str | None = None,
     version: str | None = "abc1234",
     base_url: str = "https://napoleonai.app",
+    error_kind: str | None = None,
 ) -> dict[str, Any]:
-    """A gate.json dict (schema 1); the verdict follows from the checks, as the gate computes it."""
+    """A gate.json dict (schema 2); the verdict follows from the checks, as the gate computes it."""
     checks = checks if checks is not None else [check("health", measured=120.0, budget=500.0, unit="ms")]
     failed = [c for c in checks if c["outcome"] == "failed"]
     blocking = [c for c in checks if c["blocking"]]
-    verdict = "fail" if reason or blocking else "pass"
+    verdict = "error" if error_kind else "fail" if reason or blocking else "pass"
     started = at - timedelta(seconds=30)
     return {
-        "schema": 1,
+        "schema": 2,
         "verdict": verdict,
+        "error_kind": error_kind,
         "gate_on": "high",
         "reason": reason,
         "target": {"name": target, "base_url": base_url},

@@ -413,3 +413,70 @@ def test_a_shorter_configured_timeout_is_honoured(tmp_path: Path, hanging_url: s
     assert outcome.deliveries[0].status == "failed"
     with pytest.raises(ValueError, match="timeout_s"):
         parse_alert_settings({"timeout_s": 30})
+
+
+def test_a_manual_run_says_so_and_the_incident_says_what_the_webhook_got(
+    tmp_path: Path, gate_factory: GateFactory, check_factory: CheckFactory
+) -> None:
+    outcome = _run(tmp_path, gate_factory(checks=_failing(check_factory)), {}, scheduled=False)
+    assert outcome.incident_path is not None
+    text = outcome.incident_path.read_text()
+    assert "**Description**: Manual run against production" in text
+    assert f"- Run: `{outcome.run_id}` (manual)" in text
+    assert "- Webhook: alert not sent: ALERT_WEBHOOK_URL is not set" in text
+    ci = _run(tmp_path, gate_factory(checks=_failing(check_factory), at=WEEK_END + timedelta(minutes=1)),
+              {"GITHUB_EVENT_NAME": "deployment_status"}, scheduled=False)
+    assert ci.incident_path is not None and "(post-deploy)" in ci.incident_path.read_text()
+
+
+def test_incident_links_only_the_reports_that_exist(
+    tmp_path: Path, gate_factory: GateFactory, check_factory: CheckFactory
+) -> None:
+    outcome = _run(tmp_path, gate_factory(checks=_failing(check_factory)), {}, scheduled=False)
+    assert outcome.incident_path is not None
+    (outcome.incident_path.parent / "report.html").unlink()
+    again = finish_run(gate_factory(checks=_failing(check_factory), at=WEEK_END + timedelta(minutes=1)),
+                       reports_dir=outcome.incident_path.parent, history_path=None, say=lambda _l: None, environ={})
+    assert again.incident_path is not None
+    text = again.incident_path.read_text()
+    assert "[summary.md](summary.md)" in text and "report.html" not in text
+
+
+def test_error_runs_never_page_and_never_count_as_availability(
+    tmp_path: Path, receiver: HTTPServer, gate_factory: GateFactory, check_factory: CheckFactory
+) -> None:
+    """Could-not-judge runs are recorded as error, open no incident, send a notice once per streak."""
+    env = {"ALERT_WEBHOOK_URL": receiver.url_for("/alert")}
+    plan = ["fail", "error", "error", "fail", "pass"]
+    outcomes = []
+    for index, state in enumerate(plan):
+        at = WEEK_END + timedelta(minutes=15 * index)
+        if state == "error":
+            gate = gate_factory(at=at, checks=[check_factory("tls", "failed", failure_kind="network")],
+                                reason="1 blocking check(s) could not be determined", error_kind="inconclusive")
+        else:
+            gate = gate_factory(at=at, checks=_failing(check_factory) if state == "fail" else None)
+        outcomes.append(_run(tmp_path, gate, env, scheduled=True))
+    kinds = [o.decision.kind for o in outcomes]
+    # fail (1 of 2: held), error (notice), error (notice already sent), fail (2nd consecutive failure:
+    # the errors in between neither count nor break the streak), pass (recovery).
+    assert kinds == [None, "notice", None, "alert", "recovery"], [o.decision.why for o in outcomes]
+    assert [o.incident_path is not None for o in outcomes] == [True, False, False, True, False]
+    assert outcomes[0].incident_id == outcomes[3].incident_id, "an error run does not close an incident"
+    texts = [json.loads(request.get_data())["text"] for request, _ in receiver.log if request.path == "/alert"]
+    assert texts[0].startswith("NOTICE (not an outage): smokegate could not judge production")
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "history.sqlite") as db:
+        verdicts = [row[0] for row in db.execute("SELECT verdict FROM runs ORDER BY ts")]
+    assert verdicts == plan
+
+
+def test_a_usage_error_is_not_a_run_of_the_target(tmp_path: Path, gate_factory: GateFactory) -> None:
+    gate = gate_factory(checks=[], reason="--gate-on: 'bogus' is not one of ...", error_kind="usage")
+    lines: list[str] = []
+    outcome = _run(tmp_path, gate, {}, scheduled=True, lines=lines)
+    assert not outcome.history_ok and outcome.incident_path is None
+    assert not (tmp_path / "history.sqlite").exists()
+    assert outcome.decision.kind == "notice"
+    assert "run not recorded: it could not judge the target (not an availability sample)" in lines
