@@ -24,10 +24,6 @@ from smokegate.ops.config import AlertSettings
 from smokegate.security.config import SecurityConfig
 from smokegate.synthetic.config import SyntheticConfig
 
-SEVERITIES = ("critical", "high", "medium", "low")
-Severity = Literal["critical", "high", "medium", "low"]
-DEFAULT_CONFIG_NAME = "smokegate.toml"
-
 
 class ConfigError(Exception):
     """The target config cannot be used; the message says where and why."""

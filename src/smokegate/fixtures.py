@@ -8,15 +8,18 @@ Suite-specific fixtures live beside their suites (``smokegate.security.fixtures`
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from smokegate import run as runs
-from smokegate.config import Target
-from smokegate.probe import Exchange, Probe, Sampler
-from smokegate.reach import Reachability, probe_target
 from smokegate.run import CheckRecord, SmokegateRun
-from smokegate.timing import Samples
+
+if TYPE_CHECKING:  # httpx and pydantic load with the checks that use them, not at every pytest start-up
+    from smokegate.config import Target
+    from smokegate.probe import Exchange, Probe, Sampler
+    from smokegate.reach import Reachability
+    from smokegate.timing import Samples
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +40,8 @@ def target(smokegate_run: SmokegateRun) -> Target:
 @pytest.fixture(scope="session")
 def probe(smokegate_run: SmokegateRun) -> Iterator[Probe]:
     """A timed, counted HTTP client for the target, shared by the checks of one worker."""
+    from smokegate.probe import Probe
+
     with Probe(smokegate_run.target, on_request=smokegate_run.count_request) as client:
         yield client
 
@@ -45,6 +50,8 @@ def probe(smokegate_run: SmokegateRun) -> Iterator[Probe]:
 def reachability(smokegate_run: SmokegateRun) -> Reachability:
     """Whether the target answered at all, probed once by the controller before the checks ran."""
     if smokegate_run.reach is None:
+        from smokegate.reach import probe_target
+
         smokegate_run.reach = probe_target(smokegate_run.target)
     return smokegate_run.reach
 

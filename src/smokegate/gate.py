@@ -60,7 +60,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from smokegate.config import SEVERITIES
+from smokegate.severity import SEVERITIES, at_or_above, severity_rank
 
 Outcome = Literal["passed", "failed", "skipped"]
 Verdict = Literal["pass", "fail", "error"]
@@ -72,15 +72,6 @@ EXIT_CODES: dict[ErrorKind | Verdict, int] = {
     "pass": 0, "fail": 1, "inconclusive": 2, "not-run": 2, "interrupted": 2, "no-checks": 2,
     "internal": 3, "usage": 4,
 }
-
-
-def severity_rank(severity: str) -> int:
-    """0 for critical, 3 for low: lower is more severe."""
-    return SEVERITIES.index(severity)
-
-
-def at_or_above(severity: str, gate_on: str) -> bool:
-    return severity_rank(severity) <= severity_rank(gate_on)
 
 
 @dataclass

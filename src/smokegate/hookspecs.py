@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokegate.config import Target
-from smokegate.options import Settings
+if TYPE_CHECKING:
+    from smokegate.config import Target
+    from smokegate.options import Settings
 
 
 @pytest.hookspec

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from smokegate.config import SEVERITIES
+from smokegate.severity import SEVERITIES
 
 EPICS = ("smoke", "security", "synthetic")
 MARKERS = (

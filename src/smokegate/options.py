@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 import pytest
 
-from smokegate.config import DEFAULT_CONFIG_NAME, SEVERITIES
+from smokegate.severity import SEVERITIES
+
+DEFAULT_CONFIG_NAME = "smokegate.toml"
 
 Kind = Literal["text", "flag", "choice"]
 TRUE = ("1", "true", "yes", "on")

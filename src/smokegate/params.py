@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,7 +21,9 @@ import pytest
 from smokegate import run as runs
 from smokegate.checks.cors import HOSTILE_KINDS
 from smokegate.checks.webhooks import ATTACKS
-from smokegate.config import Target
+
+if TYPE_CHECKING:
+    from smokegate.config import Target
 
 CREDENTIALS = ("no-session", "expired-token", "alg-none")
 

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokegate import hookspecs, markers, options, preflight
+from smokegate import hookspecs, markers, options
 from smokegate import run as runs
-from smokegate.config import Target
 from smokegate.gate import Deselected, GateReport, write_json_atomic
 from smokegate.options import Settings
-from smokegate.reach import probe_target
 from smokegate.results import PROPERTY, ResultCollector, raised
 from smokegate.run import SmokegateRun
 from smokegate.scrub import REPORT_SUFFIXES, SCRUBBER
 from smokegate.summary import write_summary
+
+if TYPE_CHECKING:  # the config model (pydantic) loads only when a target is chosen
+    from smokegate.config import Target
 
 pytest_plugins: list[str] = [
     "smokegate.fixtures",
@@ -52,6 +53,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _stop(config: pytest.Config, settings: Settings, problems: list[str], target: Target | None) -> None:
     """End a run that cannot judge anything: verdict ``error``, gate.json when the reports dir is usable."""
+    from smokegate import preflight
+
     reason = problems[0] if len(problems) == 1 else "\n  ".join(["invalid input:", *problems])
     reports = Path(settings.reports_dir)
     if preflight.reports_dir_problem(reports) is None:
@@ -80,6 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if not options.selected(config):
         return
+    from smokegate import preflight
+
     settings, problems = options.read(config)
     reports_problem = preflight.reports_dir_problem(Path(settings.reports_dir))
     if reports_problem:
@@ -101,8 +106,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _add_secrets(run: SmokegateRun | None) -> None:
+    from smokegate.preflight import WEBHOOK_ENVS
+
     if run is not None:
-        SCRUBBER.add_env(*run.target.secret_env, *preflight.WEBHOOK_ENVS)
+        SCRUBBER.add_env(*run.target.secret_env, *WEBHOOK_ENVS)
 
 
 def _route_reports(config: pytest.Config, run: SmokegateRun) -> None:
@@ -149,6 +156,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     run = runs.current(session.config)
     if run is None or runs.is_worker(session.config) or session.config.option.collectonly:
         return
+    from smokegate.reach import probe_target
+
     run.reach = probe_target(run.target)
     run.gate.extra_requests += run.reach.requests
     run.gate.version = run.reach.version

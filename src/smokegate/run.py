@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokegate.config import Target
 from smokegate.gate import Deselected, GateReport
 from smokegate.options import Settings
-from smokegate.reach import Reachability
 
 if TYPE_CHECKING:
+    from smokegate.config import Target
+    from smokegate.reach import Reachability
     from smokegate.results import ResultCollector
 
 
@@ -52,6 +52,9 @@ class SmokegateRun:
 
     @classmethod
     def for_worker(cls, data: dict[str, Any]) -> SmokegateRun:
+        from smokegate.config import Target
+        from smokegate.reach import Reachability
+
         settings = Settings.from_dict(data["settings"])
         run = cls(settings=settings, target=Target.model_validate(data["target"]),
                   gate=GateReport(gate_on=settings.gate_on))

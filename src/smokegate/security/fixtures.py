@@ -11,17 +11,20 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 
 from smokegate.checks.html import inline_scripts, script_sources
-from smokegate.checks.ratelimit import Burst, run_burst
-from smokegate.checks.tls import TlsScan, scan
-from smokegate.config import Page, Target
-from smokegate.probe import Exchange, Probe
 from smokegate.run import SmokegateRun
-from smokegate.security.config import SecurityConfig
+
+if TYPE_CHECKING:  # httpx, pydantic, cryptography and sslyze load with the checks that use them
+    from smokegate.checks.ratelimit import Burst
+    from smokegate.checks.tls import TlsScan
+    from smokegate.config import Page, Target
+    from smokegate.probe import Exchange, Probe
+    from smokegate.security.config import SecurityConfig
 
 _BUILD_ID = re.compile(r'0:\[\\?"([A-Za-z0-9_-]{6,64})\\?"')
 
@@ -39,6 +42,8 @@ def security(target: Target) -> SecurityConfig:
 @pytest.fixture(scope="session")
 def security_probe(target: Target, smokegate_run: SmokegateRun) -> Iterator[Probe]:
     """A probe of its own, so cookies other suites collect (a signed-in session) never leak in."""
+    from smokegate.probe import Probe
+
     with Probe(target, on_request=smokegate_run.count_request) as client:
         yield client
 
@@ -49,7 +54,7 @@ def fresh(probe: Probe) -> Probe:
     return probe
 
 
-PageFetch = Callable[[str], Exchange]
+PageFetch = Callable[[str], "Exchange"]
 
 
 @pytest.fixture(scope="session")
@@ -152,6 +157,8 @@ def tls_scan(target: Target, security: SecurityConfig) -> TlsScan:
     if parts.scheme != "https":
         pytest.fail(f"{target.base_url} is not HTTPS: nothing to scan", pytrace=False)
     ca_file = None if target.ca_bundle == "system" else target.ca_bundle
+    from smokegate.checks.tls import scan
+
     return scan(parts.hostname or "", parts.port or 443, ca_file=ca_file, profile=security.tls.mozilla_profile,
                 timeout_s=min(target.timeout_s, security.tls.scan_timeout_s))
 
@@ -170,5 +177,7 @@ def rate_limit_burst(security_probe: Probe, security: SecurityConfig) -> Burst[E
 
     def send() -> Exchange:
         return probe.request(limit.method, limit.path, json=limit.json_body)
+
+    from smokegate.checks.ratelimit import run_burst
 
     return run_burst(send, cap=limit.cap, concurrency=limit.concurrency)

@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from smokegate import run as runs
-from smokegate.config import Page, Target
 from smokegate.run import SmokegateRun
 from smokegate.scrub import SCRUBBER
 from smokegate.synthetic.browser import find_chromium, launch_flags
-from smokegate.synthetic.config import Provider
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Playwright
 
+    from smokegate.config import Page, Target
+    from smokegate.synthetic.config import Provider
     from smokegate.synthetic.journey import AuthorizeCapture, PageSampler
     from smokegate.synthetic.oauth import AuthorizeUrl
     from smokegate.synthetic.vitals import PageLoads
