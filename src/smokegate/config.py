@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from smokegate.ops.config import AlertSettings
 from smokegate.security.config import SecurityConfig
 from smokegate.synthetic.config import SyntheticConfig
+from smokegate.vercel import Bypass
 
 SEVERITIES = ("critical", "high", "medium", "low")
 Severity = Literal["critical", "high", "medium", "low"]
@@ -113,6 +114,9 @@ class Target(_Model):
     error_burst: ErrorBurst = ErrorBurst()
     # Names of environment variables whose values are secrets for this target.
     secret_env: tuple[str, ...] = ()
+    # The variable holding Vercel's Protection Bypass for Automation secret (smokegate.vercel); unset or
+    # empty means no bypass is sent.
+    vercel_bypass_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     # Sections owned by the security, synthetic and operations suites; validated by their own models.
     security: SecurityConfig = SecurityConfig()
     synthetic: SyntheticConfig = SyntheticConfig()
@@ -153,6 +157,10 @@ class Target(_Model):
         if env_name not in self.secret_env:
             raise KeyError(f"{env_name} is not listed in secret_env of target {self.name}")
         return os.environ.get(env_name) or None
+
+    def bypass(self) -> Bypass | None:
+        """Vercel's automation bypass for this target's origin, when its secret is set."""
+        return Bypass.for_target(self.base_url, self.vercel_bypass_env)
 
     def with_base_url(self, base_url: str) -> Target:
         return self.model_copy(update={"base_url": _check_url(base_url)})

@@ -3,7 +3,9 @@
 If the target gives no HTTP answer (DNS failure, refused connection, TLS handshake failure,
 timeout), the run reports that once, as "target unreachable: <reason>", and skips every other
 check with the same reason instead of failing each with its own traceback.  Any HTTP answer,
-a 503 included, means reachable: the checks then say what is wrong.
+a 503 included, means reachable: the checks then say what is wrong.  An answer from Vercel's
+Deployment Protection instead of the app is recorded as ``protection`` (:mod:`smokegate.vercel`):
+the run cannot judge the app behind it and ends with one message.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from smokegate import vercel
 from smokegate.config import Target
 from smokegate.probe import Probe, TargetUnreachable
 
@@ -23,10 +26,14 @@ class Reachability:
     status: int | None = None
     version: str | None = None
     requests: int = 0
+    # How Vercel's Deployment Protection answered instead of the app (None: the app answered).
+    protection: str | None = None
+    bypass_sent: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"reachable": self.reachable, "reason": self.reason, "status": self.status,
-                "version": self.version, "requests": self.requests}
+                "version": self.version, "requests": self.requests, "protection": self.protection,
+                "bypass_sent": self.bypass_sent}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reachability:
@@ -40,6 +47,10 @@ def probe_target(target: Target) -> Reachability:
             answer = probe.get(target.health.path, headers={"cache-control": "no-cache"})
         except TargetUnreachable as exc:
             return Reachability(False, reason=str(exc), requests=probe.requests_sent)
+    protection = vercel.protection_of(answer.status, answer.headers, answer.text)
+    if protection:
+        return Reachability(True, status=answer.status, requests=1, protection=protection,
+                            bypass_sent=target.bypass() is not None)
     version = None
     try:
         body = json.loads(answer.text)
