@@ -23,6 +23,13 @@ from smokegate.synthetic.protection import SentRequest, bypass_leaks
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="synthetic")]
 
 
+def _watch(context: BrowserContext) -> list[Request]:
+    """Every request the context sends, as it sends it."""
+    requests: list[Request] = []
+    context.on("request", lambda request: requests.append(request))
+    return requests
+
+
 @pytest.mark.check(severity="high", feature="deployment-protection")
 def test_bypass_secret_stays_on_target_origin(
     target: Target, new_context: Callable[..., BrowserContext], vercel_bypass_cookies: list[dict[str, Any]],
@@ -33,8 +40,7 @@ def test_bypass_secret_stays_on_target_origin(
     sent: list[SentRequest] = []
     for page in target.pages:
         context = new_context()
-        requests: list[Request] = []
-        context.on("request", lambda request: requests.append(request))
+        requests = _watch(context)
         events = ContextEvents(target.base_url)
         events.attach(context)
         try:
