@@ -179,7 +179,7 @@ def backend_app(clerk: ClerkService) -> ASGIApp:
         token = secrets.token_urlsafe(32)
         clerk.sign_in_tokens[token] = (user.id, time.time() + ttl)
         # For the self-tests (admin API only): the value no artifact of the run may hold.
-        clerk.tb.state.record("clerk-token-issued", kind="sign_in_token", token=token)
+        clerk.tb.state.record("clerk-token-issued", token_kind="sign_in_token", token=token)
         now = int(time.time() * 1000)
         return JSONResponse({
             "object": "sign_in_token", "id": _id("sit"), "user_id": user.id, "token": token, "status": "pending",
@@ -193,7 +193,7 @@ def backend_app(clerk: ClerkService) -> ASGIApp:
         expires = int(time.time()) + TESTING_TOKEN_TTL_S
         token = f"{int(time.time())}-{secrets.token_urlsafe(24)}"
         clerk.testing_tokens[token] = expires
-        clerk.tb.state.record("clerk-token-issued", kind="testing_token", token=token)
+        clerk.tb.state.record("clerk-token-issued", token_kind="testing_token", token=token)
         return JSONResponse({"object": "testing_token", "token": token, "expires_at": expires}, headers=NO_STORE)
 
     return Starlette(routes=[
