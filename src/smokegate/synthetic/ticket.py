@@ -25,26 +25,32 @@ from smokegate.synthetic.journey import JourneyFailure, redact_url, remember_coo
 
 # Clerk's signInHelper (packages/testing/src/common/helpers-utils.ts), ticket strategy, returning what
 # went wrong instead of throwing so the message is Clerk's own.
-REDEEM_TICKET = """async (ticket) => {
+REDEEM_TICKET = """async ({ ticket, timeoutMs }) => {
   const clerk = window.Clerk;
   if (!clerk || !clerk.client) { return { ok: false, step: "load", message: "Clerk has no client" }; }
-  let attempt;
-  try {
-    attempt = await clerk.client.signIn.create({ strategy: "ticket", ticket });
-  } catch (error) {
-    const first = (error && error.errors && error.errors[0]) || {};
-    return { ok: false, step: "sign-in", status: error && error.status, code: first.code || null,
-             message: first.long_message || first.longMessage || String((error && error.message) || error) };
-  }
-  if (attempt.status !== "complete") {
-    return { ok: false, step: "sign-in", message: "sign-in status is " + attempt.status + ", not complete" };
-  }
-  try {
-    await clerk.setActive({ session: attempt.createdSessionId });
-  } catch (error) {
-    return { ok: false, step: "set-active", message: String((error && error.message) || error) };
-  }
-  return { ok: true };
+  // page.evaluate has no timeout of its own: a Frontend API call that never answers must not hang the run.
+  const late = (step) => new Promise((resolve) => setTimeout(
+    () => resolve({ ok: false, step, message: "no answer within " + timeoutMs + " ms" }), timeoutMs));
+  const redeem = async () => {
+    let attempt;
+    try {
+      attempt = await clerk.client.signIn.create({ strategy: "ticket", ticket });
+    } catch (error) {
+      const first = (error && error.errors && error.errors[0]) || {};
+      return { ok: false, step: "sign-in", status: error && error.status, code: first.code || null,
+               message: first.long_message || first.longMessage || String((error && error.message) || error) };
+    }
+    if (attempt.status !== "complete") {
+      return { ok: false, step: "sign-in", message: "sign-in status is " + attempt.status + ", not complete" };
+    }
+    try {
+      await clerk.setActive({ session: attempt.createdSessionId });
+    } catch (error) {
+      return { ok: false, step: "set-active", message: String((error && error.message) || error) };
+    }
+    return { ok: true };
+  };
+  return Promise.race([redeem(), late("sign-in")]);
 }"""
 CLERK_LOADED = "() => !!(window.Clerk && window.Clerk.loaded)"
 CLERK_USER = "() => !!(window.Clerk && window.Clerk.user)"
@@ -81,7 +87,7 @@ def ticket_sign_in(page: Page, syn: SyntheticConfig, ticket: str) -> TicketSignI
             "the ticket could not be redeemed",
         ) from None
     started = time.monotonic()
-    result: dict[str, Any] = page.evaluate(REDEEM_TICKET, ticket)
+    result: dict[str, Any] = page.evaluate(REDEEM_TICKET, {"ticket": ticket, "timeoutMs": timeout})
     if not result.get("ok"):
         detail = result.get("message") or "no detail"
         code = f"{result['code']}: " if result.get("code") else ""
