@@ -87,10 +87,12 @@ def cli_for(testbed: RunningTestbed) -> list[str]:
 
 
 def env_for(testbed: RunningTestbed) -> dict[str, str]:
-    """The environment a run against the testbed needs: fake secrets (canaries, webhook keys), test account."""
+    """The environment a run against the testbed needs: fake secrets (canaries, webhook keys, Clerk's secret
+    key), test account, Vercel's bypass secret and where the testbed's Clerk Backend API answers."""
     from smokegate.testbed import fake_secrets, idp
 
-    return {**fake_secrets.env(), **idp.account_env()}
+    return {**fake_secrets.env(), **idp.account_env(), "VERCEL_AUTOMATION_BYPASS_SECRET": testbed.bypass_secret,
+            "CLERK_API_URL": testbed.clerk_api_url}
 
 
 def suite_paths(suites: Sequence[str]) -> list[str]:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from smokegate.ops.config import AlertSettings
 from smokegate.security.config import SecurityConfig
 from smokegate.synthetic.config import SyntheticConfig
+from smokegate.vercel import Bypass
 
 
 class ConfigError(Exception):
@@ -112,6 +113,9 @@ class Target(_Model):
     # Hosts a production page must never point at (a development value of NEXT_PUBLIC_APP_URL);
     # entries starting with a dot are suffixes.  The target's own origin is always allowed.
     development_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "0.0.0.0", "::1", ".localhost", ".local")
+    # The variable holding Vercel's Protection Bypass for Automation secret (smokegate.vercel); unset or
+    # empty means no bypass is sent.
+    vercel_bypass_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     # Sections owned by the security, synthetic and operations suites; validated by their own models.
     security: SecurityConfig = SecurityConfig()
     synthetic: SyntheticConfig = SyntheticConfig()
@@ -152,6 +156,10 @@ class Target(_Model):
         if env_name not in self.secret_env:
             raise KeyError(f"{env_name} is not listed in secret_env of target {self.name}")
         return os.environ.get(env_name) or None
+
+    def bypass(self) -> Bypass | None:
+        """Vercel's automation bypass for this target's origin, when its secret is set."""
+        return Bypass.for_target(self.base_url, self.vercel_bypass_env)
 
     def with_base_url(self, base_url: str) -> Target:
         return self.model_copy(update={"base_url": _check_url(base_url)})

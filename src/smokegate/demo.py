@@ -20,10 +20,12 @@ SUITES = ("tests/smoke", "tests/security", "tests/synthetic")
 
 
 def testbed_environment(testbed: RunningTestbed) -> dict[str, str]:
-    """Environment the suite needs for the testbed: its fake secrets and its test account."""
+    """Environment the suite needs for the testbed: its fake secrets, its test account, its Vercel bypass
+    secret and its Clerk Backend API."""
     from smokegate.testbed import fake_secrets, idp
 
-    return {**fake_secrets.env(), **idp.account_env()}
+    return {**fake_secrets.env(), **idp.account_env(), "VERCEL_AUTOMATION_BYPASS_SECRET": testbed.bypass_secret,
+            "CLERK_API_URL": testbed.clerk_api_url}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ class FailureKind(StrEnum):
     NETWORK = "network"
     PROVIDER_BOT_DETECTION = "provider-bot-detection"
     TEST_SESSION_EXPIRED = "test-session-expired"
+    TEST_SETUP = "test-setup"
     SUITE_ERROR = "suite-error"
 
     @property
@@ -87,6 +88,11 @@ MEANINGS: dict[FailureKind, KindMeaning] = {
     FailureKind.TEST_SESSION_EXPIRED: KindMeaning(
         False, "test setup",
         "the synthetic user's session expired or was revoked: not an outage; renew the test account",
+    ),
+    FailureKind.TEST_SETUP: KindMeaning(
+        False, "test setup",
+        "the synthetic user could not be signed in for a reason on the suite's side (Clerk refused the secret "
+        "key, or has no user with the configured email): not an outage; fix the configuration",
     ),
     FailureKind.SUITE_ERROR: KindMeaning(
         False, "smokegate",

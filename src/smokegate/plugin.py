@@ -110,6 +110,8 @@ def _add_secrets(run: SmokegateRun | None) -> None:
 
     if run is not None:
         SCRUBBER.add_env(*run.target.secret_env, *WEBHOOK_ENVS)
+        if run.target.vercel_bypass_env:
+            SCRUBBER.add_env(run.target.vercel_bypass_env)
 
 
 def _route_reports(config: pytest.Config, run: SmokegateRun) -> None:
@@ -163,6 +165,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     run.gate.version = run.reach.version
     if not run.reach.reachable:
         run.gate.fail_unreachable(run.reach.summary)
+    elif run.reach.protection:
+        # Vercel's login page, not the app: nothing can be judged; one message, verdict error, no outage.
+        run.gate.fail_usage(_protected_reason(run))
+
+
+def _protected_reason(run: SmokegateRun) -> str:
+    from smokegate import vercel
+
+    reach, target = run.reach, run.target
+    assert reach is not None and reach.protection is not None
+    return vercel.protected_reason(reach.protection, target.health.path, target.vercel_bypass_env, reach.bypass_sent)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -250,6 +263,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     except ImportError:
         pass
     reach = run.reach
+    if reach is not None and reach.protection:
+        pytest.skip(_protected_reason(run))
     if reach is None or reach.reachable or markers.is_reachability(item):
         return
     # Checks that diagnose the TLS setup itself (sslyze) still run when the handshake is what failed.

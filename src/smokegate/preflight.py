@@ -108,4 +108,39 @@ def prepare(settings: Settings) -> tuple[Target | None, list[str]]:
         if problem:
             problems.append(problem)
     problems += webhook_problems()
+    problems += bypass_problems(target, loaded.where(target.name, "vercel_bypass_env"))
+    problems += clerk_problems(target)
     return target, problems
+
+
+def clerk_problems(target: Target, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The Clerk secret key and Backend API URL from the environment, when set (the values never echoed)."""
+    env = os.environ if environ is None else environ
+    clerk = target.synthetic.clerk
+    found = []
+    key = env.get(clerk.secret_key_env, "")
+    if key and (key != key.strip() or any(ch.isspace() or not ch.isprintable() for ch in key)):
+        found.append(f"env {clerk.secret_key_env}: the value contains whitespace, a line break or a control character")
+    if clerk.api_url_env and env.get(clerk.api_url_env):
+        where = f"env {clerk.api_url_env}"
+        problem = url_problem(env[clerk.api_url_env], where)
+        if problem is None and urlsplit(env[clerk.api_url_env]).scheme != "https":
+            problem = f"{where}: Clerk's Backend API is only called over HTTPS (the secret key is its bearer token)"
+        if problem:
+            found.append(problem)
+    return found
+
+
+def bypass_problems(target: Target, where: str, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The Vercel bypass secret, when its variable is set: one line, usable in a header, sent over HTTPS only."""
+    name = target.vercel_bypass_env
+    value = (os.environ if environ is None else environ).get(name, "") if name else ""
+    if not name or not value:
+        return []
+    if value != value.strip() or any(ch.isspace() or not ch.isprintable() for ch in value):
+        return [f"env {name} (named in {where}): the value contains whitespace, a line break or a control "
+                "character; it cannot be sent as a header"]
+    if urlsplit(target.base_url).scheme != "https":
+        return [f"env {name} (named in {where}) is set, but {target.base_url} is plain HTTP: the Vercel bypass "
+                "secret is only ever sent over HTTPS"]
+    return []

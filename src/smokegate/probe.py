@@ -152,7 +152,10 @@ class Probe:
     on_request: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
+        # Vercel's automation bypass header on the target's own origin only (smokegate.vercel).
+        bypass = self.target.bypass()
         self.client = httpx.Client(
+            event_hooks={"request": [bypass.request_hook()] if bypass else []},
             verify=self.target.ssl_context(),
             http2=self.http2,
             timeout=httpx.Timeout(self.target.timeout_s, connect=min(self.target.timeout_s, 5.0)),

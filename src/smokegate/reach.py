@@ -5,7 +5,9 @@ timeout), the run reports that once, as "target unreachable: <reason>", and skip
 check with the same reason instead of failing each with its own traceback.  The same holds when
 the health endpoint answers with a web page instead of the platform's health JSON (a parked domain,
 a catch-all rewrite, the wrong URL): one finding, "target does not serve the platform: ...", not
-a hundred.  Any other HTTP answer, a 503 included, means testable: the checks then say what is wrong.
+a hundred.  An answer from Vercel's Deployment Protection instead of the app is recorded as
+``protection`` (:mod:`smokegate.vercel`): the run cannot judge the app behind it and ends with one
+message.  Any other HTTP answer, a 503 included, means testable: the checks then say what is wrong.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from smokegate import vercel
 from smokegate.config import Target
 from smokegate.probe import Probe, TargetUnreachable
 
@@ -30,6 +33,9 @@ class Reachability:
     requests: int = 0
     # What the reason means: no HTTP answer at all, or an answer that is not the platform's.
     kind: str = UNREACHABLE
+    # How Vercel's Deployment Protection answered instead of the app (None: the app answered).
+    protection: str | None = None
+    bypass_sent: bool = False
 
     @property
     def summary(self) -> str:
@@ -38,7 +44,8 @@ class Reachability:
 
     def as_dict(self) -> dict[str, Any]:
         return {"reachable": self.reachable, "reason": self.reason, "status": self.status,
-                "version": self.version, "requests": self.requests, "kind": self.kind}
+                "version": self.version, "requests": self.requests, "kind": self.kind,
+                "protection": self.protection, "bypass_sent": self.bypass_sent}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reachability:
@@ -52,6 +59,11 @@ def probe_target(target: Target) -> Reachability:
             answer = probe.get(target.health.path, headers={"cache-control": "no-cache"})
         except TargetUnreachable as exc:
             return Reachability(False, reason=str(exc), requests=probe.requests_sent)
+    protection = vercel.protection_of(answer.status, answer.headers, answer.text)
+    if protection:
+        return Reachability(True, status=answer.status, requests=1, protection=protection,
+                            bypass_sent=target.bypass() is not None)
+    # Checked after Vercel's protection, whose login page is a web page too.
     content_type = answer.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("text/html", "application/xhtml+xml"):
         problem = (f"GET {target.health.path} answered {answer.status} with a web page ({content_type}), not the "

@@ -66,7 +66,10 @@ def summary_markdown(gate: GateReport) -> str:
                 f"| {result.severity}{mark} | `{result.check}` | {measured_vs_budget(result)} | "
                 f"{result.failure_kind or ''} | {_cell(result.message)} |"
             )
-    if gate.not_run:
+    ai_unchecked = [c for c in gate.checks if c.feature == "ai" and c.outcome == "skipped"]
+    if ai_unchecked and gate.error_kind is None:
+        lines += ["", f"**The AI budget was not checked:** {ai_unchecked[0].message}"]
+    if gate.not_run and gate.error_kind != "usage":  # a usage error's reason already says why nothing ran
         lines += ["", "Required checks that did not run:"]
         lines += [f"- `{c.check}`: {c.message}" for c in gate.not_run]
     if gate.deselected:

@@ -1,11 +1,15 @@
 """The signed-in app answers (ops guide: API < 500 ms, AI processing < 3 seconds).
 
-Uses the worker's session (signed in once, reused through storage state).  The AI request is one
-short synthetic note per run on the test account.
+Uses the worker's session (signed in once, reused through storage state): the synthetic Clerk user's
+when Clerk is configured (production included), else the OAuth test account's.  The AI request is one
+short synthetic note, sent ``synthetic.ai.samples`` times in a row; the budget is judged on the median.
+Without a session these checks are skipped with the reason, and the summary says the AI budget was
+not checked.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -31,11 +35,17 @@ def test_user_api_answers_signed_in(target: Target, signed_in_context: BrowserCo
 def test_ai_answers_within_budget(target: Target, signed_in_context: BrowserContext, check_record: Any) -> None:
     ai = target.synthetic.ai
     budget = ai.budget_ms or target.budgets.ai_ms
-    started = time.monotonic()
-    answer = signed_in_context.request.fetch(
-        ai.path, method=ai.method, data=ai.body if ai.method == "POST" else None, timeout=max(budget * 3, 10_000)
+    samples: list[float] = []
+    for _ in range(ai.samples):
+        started = time.monotonic()
+        answer = signed_in_context.request.fetch(
+            ai.path, method=ai.method, data=ai.body if ai.method == "POST" else None, timeout=max(budget * 3, 10_000)
+        )
+        samples.append((time.monotonic() - started) * 1000)
+        assert answer.status == 200, f"{ai.method} {ai.path} answered {answer.status}, expected 200"
+    median = statistics.median(samples)
+    check_record.measure(median, budget, samples_ms=[round(s) for s in samples])
+    assert median <= budget, (
+        f"{ai.method} {ai.path} took {median:.0f} ms (median of {len(samples)}: "
+        f"{', '.join(f'{s:.0f}' for s in samples)} ms) > budget {budget:.0f} ms"
     )
-    elapsed = (time.monotonic() - started) * 1000
-    check_record.measure(elapsed, budget, status=answer.status)
-    assert answer.status == 200, f"{ai.method} {ai.path} answered {answer.status}, expected 200"
-    assert elapsed <= budget, f"{ai.method} {ai.path} took {elapsed:.0f} ms > budget {budget:.0f} ms"

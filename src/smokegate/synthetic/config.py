@@ -3,6 +3,8 @@
 Defaults describe the real platform (Clerk sign-in with Google, Microsoft and Slack); a target lists
 only what differs.  The test account's credentials are never in the file: it names the environment
 variables that hold them, and the sign-in journey is skipped with that reason when they are unset.
+The signed-in checks sign a synthetic Clerk user in by sign-in token (``[synthetic.clerk]``) when the
+Clerk secret key is set, which works on production too; else with the OAuth test account.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _NAME = r"^[a-z0-9][a-z0-9-]*$"
+_ENV = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class _Model(BaseModel):
@@ -68,6 +71,48 @@ class Ai(_Model):
     )
     # None means the target's budgets.ai_ms (the guide's 3 s).
     budget_ms: float | None = Field(default=None, gt=0)
+    # Requests sent in a row; the budget is judged on their median.
+    samples: int = Field(default=3, ge=1, le=10)
+
+
+class Clerk(_Model):
+    """The synthetic user signed in with a Clerk sign-in token (no OAuth provider), production included.
+
+    The Backend API secret key is read from the variable ``secret_key_env`` names, never from the file.
+    The Backend API URL is ``api_url``, or the value of ``api_url_env`` when that variable is set (the
+    name ``CLERK_API_URL`` is Clerk's own SDKs' convention).  The Frontend API is found on the sign-in
+    page (Clerk's script tag) unless ``frontend_api`` names it.
+    """
+
+    secret_key_env: str = Field(default="CLERK_SECRET_KEY", pattern=_ENV)
+    # The synthetic user's email address: a dedicated Clerk user, never a person's account.
+    user_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    api_url: str = Field(default="https://api.clerk.com", pattern=r"^https://[^\s/]+(/[^\s]*)?$")
+    api_url_env: str | None = Field(default="CLERK_API_URL", pattern=_ENV)
+    # The Frontend API's URL (https://clerk.example.com, or a proxy URL); found on the page when unset.
+    frontend_api: str | None = Field(default=None, pattern=r"^https://[^\s]+$")
+    # Lifetime of each sign-in token (Clerk's default is 30 days; the helper asks for 5 minutes).
+    sign_in_token_ttl_s: int = Field(default=300, ge=30, le=3600)
+    # Every Backend API request is bounded by this timeout.
+    timeout_s: float = Field(default=10, gt=0, le=60)
+
+    def secret_key(self) -> str | None:
+        return os.environ.get(self.secret_key_env) or None
+
+    def backend_url(self) -> tuple[str, str]:
+        """The Backend API URL and where it came from (for messages)."""
+        if self.api_url_env and os.environ.get(self.api_url_env):
+            return os.environ[self.api_url_env].rstrip("/"), f"env {self.api_url_env}"
+        return self.api_url.rstrip("/"), "synthetic.clerk.api_url"
+
+    def not_configured(self) -> str | None:
+        """Why the ticket sign-in cannot run here, or None when it can."""
+        missing = []
+        if self.user_email is None:
+            missing.append("synthetic.clerk.user_email (the synthetic user) in the target config")
+        if self.secret_key() is None:
+            missing.append(f"{self.secret_key_env} in the environment")
+        return f"no synthetic Clerk user: set {' and '.join(missing)}" if missing else None
 
 
 class SyntheticConfig(_Model):
@@ -87,6 +132,7 @@ class SyntheticConfig(_Model):
     sign_out_label: str = "Sign out"
     ai: Ai = Ai()
     account: Account = Account()
+    clerk: Clerk = Clerk()
     providers: tuple[Provider, ...] = ()
 
     @model_validator(mode="after")

@@ -7,6 +7,12 @@ certificate without switching verification off.  It also holds the per-worker ca
 read: each page loaded N times (``page_loads``), each OAuth button's authorize URL captured twice
 (``authorize_urls``), and the signed-in session made once per worker and reused via
 ``storage_state`` in a private temporary directory, never under ``reports/``.
+
+Every context starts with Vercel's bypass cookie when the target has a bypass secret
+(:mod:`smokegate.synthetic.protection`).  The signed-in session is the synthetic Clerk user's, signed
+in by sign-in token (:mod:`smokegate.synthetic.clerk`), when the Clerk secret key is set, else the
+OAuth test account's; without either the signed-in checks are skipped with that reason, and when the
+sign-in itself fails they are skipped too: the sign-in check reports it, once.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from smokegate import run as runs
+from smokegate.failures import CheckFailure, Inconclusive
 from smokegate.run import SmokegateRun
 from smokegate.scrub import SCRUBBER
 from smokegate.synthetic.browser import find_chromium, launch_flags
@@ -30,6 +38,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Playwright
 
     from smokegate.config import Page, Target
+    from smokegate.probe import Probe
+    from smokegate.synthetic.clerk import BackendApi
     from smokegate.synthetic.config import Provider
     from smokegate.synthetic.journey import AuthorizeCapture, PageSampler
     from smokegate.synthetic.oauth import AuthorizeUrl
@@ -65,7 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # Set before the driver starts (the `playwright` fixture), on every xdist worker.
         os.environ["NODE_EXTRA_CA_CERTS"] = target.ca_bundle
     account = target.synthetic.account
-    SCRUBBER.add_env(account.email_env, account.password_env)
+    SCRUBBER.add_env(account.email_env, account.password_env, target.synthetic.clerk.secret_key_env)
     config.pluginmanager.register(BrowserFixtures(), "smokegate-browser-fixtures")
 
 
@@ -126,9 +136,11 @@ class BrowserFixtures:
         request: pytest.FixtureRequest,
         pytestconfig: pytest.Config,
         smokegate_run: SmokegateRun,
+        vercel_bypass_cookies: list[dict[str, Any]],
     ) -> Callable[..., BrowserContext]:
-        """pytest-playwright's factory, plus vitals observers, an event log, input masking and the
-        request count (every request the browser completed counts towards gate.json's total)."""
+        """pytest-playwright's factory, plus vitals observers, an event log, input masking, the request
+        count (every request the browser completed counts towards gate.json's total) and Vercel's
+        bypass cookie when the target has a bypass secret."""
         from playwright.sync_api import Error as PlaywrightError
 
         from smokegate.synthetic.artifacts import remember_events
@@ -140,6 +152,8 @@ class BrowserFixtures:
 
         def make(**kwargs: Any) -> BrowserContext:
             context = new_context(**kwargs)
+            if vercel_bypass_cookies:
+                context.add_cookies(vercel_bypass_cookies)  # type: ignore[arg-type]
             count_requests(context, smokegate_run)
             context.set_default_timeout(timeout)
             context.add_init_script(OBSERVE_VITALS)
@@ -164,6 +178,16 @@ class BrowserFixtures:
 
 
 # -- what the checks read, made once per worker ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def vercel_bypass_cookies(
+    browser: Browser, browser_context_args: dict[str, Any], target: Target, smokegate_run: SmokegateRun
+) -> list[dict[str, Any]]:
+    """Vercel's bypass cookie for the target (host-only), asked for once per worker; empty without a secret."""
+    from smokegate.synthetic.protection import bypass_cookies
+
+    return bypass_cookies(browser, browser_context_args, target, smokegate_run.count_request)
 
 
 @pytest.fixture(scope="session")
@@ -252,33 +276,131 @@ def _state_dir() -> Iterator[Path]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
+@dataclass
+class ClerkTickets:
+    """The synthetic Clerk user's sign-in tokens, and the Testing Token route for a browser context."""
+
+    api: BackendApi
+    email: str
+    ttl_s: int
+    frontend_api: Callable[[], str]
+    _user_id: str | None = None
+    _testing_token: str | None = None
+
+    def prepare(self, context: BrowserContext) -> None:
+        """Let the context's Frontend API requests past Clerk's bot protection (the Testing Token)."""
+        from smokegate.synthetic.ticket import route_testing_token
+
+        if self._testing_token is None:
+            self._testing_token = self.api.testing_token()
+        route_testing_token(context, self.frontend_api(), self._testing_token)
+
+    def ticket(self) -> str:
+        """A fresh one-time sign-in token for the synthetic user."""
+        if self._user_id is None:
+            self._user_id = self.api.user_id(self.email)
+        return self.api.sign_in_token(self._user_id, self.ttl_s)
+
+
 @pytest.fixture(scope="session")
-def signed_in_state(
+def clerk_tickets(target: Target, probe: Probe, smokegate_run: SmokegateRun) -> Iterator[ClerkTickets]:
+    """Sign-in tokens for the synthetic Clerk user; the check is skipped when Clerk is not configured."""
+    from smokegate.synthetic.clerk import BackendApi, backend_context, frontend_api_from_html
+    from smokegate.synthetic.journey import JourneyFailure
+
+    clerk, syn = target.synthetic.clerk, target.synthetic
+    reason = clerk.not_configured()
+    if reason is not None:
+        pytest.skip(reason)
+    url, source = clerk.backend_url()
+    found: list[str] = [clerk.frontend_api] if clerk.frontend_api else []
+
+    def frontend_api() -> str:
+        if not found:
+            page = probe.get(syn.sign_in_path, headers={"accept": "text/html"})
+            base = frontend_api_from_html(page.text, page.url)
+            if base is None:
+                raise JourneyFailure("sign-in-failed", (
+                    f"{syn.sign_in_path} carries no Clerk script tag (data-clerk-js-script) to find the Frontend API "
+                    f"from (HTTP {page.status}); set synthetic.clerk.frontend_api if clerk-js is loaded another way"))
+            found.append(base)
+        return found[0]
+
+    api = BackendApi(url, clerk.secret_key() or "", clerk.timeout_s, backend_context(target.ca_bundle),
+                     url_source=source, key_env=clerk.secret_key_env, on_request=smokegate_run.count_request)
+    with api:
+        yield ClerkTickets(api, clerk.user_email or "", clerk.sign_in_token_ttl_s, frontend_api)
+
+
+@dataclass
+class SignedInSession:
+    """The worker's signed-in session, or why there is none."""
+
+    method: str  # "clerk-ticket", "oauth" or "none"
+    state: Path | None = None
+    reason: str | None = None
+
+
+@pytest.fixture(scope="session")
+def signed_in_session(
+    request: pytest.FixtureRequest,
     browser: Browser,
     browser_context_args: dict[str, Any],
     target: Target,
-    test_account: tuple[str, str],
     _state_dir: Path,
     smokegate_run: SmokegateRun,
-) -> Path:
-    """Sign in once per worker and keep the session as Playwright storage state (a private temp file)."""
+    vercel_bypass_cookies: list[dict[str, Any]],
+) -> SignedInSession:
+    """Sign in once per worker: the synthetic Clerk user by ticket when configured, else the OAuth test account."""
+    from playwright.sync_api import Error as PlaywrightError
+
     from smokegate.synthetic.journey import remember_cookies, sign_in
+    from smokegate.synthetic.ticket import ticket_sign_in
 
     syn = target.synthetic
+    not_clerk = syn.clerk.not_configured()
     provider = syn.journey_provider()
-    if provider is None:
-        pytest.skip("no OAuth provider configured for the sign-in journey")
+    credentials = syn.account.credentials()
+    if not_clerk is None:
+        method, check = "clerk-ticket", "test_ticket_sign_in_reaches_dashboard"
+    elif credentials is not None and provider is not None:
+        method, check = "oauth", "test_sign_in_reaches_dashboard"
+    else:
+        missing = " and ".join(syn.account.missing()) or "an OAuth provider"
+        return SignedInSession("none", reason=f"signed-in checks skipped: {not_clerk}; nor is an OAuth test account "
+                                              f"configured ({missing}); the AI budget was not checked")
     context = browser.new_context(**browser_context_args)
+    if vercel_bypass_cookies:
+        context.add_cookies(vercel_bypass_cookies)  # type: ignore[arg-type]
     count_requests(context, smokegate_run)
     try:
-        sign_in(context.new_page(), syn, provider, target.base_url, *test_account)
+        page = context.new_page()
+        if method == "clerk-ticket":
+            tickets: ClerkTickets = request.getfixturevalue("clerk_tickets")
+            tickets.prepare(context)
+            ticket_sign_in(page, syn, tickets.ticket())
+        else:
+            assert credentials is not None and provider is not None
+            sign_in(page, syn, provider, target.base_url, *credentials)
         remember_cookies(context)
         path = _state_dir / "storage-state.json"
         context.storage_state(path=path)
         path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    except (CheckFailure, Inconclusive, PlaywrightError) as exc:
+        first = SCRUBBER.text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return SignedInSession(method, reason=f"the synthetic user could not be signed in ({method}): {first} "
+                                              f"(reported by {check})")
     finally:
         context.close()
-    return path
+    return SignedInSession(method, state=path)
+
+
+@pytest.fixture(scope="session")
+def signed_in_state(signed_in_session: SignedInSession) -> Path:
+    """The worker's session as Playwright storage state (a private temp file); skipped, with the reason, without one."""
+    if signed_in_session.state is None:
+        pytest.skip(signed_in_session.reason or "no signed-in session")
+    return signed_in_session.state
 
 
 @pytest.fixture

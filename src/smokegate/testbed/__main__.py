@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault", action="append", default=[], metavar="NAME",
                         help="switch a fault on at start (repeatable); see --list-faults")
     parser.add_argument("--version", dest="build_version", default=None, help="build SHA /api/health reports")
+    parser.add_argument("--protection", action="store_true",
+                        help="put Vercel Deployment Protection in front (401 without the bypass secret)")
     parser.add_argument("--list-faults", action="store_true", help="print the fault catalog and exit")
     args = parser.parse_args(argv)
     if args.list_faults:
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     server = TestbedServer(
         state_dir=args.state_dir, https_port=args.https_port, http_port=args.http_port,
-        admin_port=args.admin_port, faults=args.fault, version=args.build_version,
+        admin_port=args.admin_port, faults=args.fault, version=args.build_version, protection=args.protection,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server.serve())

@@ -76,6 +76,9 @@ def routes(tb: Testbed) -> list[BaseRoute]:
         current = tb.current_user(request)
         if current is None:
             return JSONResponse({"error": "Unauthorized"}, status_code=401, headers=NO_STORE)
+        if tb.state.on("signed-in-api-500"):
+            # Only signed-in users reach the failing query: signed-out checks still see their 401.
+            return JSONResponse({"error": "Internal Server Error"}, status_code=500, headers=NO_STORE)
         return JSONResponse(
             {"id": current["sub"], "name": current.get("name"), "email": current.get("email")},
             headers=NO_STORE,

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from smokegate.testbed import api, auth, security, site, webhooks
+from smokegate.testbed import api, auth, clerk, security, site, vercel, webhooks
 from smokegate.testbed import faults as fault_catalog
 from smokegate.testbed.context import Testbed
 
@@ -105,11 +105,13 @@ def create_public_app(tb: Testbed) -> ASGIApp:
         return site.error_page(tb, request, status)
 
     app = Starlette(
-        routes=[*site.routes(tb), *api.routes(tb), *auth.routes(tb), *security.routes(tb), *webhooks.routes(tb)],
+        routes=[*site.routes(tb), *api.routes(tb), *auth.routes(tb), *security.routes(tb), *webhooks.routes(tb),
+                *clerk.routes(tb)],
         exception_handlers={404: not_found, 405: not_found},
     )
-    # Outermost, so the security faults can also take away what the edge adds.
-    return security.SecurityMiddleware(EdgeMiddleware(app, tb), tb)
+    # Outermost, so the security faults can also take away what the edge adds; Vercel's Deployment
+    # Protection answers before any of it, as it does at Vercel's edge.
+    return vercel.DeploymentProtection(security.SecurityMiddleware(EdgeMiddleware(app, tb), tb), tb)
 
 
 def create_redirect_app(https_port: int, tb: Testbed | None = None, public: ASGIApp | None = None) -> ASGIApp:
@@ -148,6 +150,14 @@ def create_admin_app(tb: Testbed, info: dict[str, Any]) -> ASGIApp:
                 await tb.on_faults_changed(set(tb.state.active))
         return JSONResponse({"active": sorted(tb.state.active), "known": sorted(fault_catalog.CATALOG)})
 
+    async def protection(request: Request) -> Response:
+        if not authorized(request):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        if request.method == "PUT":
+            body = await request.json()
+            tb.state.protected = bool(body.get("on"))
+        return JSONResponse({"on": tb.state.protected})
+
     async def events(request: Request) -> Response:
         if not authorized(request):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
@@ -162,6 +172,7 @@ def create_admin_app(tb: Testbed, info: dict[str, Any]) -> ASGIApp:
         routes=[
             Route("/faults", faults, methods=["GET", "PUT"]),
             Route("/events", events),
+            Route("/protection", protection, methods=["GET", "PUT"]),
             Route("/about", about),
         ]
     )

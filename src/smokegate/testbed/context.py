@@ -9,10 +9,12 @@ from typing import Any
 from starlette.requests import Request
 
 from smokegate.testbed.auth import AuthService
+from smokegate.testbed.clerk import ClerkService
 from smokegate.testbed.idp import IdentityProvider
 from smokegate.testbed.nextjs import Build
 from smokegate.testbed.sessions import SessionKeys
 from smokegate.testbed.state import TestbedState
+from smokegate.testbed.vercel import ProtectionKeys, leak_widget
 
 # What a Next.js build inlines from NEXT_PUBLIC_* variables: public by design, so no secret.
 PUBLIC_ENV = {
@@ -32,12 +34,18 @@ class Testbed:
     auth: AuthService = field(init=False)
     sessions: SessionKeys = field(default_factory=SessionKeys.generate)
     public_origin: str = ""
+    # Clerk (Backend API, Frontend API behind the app's proxy) and Vercel's Deployment Protection.
+    clerk: ClerkService = field(init=False)
+    protection: ProtectionKeys = field(default_factory=ProtectionKeys)
+    # Another origin than the app's (https://127.0.0.1:<port>): the IdP, Clerk's Backend API, partners.
+    other_origin: str = ""
     # Set by the server: applies faults that need the listener itself changed (TLS, target down).
     on_faults_changed: Callable[[set[str]], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         self.build = Build.create(self.state.version, PUBLIC_ENV)
         self.auth = AuthService(self, self.idp)
+        self.clerk = ClerkService(self)
 
     def current_user(self, request: Request) -> dict[str, Any] | None:
         if self.auth.is_revoked(request):  # signed out: the cookie's token is dead server-side
@@ -46,7 +54,8 @@ class Testbed:
         return self.sessions.user(request, accept_alg_none=self.state.on("jwt-alg-none"))
 
     def sign_in_buttons(self, request: Request) -> str:
-        return "".join(
+        """The sign-in page's auth UI: the OAuth buttons, clerk-js's script tag (and the leak fault's widget)."""
+        return self.clerk.script_tag() + leak_widget(self) + "".join(
             f'<a class="oauth" data-provider="{p}" href="/sign-in/{p}">Continue with {label}</a>'
             for p, label in (("google", "Google"), ("microsoft", "Microsoft"), ("slack", "Slack"))
         )

@@ -40,6 +40,7 @@ class RunningTestbed:
         faults: Iterable[str] = (),
         version: str | None = None,
         timeout_s: float = 30.0,
+        protection: bool = False,
     ) -> RunningTestbed:
         state_dir.mkdir(parents=True, exist_ok=True)
         state_file = state_dir / STATE_FILE
@@ -52,6 +53,8 @@ class RunningTestbed:
             command += ["--fault", fault]
         if version:
             command += ["--version", version]
+        if protection:
+            command.append("--protection")
         log = (state_dir / "testbed.log").open("wb")
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
@@ -87,6 +90,19 @@ class RunningTestbed:
     @property
     def version(self) -> str:
         return str(self.info["version"])
+
+    @property
+    def bypass_secret(self) -> str:
+        """The secret its Vercel Deployment Protection accepts (testbed/vercel.py)."""
+        return str(self.info["bypass_secret"])
+
+    @property
+    def clerk_api_url(self) -> str:
+        """Where its Clerk Backend API answers (testbed/clerk.py)."""
+        return str(self.info["clerk_api_url"])
+
+    def set_protection(self, on: bool) -> None:
+        self._admin("PUT", "/protection", json={"on": on})
 
     def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"authorization": f"Bearer {self.info['admin_token']}"}

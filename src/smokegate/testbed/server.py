@@ -20,7 +20,9 @@ from typing import Any
 
 import uvicorn
 
+from smokegate.testbed import clerk as clerk_api
 from smokegate.testbed import idp as identity_provider
+from smokegate.testbed import vercel as vercel_edge
 from smokegate.testbed.app import create_admin_app, create_public_app, create_redirect_app
 from smokegate.testbed.auth import CALLBACK_PATH
 from smokegate.testbed.certs import Certificates
@@ -78,9 +80,11 @@ class TestbedServer:
     admin_port: int = 0
     faults: list[str] = field(default_factory=list)
     version: str | None = None
+    protection: bool = False
 
     def __post_init__(self) -> None:
         self.state = TestbedState(version=self.version) if self.version else TestbedState()
+        self.state.protected = self.protection
         self.tb = Testbed(self.state)
         self.certs = Certificates.create(self.state_dir)
         self.hosts = ["127.0.0.1", *(["::1"] if _ipv6_loopback() else [])]
@@ -148,6 +152,11 @@ class TestbedServer:
         idp_url = f"https://127.0.0.1:{self.https_port}"
         self.tb.idp.configure(idp_url, self.tb.public_origin, CALLBACK_PATH)
         self.tb_app = identity_provider.by_host(self.tb_app, self.tb.idp)
+        # That origin also serves Clerk's Backend API (/v1/), and records any request reaching it with
+        # the Vercel bypass (testbed/vercel.py): no other origin may ever see it.
+        self.tb.other_origin = idp_url
+        self.tb_app = clerk_api.backend_by_host(self.tb_app, self.tb.clerk, "127.0.0.1")
+        self.tb_app = vercel_edge.watch_other_origin(self.tb_app, self.tb, "127.0.0.1")
         self.tb.auth.ca_file = str(self.certs.ca_file.resolve())
 
         info = {
@@ -155,6 +164,8 @@ class TestbedServer:
             "http_url": f"http://localhost:{self.http_port}",
             "admin_url": f"http://127.0.0.1:{self.admin_port}",
             "idp_url": idp_url,
+            "clerk_api_url": idp_url,
+            "protected": self.state.protected,
             "ca_file": str(self.certs.ca_file.resolve()),
             "version": self.state.version,
             "pid": os.getpid(),
@@ -170,7 +181,8 @@ class TestbedServer:
             await asyncio.sleep(0.01)
         state_file = self.state_dir / STATE_FILE
         tmp = state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**info, "admin_token": self.state.admin_token}, indent=2))
+        private = {"admin_token": self.state.admin_token, "bypass_secret": self.tb.protection.secret}
+        tmp.write_text(json.dumps({**info, **private}, indent=2))
         tmp.chmod(0o600)
         tmp.replace(state_file)
         logging.getLogger("smokegate.testbed").warning(

@@ -22,6 +22,8 @@ class TestbedState:
     version: str = DEFAULT_VERSION
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     active: set[str] = field(default_factory=set)
+    # Vercel Deployment Protection in front of the app (testbed/vercel.py): a mode, not a fault.
+    protected: bool = False
     # Requests served while the app was under concurrent load (the error-5pct fault counts these).
     concurrent_served: int = 0
     # Events the app acted on (webhooks processed, sign-ins...), for the self-tests to inspect.
