@@ -179,7 +179,8 @@ SECURITY: tuple[Fault, ...] = (
        *_each("test_cors.py::test_preflight_allows_only_route_methods", _CORS_ROUTES)),
     _f("cors-null-allowed", "the CORS allowlist includes the null origin", *_cors(_HOSTILE, _CORS_ROUTES, ("null",))),
     _f("cors-suffix-match", 'the CORS check is origin.endsWith("napoleonai.app")',
-       *_cors(_HOSTILE, _CORS_ROUTES, ("suffix-lookalike", "http-downgrade", "subdomain"))),
+       # wwwxnapoleonai.app (the unescaped-dot look-alike of www) ends with napoleonai.app as well.
+       *_cors(_HOSTILE, _CORS_ROUTES, ("suffix-lookalike", "unescaped-dot", "http-downgrade", "subdomain"))),
     _f("cors-wildcard-credentials", "/api/status sends Access-Control-Allow-Origin: * with Allow-Credentials: true",
        *_cors("test_cors.py::test_allowed_origin_echoed", ("status",), _CORS_ALLOWED),
        *_cors(_HOSTILE, ("status",), _CORS_KINDS),
@@ -334,7 +335,13 @@ SYNTHETIC: tuple[Fault, ...] = (
     ),
 )
 
-CATALOG: dict[str, Fault] = {fault.name: fault for fault in (*SMOKE, *SECURITY, *SYNTHETIC)}
+# -- what a real deployment got past (issue 11) -------------------------------------------------
+REAL_DEPLOYMENT: tuple[Fault, ...] = (
+    _f("cors-www-regex", "the apex origin is matched exactly, www by /^https:\\/\\/www.napoleonai.app/ (no \\. nor $)",
+       *_cors(_HOSTILE, _CORS_ROUTES, ("prefix-lookalike", "unescaped-dot"))),
+)
+
+CATALOG: dict[str, Fault] = {fault.name: fault for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *REAL_DEPLOYMENT)}
 
 
 def get(name: str) -> Fault:

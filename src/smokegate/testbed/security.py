@@ -43,6 +43,8 @@ CSP = "; ".join((
     "upgrade-insecure-requests",
 ))
 ALLOWED_ORIGINS = frozenset({"https://napoleonai.app", "https://www.napoleonai.app"})
+# The cors-www-regex fault's matcher for the www origin: /^https:\/\/www.napoleonai.app/ (no \. nor $).
+WWW_ORIGIN_REGEX = re.compile(r"^https://www.napoleonai.app")
 CORS_ROUTES = {"/api/plans": "GET, HEAD, OPTIONS", "/api/status": "GET, HEAD, OPTIONS"}
 # The waitlist route's limit, as Upstash's fixedWindow(30, "3 s") would enforce it.
 RATE_LIMITED_PATH = "/api/waitlist"
@@ -80,6 +82,9 @@ def _origin_allowed(tb: Testbed, origin: str) -> bool:
         return tb.state.on("cors-null-allowed")
     if tb.state.on("cors-suffix-match") and origin.endswith("napoleonai.app"):
         # The classic bug: origin.endsWith("napoleonai.app") lets evilnapoleonai.app in.
+        return True
+    if tb.state.on("cors-www-regex") and WWW_ORIGIN_REGEX.match(origin):
+        # The apex is matched exactly, www with a regex missing its escapes and its $ anchor.
         return True
     return origin in ALLOWED_ORIGINS
 
