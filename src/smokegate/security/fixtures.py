@@ -82,6 +82,8 @@ class Crawler:
     page_answer: PageFetch
     max_scripts: int
     bodies: dict[str, Exchange] = field(default_factory=dict)
+    # Other same-origin files the checks look at (source maps), fetched once per run.
+    others: dict[str, Exchange] = field(default_factory=dict)
 
     def _same_origin(self, src: str) -> str | None:
         url = urljoin(self.target.base_url + "/", src)
@@ -90,6 +92,16 @@ class Crawler:
         if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
             return None
         return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def same_origin_path(self, url: str) -> str | None:
+        """The path (and query) of ``url`` when it is on the target's origin, else None."""
+        return self._same_origin(url)
+
+    def fetch(self, path: str) -> Exchange:
+        """GET a same-origin file once per run (a map shared by every page is asked for once)."""
+        if path not in self.others:
+            self.others[path] = self.probe.get(path)
+        return self.others[path]
 
     def script(self, path: str) -> Exchange | None:
         if path not in self.bodies:

@@ -339,6 +339,11 @@ SYNTHETIC: tuple[Fault, ...] = (
 REAL_DEPLOYMENT: tuple[Fault, ...] = (
     _f("cors-www-regex", "the apex origin is matched exactly, www by /^https:\\/\\/www.napoleonai.app/ (no \\. nor $)",
        *_cors(_HOSTILE, _CORS_ROUTES, ("prefix-lookalike", "unescaped-dot"))),
+    _f("source-map-turbopack", "a Turbopack build with productionBrowserSourceMaps: each chunk's "
+       "//# sourceMappingURL names a map hashed apart from it (<chunk>.js.map answers 404)",
+       *_pages("test_secrets.py::test_source_maps_not_served")),
+    _f("source-map-header", "maps built as hidden-source-map (no comment) are announced by a SourceMap header "
+       "and served from /_next/static/maps/", *_pages("test_secrets.py::test_source_maps_not_served")),
 )
 
 CATALOG: dict[str, Fault] = {fault.name: fault for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *REAL_DEPLOYMENT)}

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smokegate.testbed.context import Testbed
 from smokegate.testbed.fake_secrets import FAKE_SECRETS, dotenv_file
-from smokegate.testbed.nextjs import CHUNK_CACHE_CONTROL, JS_CONTENT_TYPE
+from smokegate.testbed.nextjs import CHUNK_CACHE_CONTROL, JS_CONTENT_TYPE, content_hash
 
 # Clerk's documented CSP for a Next.js app (clerk.com/docs/security/clerk-csp), no 'unsafe-eval'.
 CSP = "; ".join((
@@ -180,31 +180,61 @@ class SecurityMiddleware:
             return self._static(path)
         return None
 
+    def _map_path(self, chunk: str) -> str | None:
+        """Where the active source-map fault serves ``chunk``'s map (None: maps are not shipped)."""
+        state = self.tb.state
+        directory, name = chunk.rsplit("/", 1)
+        if state.on("source-map-served"):
+            return chunk + ".map"  # webpack: the map beside its chunk, under the same name
+        if state.on("source-map-turbopack"):
+            # Turbopack content-hashes the map on its own: its name says nothing of the chunk's.
+            return f"{directory}/{content_hash('turbopack-map:' + name)}.js.map"
+        if state.on("source-map-header"):
+            # hidden-source-map (no comment), announced by a SourceMap header and kept elsewhere.
+            return f"/_next/static/maps/{content_hash('hidden-map:' + name)}.js.map"
+        return None
+
+    def _source_map(self, path: str) -> Handler | None:
+        build = self.tb.build
+        for chunk in build.files:
+            if self._map_path(chunk) == path:
+                break
+        else:
+            return None
+        turbopack = self.tb.state.on("source-map-turbopack")
+        source = "turbopack:///[project]/app/page.tsx" if turbopack else "webpack://_N_E/./app/page.tsx"
+        plain = {"version": 3, "file": chunk.rsplit("/", 1)[-1], "sources": [source],
+                 "sourcesContent": ["export default function Page() { /* original source */ }"],
+                 "names": [], "mappings": "AAAA"}
+        # Turbopack writes index maps: one section per module of the chunk.
+        sourcemap = {"version": 3, "sections": [{"offset": {"line": 0, "column": 0}, "map": plain}]} \
+            if turbopack else plain
+        return JSONResponse(sourcemap, headers={"cache-control": CHUNK_CACHE_CONTROL})
+
     def _static(self, path: str) -> Handler | None:
         state = self.tb.state
         build = self.tb.build
-        if path.endswith(".js.map") and state.on("source-map-served"):
-            source = build.files.get(path.removesuffix(".map"))
-            if source is not None:
-                sourcemap = {"version": 3, "file": path.rsplit("/", 1)[-1], "sources": ["webpack://_N_E/./app/page.tsx"],
-                             "sourcesContent": ["export default function Page() { /* original source */ }"],
-                             "mappings": "AAAA"}
-                return JSONResponse(sourcemap, headers={"cache-control": CHUNK_CACHE_CONTROL})
-            return None
+        if path.endswith(".map"):
+            return self._source_map(path)
         text = build.files.get(path)
         if text is None:
             return None
         changed = text
+        headers = {"cache-control": CHUNK_CACHE_CONTROL}
         if state.on("secret-in-chunk") and "e.exports={env:" in text:
             # Someone renamed STRIPE_SECRET_KEY to NEXT_PUBLIC_STRIPE_SECRET_KEY: Next.js inlines it.
             secret = FAKE_SECRETS["STRIPE_SECRET_KEY"]
             inlined = f'e.exports={{env:{{"NEXT_PUBLIC_STRIPE_SECRET_KEY":"{secret}",'
             changed = changed.replace("e.exports={env:{", inlined)
-        if state.on("source-map-served"):
-            changed += f"\n//# sourceMappingURL={path.rsplit('/', 1)[-1]}.map"
-        if changed == text:
+        map_path = self._map_path(path)
+        if map_path is not None and state.on("source-map-header"):
+            headers["sourcemap"] = map_path
+        elif map_path is not None:
+            # Both bundlers end a chunk with the comment, naming the map relative to the chunk.
+            changed += f"\n//# sourceMappingURL={map_path.rsplit('/', 1)[-1]}"
+        if changed == text and len(headers) == 1:
             return None
-        return Response(changed, media_type=JS_CONTENT_TYPE, headers={"cache-control": CHUNK_CACHE_CONTROL})
+        return Response(changed, media_type=JS_CONTENT_TYPE, headers=headers)
 
     def _too_many(self, reset: float) -> Response:
         seconds = max(1, math.ceil(reset))
