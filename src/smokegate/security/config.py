@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from smokegate.checks.notfound import Content
+
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _NAME = r"^[a-z0-9][a-z0-9-]*$"
 
@@ -112,6 +114,9 @@ class JsonRoute(_Model):
 class SensitivePath(_Model):
     name: str = Field(pattern=_NAME)
     path: str = Field(pattern=r"^/")
+    # What the file holds, to know it when served (KEY=value lines, a [core] section, JSON…);
+    # None infers it from the path (smokegate.checks.notfound.content_of).
+    content: Content | None = None
 
 
 class SecretScan(_Model):

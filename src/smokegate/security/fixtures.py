@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from smokegate.checks import notfound
 from smokegate.checks.html import inline_scripts, script_sources
 from smokegate.checks.ratelimit import Burst, run_burst
 from smokegate.checks.tls import TlsScan, scan
@@ -63,6 +65,14 @@ def page_answer(security_probe: Probe) -> PageFetch:
         return cache[path]
 
     return fetch
+
+
+@pytest.fixture(scope="session")
+def not_found_answer(security_probe: Probe) -> notfound.Answer:
+    """The site's answer to a path that cannot exist, learned once: what a soft 404 looks like."""
+    path = f"/smokegate-not-found-{secrets.token_hex(6)}"
+    answer = fresh(security_probe).get(path)
+    return notfound.Answer(path, answer.status, answer.text)
 
 
 @dataclass

@@ -89,7 +89,11 @@ def create_public_app(tb: Testbed) -> ASGIApp:
         if isinstance(exc, HTTPException) and exc.status_code == 405:
             return JSONResponse({"error": "Method Not Allowed"}, status_code=405)
         status = 500 if tb.state.on("unknown-route-500") else 404
-        return site.error_page(tb, request, status)
+        response = site.error_page(tb, request, status)
+        if status == 404 and tb.state.on("soft-404"):
+            # A catch-all route renders the not-found page without calling notFound(): 200.
+            response.status_code = 200
+        return response
 
     app = Starlette(
         routes=[*site.routes(tb), *api.routes(tb), *auth.routes(tb), *security.routes(tb), *webhooks.routes(tb)],
