@@ -84,6 +84,8 @@ class Health(_Model):
     samples: int = Field(5, ge=1, le=50)
     components: tuple[str, ...] = ("database", "auth", "ai", "payments")
     database_component: str = "database"
+    # The guide's health is real-time (refreshed every 30 s): a body timestamp older than this is a past state.
+    max_age_s: float = Field(60, gt=0, le=3600)
 
 
 class ErrorBurst(_Model):

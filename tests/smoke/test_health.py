@@ -1,11 +1,13 @@
-"""Health monitoring (ops guide): /api/health answers 200 within 500 ms, every component ok."""
+"""Health monitoring (ops guide): /api/health answers 200 within 500 ms, in real time, every component ok."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from smokegate.checks import freshness
 from smokegate.config import Target
 from smokegate.probe import Exchange, Probe
 
@@ -60,6 +62,28 @@ def test_health_reports_every_component_ok(target: Target, health: Exchange, che
     if failing:
         check_record.detail("dependency", failing[0].split(" ", 1)[0])
     assert not failing, f"health components not ok: {', '.join(failing)}"
+
+
+@pytest.mark.check(severity="high", feature="health")
+def test_health_is_real_time(target: Target, health: Exchange, check_record: Any) -> None:
+    # A health a CDN stores or serves, or whose timestamp is old, reports a past state as the
+    # present (typically a route handler rendered statically at build time).
+    signs = freshness.cache_signs(health.headers)
+    try:
+        stamped = freshness.body_timestamp(health.json())
+    except ValueError:
+        stamped = None  # not JSON: test_health_reports_every_component_ok says so
+    if stamped is not None:
+        key, moment = stamped
+        age = (datetime.now(UTC) - moment).total_seconds()
+        check_record.detail("timestamp_age_s", round(age, 1))
+        if age > target.health.max_age_s:
+            signs.append(f"its {key} {moment.isoformat(timespec='seconds')} is {age:.0f} s old "
+                         f"(> {target.health.max_age_s:.0f} s)")
+    check_record.detail("cache_signs", signs)
+    assert not signs, (
+        f"{target.health.path} is not real-time, it may report a past state as the present: " + "; ".join(signs)
+    )
 
 
 @pytest.mark.check(severity="high", feature="health")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -40,12 +40,30 @@ def health_body(tb: Testbed) -> tuple[int, dict[str, Any]]:
     return (200 if healthy else 503), body
 
 
+# The health-static fault: /api/health was rendered once at build time, this long before the tests.
+BUILT_AGO_S = 5400
+
+
+def _prerendered_health(tb: Testbed) -> Response:
+    """What Vercel serves for a route handler Next.js prerendered at build time: the build's answer."""
+    status, body = health_body(tb)
+    built = datetime.now(UTC) - timedelta(seconds=BUILT_AGO_S)
+    body.update(timestamp=built.isoformat(timespec="seconds"), uptime_s=0)
+    # Vercel turns the route's s-maxage into max-age=0 for browsers and answers from its cache.
+    headers = {"cache-control": "public, max-age=0, must-revalidate", "x-vercel-cache": "HIT",
+               "age": str(BUILT_AGO_S), "x-nextjs-prerender": "1"}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def routes(tb: Testbed) -> list[BaseRoute]:
     async def health(request: Request) -> Response:
         if tb.state.on("health-slow"):
             await asyncio.sleep(0.8)
+        if tb.state.on("health-static"):
+            return _prerendered_health(tb)
         status, body = health_body(tb)
-        return JSONResponse(body, status_code=status, headers=NO_STORE)
+        # A dynamic route handler: Vercel's cache is asked and misses.
+        return JSONResponse(body, status_code=status, headers={**NO_STORE, "x-vercel-cache": "MISS"})
 
     async def plans(request: Request) -> Response:
         if tb.state.on("api-slow"):
