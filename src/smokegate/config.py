@@ -53,6 +53,10 @@ class Budgets(_Model):
     db_ms: float = Field(100, gt=0)
     ai_ms: float = Field(3000, gt=0)
     error_rate: float = Field(0.01, ge=0, le=1)
+    # The guide's key metrics, judged when the health endpoint reports them.
+    memory_ratio: float = Field(0.8, gt=0, le=1)
+    response_ms: float = Field(2000, gt=0)
+    uptime_ratio: float = Field(0.999, ge=0, le=1)
 
 
 class Page(_Model):

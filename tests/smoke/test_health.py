@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from smokegate.checks import freshness
+from smokegate.checks import freshness, health_metrics
+from smokegate.checks.warning_signs import SLOW_RESPONSE
 from smokegate.config import Target
 from smokegate.probe import Exchange, Probe
 
@@ -86,11 +87,33 @@ def test_health_is_real_time(target: Target, health: Exchange, check_record: Any
     )
 
 
+@pytest.mark.check(severity="medium", feature="health")
+def test_health_metrics_within_guide(target: Target, health: Exchange, check_record: Any) -> None:
+    # The guide's key metrics (memory < 80 % of available, error rate < 1 %, response time < 2 s,
+    # uptime 99.9 %), judged whenever health reports them; past a warning sign, severity rises.
+    budgets = target.budgets
+    limits = health_metrics.Thresholds(memory_pct=budgets.memory_ratio * 100, error_rate_pct=budgets.error_rate * 100,
+                                       response_ms=budgets.response_ms, uptime_pct=budgets.uptime_ratio * 100)
+    try:
+        metrics = health_metrics.read(health.json(), limits)
+    except ValueError:
+        metrics = []  # not JSON: test_health_reports_every_component_ok says so
+    if not metrics:
+        pytest.skip(f"{target.health.path} reports none of the guide's metrics (memory, error rate, response time, "
+                    "uptime) in a form with a unit: not judged")
+    check_record.detail("metrics", {m.name: round(m.value, 2) for m in metrics})
+    over = [m for m in metrics if not m.within]
+    for metric in over:
+        if metric.past_warning_sign and metric.sign is not None:
+            check_record.raise_severity(metric.sign.describe())
+    assert not over, f"{target.health.path} reports " + "; ".join(m.describe() for m in over)
+
+
 @pytest.mark.check(severity="high", feature="health")
 def test_health_latency_within_budget(target: Target, probe: Probe, check_record: Any) -> None:
     budget = target.budgets.health_ms
     exchanges, samples = probe.sample("GET", target.health.path, target.health.samples, headers=NO_CACHE)
-    check_record.measure(samples.median, budget, samples=list(samples.values),
+    check_record.measure(samples.median, budget, warning_sign=SLOW_RESPONSE, samples=list(samples.values),
                          phases=[x.timing.as_dict() for x in exchanges])
     slowest = max(exchanges, key=lambda x: x.timing.total_ms)
     assert samples.median <= budget, (

@@ -30,11 +30,14 @@ def health_body(tb: Testbed) -> tuple[int, dict[str, Any]]:
         checks["database"] = {"status": "error", "latency_ms": None, "error": "connection timeout"}
     healthy = all(c["status"] == "ok" for c in checks.values())
     version = "0b7e5d3c2a1f9e8d7c6b5a4f3e2d1c0b9a8f7e6d" if state.on("wrong-version") else state.version
+    # The function's resident memory against its configured limit (Vercel's default 1024 MB).
+    used_mb = 912 if state.on("health-memory-high") else 212
     body = {
         "status": "healthy" if healthy else "unhealthy",
         "version": version,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "uptime_s": round(time.monotonic() - STARTED),
+        "memory": {"used_mb": used_mb, "limit_mb": 1024},
         "checks": checks,
     }
     return (200 if healthy else 503), body

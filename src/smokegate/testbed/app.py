@@ -52,6 +52,12 @@ class EdgeMiddleware:
             if state.concurrent_served % 20 == 0:
                 await JSONResponse({"error": "Bad Gateway"}, status_code=502)(scope, receive, self._edge(send))
                 return
+        if state.on("status-upstream-failing") and scope["path"] == "/api/status" and self._under_load(scope):
+            # The status route's upstream has too few connections: under load every 3rd request fails.
+            state.concurrent_served += 1
+            if state.concurrent_served % 3 == 0:
+                await JSONResponse({"error": "Bad Gateway"}, status_code=502)(scope, receive, self._edge(send))
+                return
         await self.app(scope, receive, self._edge(send))
 
     def _under_load(self, scope: Scope) -> bool:

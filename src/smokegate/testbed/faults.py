@@ -354,6 +354,11 @@ REAL_DEPLOYMENT: tuple[Fault, ...] = (
        quiet=("security/test_secrets.py", "security/test_input_validation.py")),
     _f("health-static", "/api/health was rendered at build time: Vercel serves it from its cache "
        "(x-vercel-cache: HIT, Age 5400) with the build's timestamp", "smoke/test_health.py::test_health_is_real_time"),
+    _f("health-memory-high", "/api/health reports 912 of 1024 MB in use (89 %: a leak in the new build)",
+       "smoke/test_health.py::test_health_metrics_within_guide"),
+    # About 10 % of the error burst fails: past the guide's warning sign (> 5 %), so the check fails as critical.
+    _f("status-upstream-failing", "under concurrent load every 3rd request to /api/status answers 502",
+       "smoke/test_error_rate.py::test_error_rate_under_budget"),
 )
 
 CATALOG: dict[str, Fault] = {fault.name: fault for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *REAL_DEPLOYMENT)}
