@@ -1,5 +1,5 @@
 """The security suite's fixtures: the shared, cached fetches its checks read (one GET per page,
-one sslyze scan, one crawl, one rate-limit burst).
+one sslyze scan, one crawl, one not-found answer, one rate-limit burst and its bypass attempts).
 
 Registered by ``smokegate.plugin``; it only acts on tests that ask for its fixtures.  Parameters
 made from the target's ``[security]`` config (routes, origins, webhooks…) are in ``smokegate.params``.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -19,6 +19,7 @@ import pytest
 from smokegate.checks import notfound
 from smokegate.checks.html import inline_scripts, script_sources
 from smokegate.checks.ratelimit import Burst, run_burst
+from smokegate.checks.ratelimit_bypass import Attempt, try_headers
 from smokegate.checks.tls import TlsScan, scan
 from smokegate.config import Page, Target
 from smokegate.probe import Exchange, Probe
@@ -184,13 +185,33 @@ def http_url(smokegate_run: SmokegateRun, security: SecurityConfig) -> str:
     return smokegate_run.settings.http_url or security.tls.http_url or f"http://{smokegate_run.target.host}"
 
 
+@dataclass
+class RateLimitRun:
+    """The bounded burst, and what rotating client-IP headers did right after its first 429."""
+
+    burst: Burst[Exchange]
+    # Empty when the burst got no 429 (there is no limit to bypass) or broke off.
+    bypass: list[Attempt] = field(default_factory=list)
+
+
 @pytest.fixture(scope="session")
-def rate_limit_burst(security_probe: Probe, security: SecurityConfig) -> Burst[Exchange]:
-    """The bounded burst against the rate-limited endpoint, sent once for the rate-limit checks."""
+def rate_limit_run(security_probe: Probe, security: SecurityConfig) -> RateLimitRun:
+    """The bounded burst against the rate-limited endpoint, continued at once (while the limit holds)
+    by at most two requests per spoofable client-IP header; sent once for the rate-limit checks."""
     limit = security.rate_limit
     probe = fresh(security_probe)
 
-    def send() -> Exchange:
-        return probe.request(limit.method, limit.path, json=limit.json_body)
+    def send(headers: Mapping[str, str] | None = None) -> Exchange:
+        return probe.request(limit.method, limit.path, json=limit.json_body, headers=dict(headers or {}))
 
-    return run_burst(send, cap=limit.cap, concurrency=limit.concurrency)
+    burst = run_burst(send, cap=limit.cap, concurrency=limit.concurrency)
+    run = RateLimitRun(burst)
+    if burst.first_429 is not None and not burst.errors:
+        run.bypass = try_headers(send)
+    return run
+
+
+@pytest.fixture(scope="session")
+def rate_limit_burst(rate_limit_run: RateLimitRun) -> Burst[Exchange]:
+    """The bounded burst against the rate-limited endpoint, sent once for the rate-limit checks."""
+    return rate_limit_run.burst

@@ -150,6 +150,10 @@ class SecurityMiddleware:
             self.stuck.clear()
         if path == RATE_LIMITED_PATH and not state.on("ratelimit-off"):
             client = (scope.get("client") or ("?", 0))[0]
+            forwarded = _header(scope, b"x-forwarded-for")
+            if state.on("ratelimit-xff") and forwarded:
+                # The limiter keys on the first X-Forwarded-For entry: the one the client wrote.
+                client = forwarded.split(",")[0].strip()
             allowed, reset = self.window.hit(client)
             if client in self.stuck:
                 # The limiter's block outlives the Retry-After it announced (a key that never expires).
