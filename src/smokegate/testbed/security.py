@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urljoin
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -182,6 +183,8 @@ class SecurityMiddleware:
             return JSONResponse({"id": "user_2demo", "name": "Demo Executive", "email": "demo@napoleonai.app"})
         if path.startswith("/_next/static/"):
             return self._static(path)
+        if path == "/sign-out" and state.on("open-redirect-sign-out"):
+            return _sign_out_link
         return None
 
     def _map_path(self, chunk: str) -> str | None:
@@ -324,6 +327,23 @@ class SecurityMiddleware:
         env = {"SUPABASE_URL": "https://napoleon-testbed.supabase.co",
                "SUPABASE_KEY": FAKE_SECRETS["SUPABASE_SERVICE_ROLE_KEY"]}
         return f"<script>window.__SUPABASE__={json.dumps(env)}</script>"
+
+
+# The return-URL parameters the open-redirect-sign-out fault's handler reads (Clerk's, Auth.js's…).
+RETURN_PARAMS = ("redirect_url", "redirect_uri", "returnTo", "next", "callbackUrl")
+
+
+async def _sign_out_link(scope: Scope, receive: Receive, send: Send) -> None:
+    """A GET sign-out (for a link in an email) that trusts any return URL starting with "/"."""
+    request = Request(scope, receive)
+    target = next((request.query_params[p] for p in RETURN_PARAMS if p in request.query_params), "/")
+    if not target.startswith("/"):
+        target = "/"  # absolute URLs are refused, but //host and /\host start with "/" as well
+    # The raw value, as NextResponse.redirect(new URL(target, request.url)) resolves it.
+    location = urljoin(str(request.url), target.replace("\\", "/"))
+    response = Response(status_code=303, headers={"location": location, "cache-control": "no-store"})
+    response.delete_cookie("__session", path="/", secure=True, httponly=True, samesite="lax")
+    await response(scope, receive, send)
 
 
 def _dev_stack(message: str) -> str:
