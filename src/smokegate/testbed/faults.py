@@ -364,6 +364,8 @@ REAL_DEPLOYMENT: tuple[Fault, ...] = (
        quiet=("security/test_rate_limit.py",)),
     _f("open-redirect-sign-out", "GET /sign-out (an email link) redirects to any return URL starting with \"/\": "
        "//host and /\\host leave the site", "security/test_redirects.py::test_return_url_stays_on_site[sign-out]"),
+    _f("tls-incomplete-chain", "the leaf is served without its intermediate (a certificate file without the bundle)",
+       f"{_TLS}test_certificate_chain_is_trusted", f"{_TLS}test_mozilla_profile_compliance", others="skip"),
 )
 
 CATALOG: dict[str, Fault] = {fault.name: fault for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *REAL_DEPLOYMENT)}
