@@ -63,7 +63,7 @@ def _number(value: Any) -> float | None:
 
 
 def _walk(body: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, str, Any]]:
-    """(dotted path, normalized key, value) of every entry, breadth first, three levels deep."""
+    """(dotted path, normalized key, value) of every entry, a level before the objects in it, three deep."""
     if not isinstance(body, dict) or depth > 2:
         return
     for key, value in body.items():
