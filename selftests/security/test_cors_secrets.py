@@ -19,6 +19,19 @@ def test_hostile_origins_imitate_matcher_bugs() -> None:
     assert "subdomain" not in cors.hostile_origins("https://napoleonai.app", allow_subdomains=True)
 
 
+def test_hostile_origins_come_from_every_allowed_origin() -> None:
+    allowed = ("https://napoleonai.app", "https://www.napoleonai.app")
+    assert cors.hostile_origins_of_all(allowed, "prefix-lookalike") == [
+        "https://napoleonai.app.evil.example", "https://www.napoleonai.app.evil.example"]
+    assert cors.hostile_origins_of_all(allowed, "unescaped-dot") == ["https://napoleonaixapp", "https://wwwxnapoleonai.app"]
+    # Origin-independent kinds come once.
+    assert cors.hostile_origins_of_all(allowed, "null") == ["null"]
+    assert len(cors.hostile_origins_of_all(allowed, "arbitrary")) == 1
+    # An allowed origin is never sent as a hostile one (an http origin's "downgrade" is itself).
+    assert cors.hostile_origins_of_all(("http://localhost:3000",), "http-downgrade") == []
+    assert cors.hostile_origins_of_all(allowed, "subdomain", allow_subdomains=True) == []
+
+
 def test_cors_header_reading() -> None:
     headers = {"access-control-allow-origin": " * ", "access-control-allow-credentials": "TRUE",
                "vary": "Accept-Encoding, Origin", "access-control-allow-methods": "get, DELETE"}

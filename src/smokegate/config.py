@@ -50,6 +50,10 @@ class Budgets(_Model):
     db_ms: float = Field(100, gt=0)
     ai_ms: float = Field(3000, gt=0)
     error_rate: float = Field(0.01, ge=0, le=1)
+    # The guide's key metrics, judged when the health endpoint reports them.
+    memory_ratio: float = Field(0.8, gt=0, le=1)
+    response_ms: float = Field(2000, gt=0)
+    uptime_ratio: float = Field(0.999, ge=0, le=1)
 
 
 class Page(_Model):
@@ -81,6 +85,8 @@ class Health(_Model):
     samples: int = Field(5, ge=1, le=50)
     components: tuple[str, ...] = ("database", "auth", "ai", "payments")
     database_component: str = "database"
+    # The guide's health is real-time (refreshed every 30 s): a body timestamp older than this is a past state.
+    max_age_s: float = Field(60, gt=0, le=3600)
 
 
 class ErrorBurst(_Model):

@@ -77,6 +77,7 @@ PARAMETERS: tuple[Parametrization, ...] = (
     Parametrization(("json_route",), lambda t: [(r,) for r in t.security.json_routes], lambda v: _named(v[0])),
     Parametrization(("sensitive_path",), lambda t: [(p,) for p in t.security.sensitive_paths],
                     lambda v: _named(v[0])),
+    Parametrization(("return_route",), lambda t: [(r,) for r in t.security.return_routes], lambda v: _named(v[0])),
     Parametrization(("provider",), lambda t: [(p,) for p in t.synthetic.providers], lambda v: _named(v[0])),
 )
 
@@ -176,6 +177,12 @@ def json_route(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def sensitive_path(request: pytest.FixtureRequest) -> Any:
     """A path of ``security.sensitive_paths`` that must never be served (``/.env``, ``/.git/config``…)."""
+    return _param(request)
+
+
+@pytest.fixture
+def return_route(request: pytest.FixtureRequest) -> Any:
+    """A route of ``security.return_routes`` (sign-in, sign-out) whose return URL must stay on the site."""
     return _param(request)
 
 

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from smokegate import failures
+from smokegate.checks import warning_signs
 from smokegate.failures import CheckFailure, Inconclusive
 from smokegate.gate import CheckResult, GateReport, Outcome
+from smokegate.run import SEVERITY_RAISED
 from smokegate.scrub import SCRUBBER
 
 PROPERTY = "smokegate"
@@ -65,6 +67,16 @@ class _Pending:
     duration: float = 0.0
 
 
+def _raised(severity: str, item: _Pending, details: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
+    """A failed check whose record asked for it (a figure past a warning sign) is one step more severe."""
+    reason = details.get(SEVERITY_RAISED)
+    if item.outcome != "failed" or not reason:
+        return severity, item.message, details
+    higher = warning_signs.raised(severity)
+    details["declared_severity"] = severity
+    return higher, f"{item.message or ''} [{reason}: severity raised from {severity} to {higher}]".strip(), details
+
+
 class ResultCollector:
     """Folds the reports of each check into one check result for the gate (controller only)."""
 
@@ -102,21 +114,22 @@ class ResultCollector:
         info = item.info
         if not info.get("check"):
             return
+        severity, message, details = _raised(info.get("severity", "high"), item, dict(info.get("details", {})))
         result = CheckResult(
             check=str(info["check"]),
             outcome=item.outcome,
-            severity=info.get("severity", "high"),
+            severity=severity,
             epic=info.get("epic", "smoke"),
             feature=info.get("feature", ""),
             required=bool(info.get("required", False)),
-            message=SCRUBBER.text(item.message) if item.message else None,
+            message=SCRUBBER.text(message) if message else None,
             measured=info.get("measured"),
             budget=info.get("budget"),
             unit=info.get("unit"),
             requests=int(info.get("requests", 0)),
             attempts=item.attempts,
             duration_s=round(item.duration, 3),
-            details=dict(info.get("details", {})),
+            details=details,
         )
         if result.outcome == "failed":
             raised_info = item.raised or {}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from smokegate.checks.warning_signs import WarningSign
 from smokegate.gate import Deselected, GateReport
 from smokegate.options import Settings
 
@@ -62,6 +63,10 @@ class SmokegateRun:
         return run
 
 
+# The CheckRecord detail that asks the collector to raise a failed check's severity one step.
+SEVERITY_RAISED = "severity_raised_by"
+
+
 class CheckRecord:
     """What a check measured, for the reports and gate.json; given to tests as ``check_record``."""
 
@@ -74,11 +79,22 @@ class CheckRecord:
         self.unit: str | None = None
         self.details: dict[str, Any] = {}
 
-    def measure(self, measured: float, budget: float | None, unit: str = "ms", **details: Any) -> None:
-        """The figure the check is judged on, beside its budget (or threshold)."""
+    def measure(self, measured: float, budget: float | None, unit: str = "ms", *,
+                warning_sign: WarningSign | None = None, **details: Any) -> None:
+        """The figure the check is judged on, beside its budget (or threshold).
+
+        With ``warning_sign``, a figure past that sign of the ops guide raises the check's severity
+        one step if it fails (see :mod:`smokegate.checks.warning_signs`).
+        """
         self.measured, self.budget, self.unit = float(measured), budget, unit
         self.details.update(details)
+        if warning_sign is not None and warning_sign.exceeded(self.measured, unit):
+            self.raise_severity(warning_sign.describe())
         _allure_attach("measurement", {"measured": self.measured, "budget": budget, "unit": unit, **details})
+
+    def raise_severity(self, reason: str) -> None:
+        """If the check fails, it fails one severity higher, for ``reason`` (read by the collector)."""
+        self.details[SEVERITY_RAISED] = reason
 
     def add_requests(self, count: int) -> None:
         """Requests the check sent outside the run's counted probes (rare)."""

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from smokegate.checks import headers, tls
+from smokegate.checks import chain, headers, tls
 from smokegate.checks.tls import TlsScan
 from smokegate.config import Page, Target
 from smokegate.probe import Probe, TargetUnreachable
@@ -31,7 +31,7 @@ def test_certificate_chain_is_trusted(tls_scan: TlsScan, target: Target) -> None
     result = _scanned(tls_scan)
     assert result.trusted, (
         f"the chain of {result.host}:{result.port} does not validate against {result.trust_store or 'the trust store'} "
-        f"({target.ca_bundle}): {result.trust_error}"
+        f"({target.ca_bundle}): {chain.explain(result.chain, target.ca_bundle, result.trust_error)}"
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from smokegate.checks.warning_signs import SLOW_RESPONSE
 from smokegate.config import ApiEndpoint, Target
 from smokegate.probe import Exchange, Probe
 
@@ -45,7 +46,7 @@ def test_api_within_budget(
     from smokegate.timing import Samples
 
     samples = Samples.of(x.timing.total_ms for x in (first, *more))
-    check_record.measure(samples.median, budget, samples=list(samples.values),
+    check_record.measure(samples.median, budget, warning_sign=SLOW_RESPONSE, samples=list(samples.values),
                          phases=[x.timing.as_dict() for x in (first, *more)])
     assert samples.median <= budget, (
         f"{api_endpoint.method} {api_endpoint.path} {samples.describe()} > budget {budget:.0f} ms; "

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from smokegate.checks.warning_signs import ERROR_RATE_INCREASE
 from smokegate.config import Target
 from smokegate.probe import Probe, TargetUnreachable
 
@@ -30,7 +31,8 @@ def test_error_rate_under_budget(target: Target, probe: Probe, check_record: Any
         errors = [e for e in pool.map(one, paths) if e]
     rate = len(errors) / len(paths)
     budget = target.budgets.error_rate
-    check_record.measure(rate * 100, budget * 100, unit="%", requests_in_burst=len(paths))
+    check_record.measure(rate * 100, budget * 100, unit="%", warning_sign=ERROR_RATE_INCREASE,
+                         requests_in_burst=len(paths))
     summary = ", ".join(f"{what} x{n}" for what, n in Counter(errors).most_common(5))
     assert rate < budget, (
         f"error rate {rate:.1%} ({len(errors)} of {len(paths)} requests) >= budget {budget:.0%}: {summary}"

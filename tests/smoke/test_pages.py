@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from smokegate.checks.html import development_urls
+from smokegate.checks.warning_signs import SLOW_RESPONSE
 from smokegate.config import Page, Target
 from smokegate.probe import Sampler
 
@@ -35,7 +36,7 @@ def test_page_shows_expected_text(site_page: Page, page_samples: Sampler) -> Non
 def test_page_loads_within_budget(target: Target, site_page: Page, page_samples: Sampler, check_record: Any) -> None:
     budget = target.page_budget(site_page)
     exchanges, samples = page_samples(site_page.path)
-    check_record.measure(samples.median, budget, samples=list(samples.values),
+    check_record.measure(samples.median, budget, warning_sign=SLOW_RESPONSE, samples=list(samples.values),
                          phases=[x.timing.as_dict() for x in exchanges])
     assert samples.median <= budget, (
         f"{site_page.path} {samples.describe()} > budget {budget:.0f} ms; first load: {exchanges[0].timing.describe()}"

@@ -2,13 +2,14 @@
 
 Hostile origins are derived from an allowed one, each imitating a classic matcher bug: reflecting
 anything, trusting ``null``, ``startswith``/``endswith`` checks, an unescaped dot in a regex, ignoring
-the scheme, and trusting every subdomain.
+the scheme, and trusting every subdomain.  A matcher may be written per allowed origin (an exact
+match for the apex, a sloppy regex for ``www``), so the look-alikes are derived from every one.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 # The kinds of hostile origin, in the order the checks report them.
@@ -40,6 +41,19 @@ def hostile_origins(allowed_origin: str, *, allow_subdomains: bool = False) -> d
     if allow_subdomains:
         del origins["subdomain"]
     return origins
+
+
+def hostile_origins_of_all(allowed_origins: Sequence[str], kind: str, *, allow_subdomains: bool = False) -> list[str]:
+    """The hostile origins of one ``kind`` derived from every allowed origin, without duplicates.
+
+    ``arbitrary`` and ``null`` do not depend on the allowed origin, so they come once.
+    """
+    found: list[str] = []
+    for allowed in allowed_origins:
+        origin = hostile_origins(allowed, allow_subdomains=allow_subdomains).get(kind)
+        if origin is not None and origin not in found and origin not in allowed_origins:
+            found.append(origin)
+    return found
 
 
 def acao(headers: Mapping[str, str]) -> str | None:

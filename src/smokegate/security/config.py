@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from smokegate.checks.notfound import Content
+
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _NAME = r"^[a-z0-9][a-z0-9-]*$"
 
@@ -80,6 +82,13 @@ class ProtectedRoute(_Model):
     method: Method = "GET"
 
 
+class ReturnRoute(_Model):
+    """A route that takes a return URL (sign-in, sign-out): it must never send the browser off-site."""
+
+    name: str = Field(pattern=_NAME)
+    path: str = Field(pattern=r"^/")
+
+
 class Cookies(_Model):
     # Cookies that are script-readable by design (Clerk's session and client-uat cookies).
     script_readable: tuple[str, ...] = ("__session", "__client_uat")
@@ -112,6 +121,9 @@ class JsonRoute(_Model):
 class SensitivePath(_Model):
     name: str = Field(pattern=_NAME)
     path: str = Field(pattern=r"^/")
+    # What the file holds, to know it when served (KEY=value lines, a [core] section, JSON…);
+    # None infers it from the path (smokegate.checks.notfound.content_of).
+    content: Content | None = None
 
 
 class SecretScan(_Model):
@@ -132,6 +144,13 @@ class SecurityConfig(_Model):
     protected_api: tuple[ProtectedRoute, ...] = (ProtectedRoute(name="user", path="/api/user"),)
     protected_pages: tuple[ProtectedRoute, ...] = (ProtectedRoute(name="dashboard", path="/dashboard"),)
     cookies: Cookies = Cookies()
+    # Sign-in and sign-out routes, and the return-URL parameters they may read (Clerk's, Auth.js's,
+    # Auth0's and common names); probed with off-site values, GET only.
+    return_routes: tuple[ReturnRoute, ...] = (
+        ReturnRoute(name="sign-in", path="/sign-in"),
+        ReturnRoute(name="sign-out", path="/sign-out"),
+    )
+    return_params: tuple[str, ...] = ("redirect_url", "redirect_uri", "returnTo", "next", "callbackUrl")
     webhooks: tuple[Webhook, ...] = (
         Webhook(name="stripe", path="/api/webhooks/stripe", kind="stripe", secret_env="STRIPE_WEBHOOK_SECRET"),
         Webhook(name="clerk", path="/api/webhooks/clerk", kind="svix", secret_env="CLERK_WEBHOOK_SECRET"),
@@ -159,6 +178,7 @@ class SecurityConfig(_Model):
             ("cors", self.cors), ("protected_api", self.protected_api),
             ("protected_pages", self.protected_pages), ("webhooks", self.webhooks),
             ("json_routes", self.json_routes), ("sensitive_paths", self.sensitive_paths),
+            ("return_routes", self.return_routes),
         ):
             names = [item.name for item in items]
             duplicates = sorted({n for n in names if names.count(n) > 1})

@@ -1,5 +1,5 @@
 """The security suite's fixtures: the shared, cached fetches its checks read (one GET per page,
-one sslyze scan, one crawl, one rate-limit burst).
+one sslyze scan, one crawl, one not-found answer, one rate-limit burst and its bypass attempts).
 
 Registered by ``smokegate.plugin``; it only acts on tests that ask for its fixtures.  Parameters
 made from the target's ``[security]`` config (routes, origins, webhooks…) are in ``smokegate.params``.
@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+import secrets
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from smokegate.checks import notfound
 from smokegate.checks.html import inline_scripts, script_sources
 from smokegate.run import SmokegateRun
 
 if TYPE_CHECKING:  # httpx, pydantic, cryptography and sslyze load with the checks that use them
     from smokegate.checks.ratelimit import Burst
+    from smokegate.checks.ratelimit_bypass import Attempt
     from smokegate.checks.tls import TlsScan
     from smokegate.config import Page, Target
     from smokegate.probe import Exchange, Probe
@@ -70,6 +73,14 @@ def page_answer(security_probe: Probe) -> PageFetch:
     return fetch
 
 
+@pytest.fixture(scope="session")
+def not_found_answer(security_probe: Probe) -> notfound.Answer:
+    """The site's answer to a path that cannot exist, learned once: what a soft 404 looks like."""
+    path = f"/smokegate-not-found-{secrets.token_hex(6)}"
+    answer = fresh(security_probe).get(path)
+    return notfound.Answer(path, answer.status, answer.text)
+
+
 @dataclass
 class Served:
     """What a page makes a browser load: its HTML, inline scripts and same-origin scripts."""
@@ -87,6 +98,8 @@ class Crawler:
     page_answer: PageFetch
     max_scripts: int
     bodies: dict[str, Exchange] = field(default_factory=dict)
+    # Other same-origin files the checks look at (source maps), fetched once per run.
+    others: dict[str, Exchange] = field(default_factory=dict)
 
     def _same_origin(self, src: str) -> str | None:
         url = urljoin(self.target.base_url + "/", src)
@@ -95,6 +108,16 @@ class Crawler:
         if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
             return None
         return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def same_origin_path(self, url: str) -> str | None:
+        """The path (and query) of ``url`` when it is on the target's origin, else None."""
+        return self._same_origin(url)
+
+    def fetch(self, path: str) -> Exchange:
+        """GET a same-origin file once per run (a map shared by every page is asked for once)."""
+        if path not in self.others:
+            self.others[path] = self.probe.get(path)
+        return self.others[path]
 
     def script(self, path: str) -> Exchange | None:
         if path not in self.bodies:
@@ -169,15 +192,36 @@ def http_url(smokegate_run: SmokegateRun, security: SecurityConfig) -> str:
     return smokegate_run.settings.http_url or security.tls.http_url or f"http://{smokegate_run.target.host}"
 
 
+@dataclass
+class RateLimitRun:
+    """The bounded burst, and what rotating client-IP headers did right after its first 429."""
+
+    burst: Burst[Exchange]
+    # Empty when the burst got no 429 (there is no limit to bypass) or broke off.
+    bypass: list[Attempt] = field(default_factory=list)
+
+
 @pytest.fixture(scope="session")
-def rate_limit_burst(security_probe: Probe, security: SecurityConfig) -> Burst[Exchange]:
-    """The bounded burst against the rate-limited endpoint, sent once for the rate-limit checks."""
+def rate_limit_run(security_probe: Probe, security: SecurityConfig) -> RateLimitRun:
+    """The bounded burst against the rate-limited endpoint, continued at once (while the limit holds)
+    by at most two requests per spoofable client-IP header; sent once for the rate-limit checks."""
     limit = security.rate_limit
     probe = fresh(security_probe)
 
-    def send() -> Exchange:
-        return probe.request(limit.method, limit.path, json=limit.json_body)
+    def send(headers: Mapping[str, str] | None = None) -> Exchange:
+        return probe.request(limit.method, limit.path, json=limit.json_body, headers=dict(headers or {}))
 
     from smokegate.checks.ratelimit import run_burst
+    from smokegate.checks.ratelimit_bypass import try_headers
 
-    return run_burst(send, cap=limit.cap, concurrency=limit.concurrency)
+    burst = run_burst(send, cap=limit.cap, concurrency=limit.concurrency)
+    run = RateLimitRun(burst)
+    if burst.first_429 is not None and not burst.errors:
+        run.bypass = try_headers(send)
+    return run
+
+
+@pytest.fixture(scope="session")
+def rate_limit_burst(rate_limit_run: RateLimitRun) -> Burst[Exchange]:
+    """The bounded burst against the rate-limited endpoint, sent once for the rate-limit checks."""
+    return rate_limit_run.burst

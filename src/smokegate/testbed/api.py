@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -31,26 +31,48 @@ def health_body(tb: Testbed) -> tuple[int, dict[str, Any]]:
         checks["database"] = {"status": "error", "latency_ms": None, "error": "connection timeout"}
     healthy = all(c["status"] == "ok" for c in checks.values())
     version = "0b7e5d3c2a1f9e8d7c6b5a4f3e2d1c0b9a8f7e6d" if state.on("wrong-version") else state.version
+    # The function's resident memory against its configured limit (Vercel's default 1024 MB).
+    used_mb = 912 if state.on("health-memory-high") else 212
     body = {
         "status": "healthy" if healthy else "unhealthy",
         "version": version,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "uptime_s": round(time.monotonic() - STARTED),
+        "memory": {"used_mb": used_mb, "limit_mb": 1024},
         "checks": checks,
     }
     return (200 if healthy else 503), body
+
+
+# The health-static fault: /api/health was rendered once at build time, this long before the tests.
+BUILT_AGO_S = 5400
+
+
+def _prerendered_health(tb: Testbed) -> Response:
+    """What Vercel serves for a route handler Next.js prerendered at build time: the build's answer."""
+    status, body = health_body(tb)
+    built = datetime.now(UTC) - timedelta(seconds=BUILT_AGO_S)
+    body.update(timestamp=built.isoformat(timespec="seconds"), uptime_s=0)
+    # Vercel turns the route's s-maxage into max-age=0 for browsers and answers from its cache.
+    headers = {"cache-control": "public, max-age=0, must-revalidate", "x-vercel-cache": "HIT",
+               "age": str(BUILT_AGO_S), "x-nextjs-prerender": "1"}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def routes(tb: Testbed) -> list[BaseRoute]:
     async def health(request: Request) -> Response:
         if tb.state.on("health-slow"):
             await asyncio.sleep(0.8)
+        if tb.state.on("health-static"):
+            return _prerendered_health(tb)
         status, body = health_body(tb)
         if tb.state.on("health-invalid-json"):
             # The route streams its JSON and dies half-way: the edge still delivers a 200.
             text = json.dumps(body)
-            return Response(text[: len(text) // 2], status_code=200, media_type="application/json", headers=NO_STORE)
-        return JSONResponse(body, status_code=status, headers=NO_STORE)
+            return Response(text[: len(text) // 2], status_code=200, media_type="application/json",
+                            headers={**NO_STORE, "x-vercel-cache": "MISS"})
+        # A dynamic route handler: Vercel's cache is asked and misses.
+        return JSONResponse(body, status_code=status, headers={**NO_STORE, "x-vercel-cache": "MISS"})
 
     async def plans(request: Request) -> Response:
         if tb.state.on("api-slow"):

@@ -65,6 +65,12 @@ class EdgeMiddleware:
             if state.concurrent_served % 20 == 0:
                 await JSONResponse({"error": "Bad Gateway"}, status_code=502)(scope, receive, self._edge(send))
                 return
+        if state.on("status-upstream-failing") and scope["path"] == "/api/status" and self._under_load(scope):
+            # The status route's upstream has too few connections: under load every 3rd request fails.
+            state.concurrent_served += 1
+            if state.concurrent_served % 3 == 0:
+                await JSONResponse({"error": "Bad Gateway"}, status_code=502)(scope, receive, self._edge(send))
+                return
         await self.app(scope, receive, self._edge(send))
 
     def _under_load(self, scope: Scope) -> bool:
@@ -102,7 +108,11 @@ def create_public_app(tb: Testbed) -> ASGIApp:
         if isinstance(exc, HTTPException) and exc.status_code == 405:
             return JSONResponse({"error": "Method Not Allowed"}, status_code=405)
         status = 500 if tb.state.on("unknown-route-500") else 404
-        return site.error_page(tb, request, status)
+        response = site.error_page(tb, request, status)
+        if status == 404 and tb.state.on("soft-404"):
+            # A catch-all route renders the not-found page without calling notFound(): 200.
+            response.status_code = 200
+        return response
 
     app = Starlette(
         routes=[*site.routes(tb), *api.routes(tb), *auth.routes(tb), *security.routes(tb), *webhooks.routes(tb),

@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urljoin
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -24,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smokegate.testbed.context import Testbed
 from smokegate.testbed.fake_secrets import FAKE_SECRETS, dotenv_file
-from smokegate.testbed.nextjs import CHUNK_CACHE_CONTROL, JS_CONTENT_TYPE
+from smokegate.testbed.nextjs import CHUNK_CACHE_CONTROL, JS_CONTENT_TYPE, content_hash
 
 # Clerk's documented CSP for a Next.js app (clerk.com/docs/security/clerk-csp), no 'unsafe-eval'.
 CSP = "; ".join((
@@ -43,6 +44,8 @@ CSP = "; ".join((
     "upgrade-insecure-requests",
 ))
 ALLOWED_ORIGINS = frozenset({"https://napoleonai.app", "https://www.napoleonai.app"})
+# The cors-www-regex fault's matcher for the www origin: /^https:\/\/www.napoleonai.app/ (no \. nor $).
+WWW_ORIGIN_REGEX = re.compile(r"^https://www.napoleonai.app")
 CORS_ROUTES = {"/api/plans": "GET, HEAD, OPTIONS", "/api/status": "GET, HEAD, OPTIONS"}
 # The waitlist route's limit, as Upstash's fixedWindow(30, "3 s") would enforce it.
 RATE_LIMITED_PATH = "/api/waitlist"
@@ -80,6 +83,9 @@ def _origin_allowed(tb: Testbed, origin: str) -> bool:
         return tb.state.on("cors-null-allowed")
     if tb.state.on("cors-suffix-match") and origin.endswith("napoleonai.app"):
         # The classic bug: origin.endsWith("napoleonai.app") lets evilnapoleonai.app in.
+        return True
+    if tb.state.on("cors-www-regex") and WWW_ORIGIN_REGEX.match(origin):
+        # The apex is matched exactly, www with a regex missing its escapes and its $ anchor.
         return True
     return origin in ALLOWED_ORIGINS
 
@@ -145,6 +151,10 @@ class SecurityMiddleware:
             self.stuck.clear()
         if path == RATE_LIMITED_PATH and not state.on("ratelimit-off"):
             client = (scope.get("client") or ("?", 0))[0]
+            forwarded = _header(scope, b"x-forwarded-for")
+            if state.on("ratelimit-xff") and forwarded:
+                # The limiter keys on the first X-Forwarded-For entry: the one the client wrote.
+                client = forwarded.split(",")[0].strip()
             allowed, reset = self.window.hit(client)
             if client in self.stuck:
                 # The limiter's block outlives the Retry-After it announced (a key that never expires).
@@ -173,33 +183,65 @@ class SecurityMiddleware:
             return JSONResponse({"id": "user_2demo", "name": "Demo Executive", "email": "demo@napoleonai.app"})
         if path.startswith("/_next/static/"):
             return self._static(path)
+        if path == "/sign-out" and state.on("open-redirect-sign-out"):
+            return _sign_out_link
         return None
+
+    def _map_path(self, chunk: str) -> str | None:
+        """Where the active source-map fault serves ``chunk``'s map (None: maps are not shipped)."""
+        state = self.tb.state
+        directory, name = chunk.rsplit("/", 1)
+        if state.on("source-map-served"):
+            return chunk + ".map"  # webpack: the map beside its chunk, under the same name
+        if state.on("source-map-turbopack"):
+            # Turbopack content-hashes the map on its own: its name says nothing of the chunk's.
+            return f"{directory}/{content_hash('turbopack-map:' + name)}.js.map"
+        if state.on("source-map-header"):
+            # hidden-source-map (no comment), announced by a SourceMap header and kept elsewhere.
+            return f"/_next/static/maps/{content_hash('hidden-map:' + name)}.js.map"
+        return None
+
+    def _source_map(self, path: str) -> Handler | None:
+        build = self.tb.build
+        for chunk in build.files:
+            if self._map_path(chunk) == path:
+                break
+        else:
+            return None
+        turbopack = self.tb.state.on("source-map-turbopack")
+        source = "turbopack:///[project]/app/page.tsx" if turbopack else "webpack://_N_E/./app/page.tsx"
+        plain = {"version": 3, "file": chunk.rsplit("/", 1)[-1], "sources": [source],
+                 "sourcesContent": ["export default function Page() { /* original source */ }"],
+                 "names": [], "mappings": "AAAA"}
+        # Turbopack writes index maps: one section per module of the chunk.
+        sourcemap = {"version": 3, "sections": [{"offset": {"line": 0, "column": 0}, "map": plain}]} \
+            if turbopack else plain
+        return JSONResponse(sourcemap, headers={"cache-control": CHUNK_CACHE_CONTROL})
 
     def _static(self, path: str) -> Handler | None:
         state = self.tb.state
         build = self.tb.build
-        if path.endswith(".js.map") and state.on("source-map-served"):
-            source = build.files.get(path.removesuffix(".map"))
-            if source is not None:
-                sourcemap = {"version": 3, "file": path.rsplit("/", 1)[-1], "sources": ["webpack://_N_E/./app/page.tsx"],
-                             "sourcesContent": ["export default function Page() { /* original source */ }"],
-                             "mappings": "AAAA"}
-                return JSONResponse(sourcemap, headers={"cache-control": CHUNK_CACHE_CONTROL})
-            return None
+        if path.endswith(".map"):
+            return self._source_map(path)
         text = build.files.get(path)
         if text is None:
             return None
         changed = text
+        headers = {"cache-control": CHUNK_CACHE_CONTROL}
         if state.on("secret-in-chunk") and "e.exports={env:" in text:
             # Someone renamed STRIPE_SECRET_KEY to NEXT_PUBLIC_STRIPE_SECRET_KEY: Next.js inlines it.
             secret = FAKE_SECRETS["STRIPE_SECRET_KEY"]
             inlined = f'e.exports={{env:{{"NEXT_PUBLIC_STRIPE_SECRET_KEY":"{secret}",'
             changed = changed.replace("e.exports={env:{", inlined)
-        if state.on("source-map-served"):
-            changed += f"\n//# sourceMappingURL={path.rsplit('/', 1)[-1]}.map"
-        if changed == text:
+        map_path = self._map_path(path)
+        if map_path is not None and state.on("source-map-header"):
+            headers["sourcemap"] = map_path
+        elif map_path is not None:
+            # Both bundlers end a chunk with the comment, naming the map relative to the chunk.
+            changed += f"\n//# sourceMappingURL={map_path.rsplit('/', 1)[-1]}"
+        if changed == text and len(headers) == 1:
             return None
-        return Response(changed, media_type=JS_CONTENT_TYPE, headers={"cache-control": CHUNK_CACHE_CONTROL})
+        return Response(changed, media_type=JS_CONTENT_TYPE, headers=headers)
 
     def _too_many(self, reset: float) -> Response:
         seconds = max(1, math.ceil(reset))
@@ -285,6 +327,23 @@ class SecurityMiddleware:
         env = {"SUPABASE_URL": "https://napoleon-testbed.supabase.co",
                "SUPABASE_KEY": FAKE_SECRETS["SUPABASE_SERVICE_ROLE_KEY"]}
         return f"<script>window.__SUPABASE__={json.dumps(env)}</script>"
+
+
+# The return-URL parameters the open-redirect-sign-out fault's handler reads (Clerk's, Auth.js's…).
+RETURN_PARAMS = ("redirect_url", "redirect_uri", "returnTo", "next", "callbackUrl")
+
+
+async def _sign_out_link(scope: Scope, receive: Receive, send: Send) -> None:
+    """A GET sign-out (for a link in an email) that trusts any return URL starting with "/"."""
+    request = Request(scope, receive)
+    target = next((request.query_params[p] for p in RETURN_PARAMS if p in request.query_params), "/")
+    if not target.startswith("/"):
+        target = "/"  # absolute URLs are refused, but //host and /\host start with "/" as well
+    # The raw value, as NextResponse.redirect(new URL(target, request.url)) resolves it.
+    location = urljoin(str(request.url), target.replace("\\", "/"))
+    response = Response(status_code=303, headers={"location": location, "cache-control": "no-store"})
+    response.delete_cookie("__session", path="/", secure=True, httponly=True, samesite="lax")
+    await response(scope, receive, send)
 
 
 def _dev_stack(message: str) -> str:

@@ -63,8 +63,10 @@ def _ipv6_loopback() -> bool:
 
 
 def _server(app: Any, port: int, ssl_context: ssl.SSLContext | None = None) -> uvicorn.Server:
+    # proxy_headers=False: the testbed is the edge itself, so a client's X-Forwarded-For must not
+    # become the peer address (uvicorn trusts it from 127.0.0.1 by default: a limiter bypass).
     config = uvicorn.Config(app, port=port, log_level="warning", lifespan="off", access_log=False,
-                            timeout_keep_alive=5, http="h11", server_header=False)
+                            timeout_keep_alive=5, http="h11", server_header=False, proxy_headers=False)
     config.load()
     # uvicorn only builds a context from files; ours is built in memory and may change per fault.
     config.ssl = ssl_context

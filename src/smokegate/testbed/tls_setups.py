@@ -129,6 +129,13 @@ def _deployment(certs: Certificates, *, hostnames: tuple[str, ...] = HOSTNAMES,
     return _context(leaf, key, [intermediate], **options)  # type: ignore[arg-type]
 
 
+def _incomplete(certs: Certificates) -> ssl.SSLContext:
+    """The leaf alone: the certificate file was deployed without its intermediate bundle."""
+    intermediate, intermediate_key = _intermediate(certs, _now() + 300 * DAY)
+    leaf, key = _leaf(intermediate, intermediate_key, HOSTNAMES, _now() - 10 * DAY, _now() + 80 * DAY)
+    return _context(leaf, key, [])
+
+
 def healthy_context(certs: Certificates) -> ssl.SSLContext:
     """TLS 1.2 and 1.3 with Mozilla-intermediate suites, a 90-day leaf and a valid intermediate."""
     return _deployment(certs)
@@ -149,4 +156,6 @@ TLS_FACTORIES: dict[str, Callable[[Certificates], ssl.SSLContext]] = {
     "tls-weak-cipher": lambda certs: _deployment(certs, ciphers=MOZILLA_INTERMEDIATE_CIPHERS + ":" + WEAK_CIPHER),
     # A proxy in front that only speaks TLS 1.2.
     "tls13-off": lambda certs: _deployment(certs, maximum=ssl.TLSVersion.TLSv1_2),
+    # The leaf is served without its intermediate.
+    "tls-incomplete-chain": _incomplete,
 }
