@@ -34,7 +34,7 @@ from smokegate.ops.alerts import (
     run_links,
     slack_payload,
 )
-from smokegate.ops.history import History, HistoryError, Notice, RunRow, gate_target, parse_time
+from smokegate.ops.history import History, HistoryError, HistorySource, Notice, RunRow, gate_target, parse_time
 
 INCIDENT_FILE = "incident.md"
 ALERTS_FILE = "alerts.json"
@@ -51,7 +51,7 @@ class FinishOutcome:
     decision: Decision
     deliveries: list[Delivery] = field(default_factory=list)
     incident_path: Path | None = None
-    history_path: Path | None = None
+    history_path: HistorySource | None = None
     history_ok: bool = False
 
 
@@ -64,15 +64,21 @@ def finish_run(
     gate: Mapping[str, Any],
     *,
     reports_dir: Path,
-    history_path: Path | None,
+    history_path: HistorySource | None,
     run_id: str | None = None,
     scheduled: bool = False,
     alerts: Mapping[str, Any] | None = None,
     secret_env: Sequence[str] = (),
     say: Callable[[str], None] = print,
     environ: Mapping[str, str] | None = None,
+    location: str | None = None,
+    suite: str | None = None,
 ) -> FinishOutcome:
-    """Record the run, write ``incident.md`` when it blocks, and send what the decision says."""
+    """Record the run, write ``incident.md`` when it blocks, and send what the decision says.
+
+    ``location`` is where the run ran from; ``suite`` is set by ``smokegate watch`` and, with the
+    location, makes the run's alert stream its own (see :mod:`smokegate.ops.history`).
+    """
     env = os.environ if environ is None else environ
     target = gate_target(gate)
     verdict = str(gate.get("verdict", "fail"))
@@ -93,12 +99,20 @@ def finish_run(
     if history_path is not None:
         try:
             history = History.open(history_path, notice=say)
-            previous = history.recent_runs(target, limit=1, before_ts=now_ts)
+            previous = history.recent_runs(target, limit=1, before_ts=now_ts, suite=suite, location=location)
             incident_id = incident_for(verdict, previous[0] if previous else None, incident_id or "")
-            history.record_gate(gate, run_id=run_id, scheduled=scheduled, incident_id=incident_id, redact=redact)
+            history.record_gate(
+                gate,
+                run_id=run_id,
+                scheduled=scheduled,
+                incident_id=incident_id,
+                redact=redact,
+                suite=suite,
+                location=location,
+            )
             if verdict == "fail":
-                streak = history.failing_streak(target, upto_ts=now_ts)
-            notices = history.notices(target, channel="alert")
+                streak = history.failing_streak(target, upto_ts=now_ts, suite=suite, location=location)
+            notices = history.notices(target, channel="alert", suite=suite, location=location)
         except (HistoryError, sqlite3.Error, OSError) as exc:
             say(f"run history unavailable, run not recorded: {exc}")
             if history is not None:
@@ -180,9 +194,11 @@ def finish_run(
                         delivery.status,
                         decision.incident_id if delivery.channel == "alert" else incident_id,
                         delivery.detail,
+                        location,
+                        suite,
                     )
                 )
-        except sqlite3.Error as exc:
+        except (HistoryError, sqlite3.Error) as exc:
             say(f"could not record webhook deliveries in the history: {exc}")
         finally:
             history.close()

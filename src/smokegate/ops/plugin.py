@@ -5,11 +5,16 @@ below and implements ``pytest_smokegate_run_finished``, which the main plugin ca
 controller after ``gate.json`` is written.  Every option resolves CLI > environment > ini:
 
 - ``--history PATH`` / ``SMOKEGATE_HISTORY`` / ``smokegate_history``: the run history database,
-  default ``<reports_dir>/history.sqlite``;
+  default ``<reports_dir>/history.sqlite``; a ``postgresql://`` URL for a shared history (from the
+  environment or the command line without a password, never from the ini file);
 - ``--no-history`` / ``SMOKEGATE_NO_HISTORY=1`` / ``smokegate_no_history``: do not record the run;
 - ``--scheduled`` / ``SMOKEGATE_SCHEDULED=1`` / ``smokegate_scheduled``: scheduled-run alerting
   (page after N consecutive failures, remind, recover); default is post-deploy semantics;
 - ``--run-id ID`` / ``SMOKEGATE_RUN_ID`` / ``smokegate_run_id``: the run's id in the history;
+- ``--location NAME`` / ``SMOKEGATE_LOCATION`` / ``smokegate_location``: where the run ran from,
+  recorded with it (default the host name);
+- ``--watch-suite NAME`` / ``SMOKEGATE_WATCH_SUITE``: set by ``smokegate watch`` on the runs it
+  starts; the suite and the location make the run's alert stream (see ``smokegate.ops.history``);
 - ``--no-network-retry`` / ``SMOKEGATE_NO_NETWORK_RETRY=1`` / ``smokegate_no_network_retry``.
 
 Flake control: when the suite is active (a target or base URL is chosen) and unless
@@ -21,6 +26,7 @@ once more after a one-second pause (pytest-rerunfailures, limited by ``only_reru
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from smokegate.ops.finish import finish_run
+from smokegate.ops.history import HistoryError, HistorySource, parse_source
 
 if TYPE_CHECKING:
     from smokegate.config import Target
@@ -55,7 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="smokegate_history",
         metavar="PATH",
         default=None,
-        help="run history database [env SMOKEGATE_HISTORY; default <reports_dir>/history.sqlite]",
+        help="run history: SQLite file or postgresql:// URL "
+        "[env SMOKEGATE_HISTORY; default <reports_dir>/history.sqlite]",
     )
     group.addoption(
         "--no-history",
@@ -81,6 +89,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="id of this run in the history [env SMOKEGATE_RUN_ID; default time-target-random]",
     )
     group.addoption(
+        "--location",
+        dest="smokegate_location",
+        metavar="NAME",
+        default=None,
+        help="where this run runs from, recorded in the history [env SMOKEGATE_LOCATION; default the host name]",
+    )
+    group.addoption(
+        "--watch-suite",
+        dest="smokegate_watch_suite",
+        metavar="NAME",
+        default=None,
+        help="set by smokegate watch: the watch suite this run belongs to [env SMOKEGATE_WATCH_SUITE]",
+    )
+    group.addoption(
         "--no-network-retry",
         dest="smokegate_no_network_retry",
         action="store_const",
@@ -92,6 +114,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("smokegate_no_history", "do not record runs in the history", type="bool", default=False)
     parser.addini("smokegate_scheduled", "scheduled-run alert semantics", type="bool", default=False)
     parser.addini("smokegate_run_id", "id of this run in the history", type="string", default="")
+    parser.addini("smokegate_location", "where runs run from (default the host name)", type="string", default="")
     parser.addini("smokegate_no_network_retry", "do not retry network-level failures", type="bool", default=False)
 
 
@@ -155,11 +178,6 @@ def pytest_smokegate_run_finished(
 ) -> None:
     """Record the run, write the incident when it blocks, send alerts and metrics."""
     reports_dir = Path(reports_dir)
-    if _flag_setting(config, "smokegate_no_history", "SMOKEGATE_NO_HISTORY"):
-        history: Path | None = None
-    else:
-        configured = _text_setting(config, "smokegate_history", "SMOKEGATE_HISTORY")
-        history = Path(configured) if configured else reports_dir / "history.sqlite"
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     started: list[bool] = []
 
@@ -175,6 +193,12 @@ def pytest_smokegate_run_finished(
             started.append(True)
         terminal.write_line(line)
 
+    history: HistorySource | None = None
+    if not _flag_setting(config, "smokegate_no_history", "SMOKEGATE_NO_HISTORY"):
+        try:
+            history = _history_source(config, reports_dir)
+        except HistoryError as exc:
+            say(f"run history unavailable, run not recorded: {exc}")
     finish_run(
         gate,
         reports_dir=reports_dir,
@@ -184,4 +208,18 @@ def pytest_smokegate_run_finished(
         alerts=target.alerts if target is not None else None,
         secret_env=target.secret_env if target is not None else (),
         say=say,
+        location=_text_setting(config, "smokegate_location", "SMOKEGATE_LOCATION") or socket.gethostname(),
+        suite=config.getoption("smokegate_watch_suite", None) or os.environ.get("SMOKEGATE_WATCH_SUITE") or None,
     )
+
+
+def _history_source(config: pytest.Config, reports_dir: Path) -> HistorySource:
+    """``--history`` / ``SMOKEGATE_HISTORY`` / ini: a file, or a PostgreSQL URL (never from the ini file)."""
+    for value, origin in (
+        (config.getoption("smokegate_history", None), "--history"),
+        (os.environ.get("SMOKEGATE_HISTORY"), "SMOKEGATE_HISTORY"),
+        (config.getini("smokegate_history"), "ini smokegate_history"),
+    ):
+        if value:
+            return parse_source(str(value), origin=origin)
+    return reports_dir / "history.sqlite"
