@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from smokegate.ops.watch_config import WatchSettings
 from smokegate.security.config import SecurityConfig
 from smokegate.synthetic.config import SyntheticConfig
 
@@ -114,6 +115,7 @@ class Target(_Model):
     security: SecurityConfig = SecurityConfig()
     synthetic: SyntheticConfig = SyntheticConfig()
     alerts: dict[str, Any] = Field(default_factory=dict)
+    watch: WatchSettings = WatchSettings()
 
     @field_validator("alerts")
     @classmethod
