@@ -4,13 +4,10 @@ The watcher never judges anything itself: every run is ``pytest <suite> --target
 same plugin, checks, gate and history as a run from a terminal or CI.  Two ways to start it:
 
 ``fork`` (the default)
-    A fork server (:mod:`multiprocessing`'s ``forkserver``) imports pytest and the heavy
-    libraries the suite uses (Playwright, sslyze, httpx, pydantic...) once; each run is a fork
-    of it that calls ``pytest.main``, skipping the interpreter start and most of the imports that
-    dominate a short health run's CPU (``bench/bench_watch.py --compare`` measures both).  Nothing that
-    pytest rewrites (a pytest plugin's modules: smokegate's own, pytest-playwright's, anyio's)
-    is imported by the server, and the child forgets the ``smokegate`` modules it needed to get
-    going, so pytest imports and rewrites them exactly as in a fresh run.
+    A fork server (:mod:`smokegate.ops.forkserver`) imports pytest and the heavy libraries the
+    suite uses (Playwright, sslyze, httpx, pydantic...) once; each run is a fork of it that calls
+    ``pytest.main``, skipping the interpreter start and most of the imports that dominate a short
+    health run's CPU (``bench/bench_watch.py --compare`` measures both ways).
 ``subprocess``
     ``python -m pytest ...`` in a fresh interpreter per run: slower, nothing shared.
 
@@ -22,57 +19,16 @@ whole group (pytest and any browser it started) when a run overstays its timeout
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import json
 import os
-import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait as wait_for
-from typing import Any, Protocol
+from typing import Protocol
 
 RUNNERS = ("fork", "subprocess")
-
-# Imported once by the fork server (smokegate.ops.warm): what a run imports anyway.  None of these
-# is (or imports) a module that pytest marks for assertion rewriting (a pytest plugin's: smokegate,
-# pytest-playwright, anyio...): importing one early would make pytest warn and not rewrite it.  A
-# self-test checks this list against the installed plugins.
-WARM_MODULES = (
-    "pytest",
-    "_pytest.assertion.rewrite",
-    "asyncio",
-    "playwright.sync_api",
-    "svix",
-    "httpx",
-    "h11",
-    "h2.connection",
-    "pydantic",
-    "sslyze",
-    "cryptography.x509",
-    "allure_commons",
-    "trustme",
-    "requests",
-    "urllib3",
-    "charset_normalizer",
-    "certifi",
-    "jinja2",
-    "markupsafe",
-    "slugify",
-    "execnet",
-    "packaging.version",
-    "psycopg",
-    "sqlite3",
-    "tomllib",
-    "xml.etree.ElementTree",
-    "unittest",
-    "doctest",
-    "pdb",
-    "difflib",
-    "statistics",
-    "werkzeug",
-)
 
 
 @dataclass(frozen=True)
@@ -153,77 +109,117 @@ class SubprocessRunner:
 # -- forks of a pre-warmed server ------------------------------------------------------------------
 
 
-def _child_main(args: Sequence[str], cwd: str, env: Mapping[str, str], log: str) -> None:
-    """Runs in the forked child: become a fresh pytest run and exit with its code."""
-    os.setpgid(0, 0)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping runs is the watcher's decision
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server ignores it (smokegate.ops.warm)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    os.chdir(cwd)
-    os.environ.update(env)
-    # Unpickling this function imported smokegate; pytest must import (and rewrite) it itself.
-    for name in [n for n in sys.modules if n == "smokegate" or n.startswith("smokegate.")]:
-        del sys.modules[name]
-    code = 3
-    try:
-        import pytest
-
-        code = int(pytest.main(list(args)))
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(code)
-
-
 class _ForkHandle:
-    def __init__(self, process: Any, lock: threading.Lock) -> None:
-        self._process = process
-        self._lock = lock
-        self.pid = int(process.pid)
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.code: int | None = None
+        self.ended = threading.Event()
 
     def wait(self, timeout: float | None) -> int | None:
-        # Wait on the sentinel (it does not consume the exit status), then read the status under
-        # the runner's lock: multiprocessing polls every child from whichever thread starts one.
-        if not wait_for([self._process.sentinel], timeout):
-            return None
-        with self._lock:
-            code = self._process.exitcode
-            self._process.close()
-        return int(code) if code is not None else 255
+        return self.code if self.ended.wait(timeout) else None
 
     def stop(self, sig: int) -> None:
         _signal_group(self.pid, sig)
 
 
 class ForkRunner:
+    """Talks to one :mod:`smokegate.ops.forkserver` process; restarts it if it ever dies."""
+
     name = "fork"
 
-    def __init__(self) -> None:
-        self._context = multiprocessing.get_context("forkserver")
-        # "__main__" too: the server imports the main script once, so the forks need not re-run it.
-        self._context.set_forkserver_preload(["__main__", "smokegate.ops.warm"])
-        self._lock = threading.Lock()
-        # Start (and warm) the server now, not on the first run: its import time is paid once.
-        from multiprocessing import forkserver
+    def __init__(self, *, ready_timeout_s: float = 300.0) -> None:
+        self._ready_timeout_s = ready_timeout_s
+        self._lock = threading.Lock()  # one request written at a time
+        self._state = threading.Lock()  # the tables below, shared with the reader thread
+        self._next_id = 0
+        self._forked: dict[int, tuple[threading.Event, list[_ForkHandle]]] = {}
+        self._running: dict[int, _ForkHandle] = {}
+        self._server: subprocess.Popen[bytes] | None = None
+        self._ready = threading.Event()
+        with self._lock:
+            self._start_server()  # now, not at the first run: the imports are paid once, up front
 
-        forkserver.ensure_running()
+    def _start_server(self) -> None:
+        self._ready = threading.Event()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "smokegate.ops.forkserver"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self._server = server
+        threading.Thread(target=self._read, args=(server,), name="forkserver-reader", daemon=True).start()
+        if not self._ready.wait(self._ready_timeout_s):
+            server.kill()
+            raise OSError(f"the fork server was not ready after {self._ready_timeout_s:g} s")
+
+    def _read(self, server: subprocess.Popen[bytes]) -> None:
+        assert server.stdout is not None
+        for line in server.stdout:
+            message = json.loads(line)
+            if message.get("ready"):
+                self._ready.set()
+            elif "id" in message:
+                handle = _ForkHandle(int(message["pid"]))
+                with self._state:
+                    self._running[handle.pid] = handle
+                    event, slot = self._forked.pop(int(message["id"]))
+                slot.append(handle)
+                event.set()
+            elif "exit" in message:
+                with self._state:
+                    ended = self._running.pop(int(message["pid"]), None)
+                if ended is not None:
+                    ended.code = int(message["exit"])
+                    ended.ended.set()
+        # The server is gone: whatever it ran can no longer be waited for (255: unknown).
+        server.wait()
+        with self._state:
+            orphans, self._running = list(self._running.values()), {}
+            waiting, self._forked = list(self._forked.values()), {}
+        for handle in orphans:
+            handle.code = 255
+            handle.ended.set()
+        for event, _slot in waiting:
+            event.set()
 
     def start(self, request: RunRequest) -> RunHandle:
+        event, slot = threading.Event(), list[_ForkHandle]()
         with self._lock:
-            process = self._context.Process(
-                target=_child_main,
-                args=(request.args, request.cwd, dict(request.env), request.log),
-                daemon=False,
-            )
-            process.start()
-        return _ForkHandle(process, self._lock)
+            if self._server is None or self._server.poll() is not None:
+                self._start_server()
+            assert self._server is not None and self._server.stdin is not None
+            self._next_id += 1
+            with self._state:
+                self._forked[self._next_id] = (event, slot)
+            line = {
+                "id": self._next_id,
+                "args": list(request.args),
+                "cwd": request.cwd,
+                "env": dict(request.env),
+                "log": request.log,
+            }
+            try:
+                self._server.stdin.write((json.dumps(line) + "\n").encode())
+                self._server.stdin.flush()
+            except OSError as exc:
+                raise OSError(f"the fork server is gone: {exc}") from None
+        if not event.wait(60) or not slot:
+            raise OSError("the fork server did not start the run")
+        return slot[0]
 
     def close(self) -> None:
-        return None  # the fork server exits with the watcher
+        with self._lock:
+            server, self._server = self._server, None
+        if server is not None and server.stdin is not None:
+            # Its stdin closing tells the server to exit; runs in flight finish on their own.
+            with contextlib.suppress(OSError):
+                server.stdin.close()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def make_runner(name: str) -> Runner:
