@@ -294,3 +294,22 @@ def test_the_postgres_server_fixture_is_private(postgres_server: PostgresServer)
     with History.open(postgres_server.url()) as history:
         assert history.query("SHOW listen_addresses") == [("127.0.0.1",)]
         assert history.query("SHOW unix_socket_directories") == [(str(postgres_server.root),)]
+
+
+def test_smokegate_report_reads_a_postgres_history_from_the_environment(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from smokegate.cli import main
+
+    now = datetime.now(UTC)
+    with History.open(postgres_url) as history:
+        for index, location in enumerate(("eu", "us")):
+            history.record_gate(_gate(now - timedelta(minutes=index + 1)), run_id=f"r{index}", scheduled=True,
+                                location=location, suite="health")
+    monkeypatch.setenv("SMOKEGATE_HISTORY", postgres_url)
+    out = tmp_path / "report.html"
+    assert main(["report", "--since", "24h", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    page = out.read_text()
+    assert 'data-target="production"' in page
+    assert str(PostgresURL(postgres_url)) in page.replace("&amp;", "&")  # the history's name, no password
