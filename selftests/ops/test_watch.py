@@ -367,16 +367,31 @@ def test_usage_errors_are_one_message_and_exit_2(
     assert "hunter22" not in captured.err
 
 
-def test_the_fork_servers_imports_leave_pytest_everything_to_rewrite(tmp_path: Path) -> None:
-    """A forked run must import and rewrite smokegate and every plugin exactly like a fresh pytest."""
-    from smokegate.ops.runner import ForkRunner, RunRequest
+LOADERS = """
+import sys
 
+
+def test_plugins_were_imported_through_pytests_rewriting_hook():
+    for name in ("smokegate.plugin", "smokegate.ops.plugin", "pytest_playwright.pytest_playwright", "anyio"):
+        assert type(sys.modules[name].__loader__).__name__ == "AssertionRewritingHook", name
+"""
+
+
+@pytest.mark.parametrize("runner_name", ["fork", "subprocess"])
+def test_a_forked_run_imports_and_rewrites_the_plugins_like_a_fresh_one(tmp_path: Path, runner_name: str) -> None:
+    """Same plugins, rewritten the same way, and no 'already imported' warning (an error here)."""
+    from smokegate.ops.runner import ForkRunner, RunRequest, make_runner
+
+    (tmp_path / "test_loaders.py").write_text(LOADERS)
     log = tmp_path / "run.log"
-    runner = ForkRunner()
-    handle = runner.start(RunRequest(
-        ("-p", "no:cacheprovider", "-W", "error::pytest.PytestAssertRewriteWarning", "--co", "-q",
-         "selftests/ops/test_watch_config.py"),
-        cwd=str(ROOT), log=str(log),
-    ))
-    assert handle.wait(120) == 0, log.read_text()
-    assert "6 tests collected" in log.read_text()
+    runner = make_runner(runner_name)
+    try:
+        if isinstance(runner, ForkRunner):
+            assert runner.plugins_preloaded
+        args = ("-p", "no:cacheprovider", "-W", "error::pytest.PytestAssertRewriteWarning", "-q",
+                str(tmp_path / "test_loaders.py"))
+        handle = runner.start(RunRequest(args, cwd=str(ROOT), log=str(log)))
+        assert handle.wait(120) == 0, log.read_text()
+    finally:
+        runner.close()
+    assert "1 passed" in log.read_text()

@@ -4,16 +4,23 @@ It imports once what every pytest run of the suite imports anyway, freezes the g
 collector's view of it, and then forks one child per run; the child becomes a fresh
 ``pytest.main`` run.  A short health run then skips the interpreter start and most imports.
 
-What it imports (:data:`WARM_MODULES`) must not include, directly or through its imports, any
-module pytest rewrites (a pytest plugin's: smokegate's own, pytest-playwright's, anyio's...):
-pytest would warn that it cannot rewrite it and the run would differ from a fresh one.  The
-child also forgets the ``smokegate`` modules the server needed (this one), so pytest imports and
-rewrites them exactly as in a fresh run.  A self-test runs a forked pytest with that warning as
-an error.
+Two kinds of imports, because pytest rewrites the asserts of its plugins' modules (smokegate's
+own, pytest-playwright's, anyio's...) and warns, rewriting nothing, about any it finds imported
+some other way:
+
+- :data:`WARM_MODULES`: plain libraries, imported plainly.  None of them may be, or import, a
+  module pytest rewrites.
+- the pytest plugins themselves (:func:`preload_plugins`): imported through pytest's own
+  assertion-rewriting import hook, marked exactly as pytest marks them, so a run finds them
+  already rewritten, as if it had imported them itself.  If pytest's internals ever refuse this,
+  the server says so on stderr and the runs import the plugins themselves (slower, the same).
+
+A self-test runs a forked pytest with pytest's rewrite warning as an error and checks that the
+plugins' modules were loaded by the rewriting hook, as in a fresh run.
 
 Protocol on stdin and stdout, one JSON object per line::
 
-    server -> watcher  {"ready": true}                          once warm
+    server -> watcher  {"ready": true, "plugins_preloaded": B}  once warm
     watcher -> server  {"id": N, "args": [...], "cwd": "...", "env": {...}, "log": "..."}
     server -> watcher  {"id": N, "pid": P}                      the run's process
     server -> watcher  {"pid": P, "exit": CODE}                 it ended (negative: killed by signal -CODE)
@@ -27,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
+import importlib.metadata
 import json
 import os
 import selectors
@@ -77,13 +85,47 @@ def warm() -> None:
     for name in WARM_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    # Forks share these pages with the server; a frozen generation is not walked by the child's
-    # collections (pytest runs two at exit), so the pages stay shared and the collections cheap.
-    gc.collect()
-    gc.freeze()
 
 
-def run_pytest(args: Sequence[str], cwd: str, env: Mapping[str, str], log: str) -> NoReturn:
+def _forget_smokegate() -> None:
+    for name in [n for n in sys.modules if n == "smokegate" or n.startswith("smokegate.")]:
+        del sys.modules[name]
+
+
+def preload_plugins() -> bool:
+    """Import the pytest plugins (and the plugins they list) through pytest's rewriting hook."""
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return False  # runs will not load them either
+    try:
+        from _pytest.assertion import AssertionState
+        from _pytest.assertion.rewrite import AssertionRewritingHook, assertstate_key
+        from _pytest.config import get_config
+
+        # This server was itself imported without the hook: forget it, so that smokegate is
+        # imported below, rewritten, like any plugin.  (The code running here stays alive.)
+        _forget_smokegate()
+        config = get_config()
+        config.stash[assertstate_key] = AssertionState(config, "rewrite")
+        hook = AssertionRewritingHook(config)
+        config._mark_plugins_for_rewrite(hook, disable_autoload=False)
+    except Exception as exc:  # a pytest whose internals differ: fall back, loudly
+        print(f"smokegate fork server: pytest plugins not preloaded ({exc!r}); each run imports them", file=sys.stderr)
+        return False
+    sys.meta_path.insert(0, hook)
+    try:
+        for entry in importlib.metadata.entry_points(group="pytest11"):
+            try:
+                module = entry.load()
+                for name in getattr(module, "pytest_plugins", ()) or ():
+                    importlib.import_module(name)
+            except Exception:  # a plugin that cannot import fails the same way in a run
+                continue
+    finally:
+        sys.meta_path.remove(hook)
+    return True
+
+
+def run_pytest(args: Sequence[str], cwd: str, env: Mapping[str, str], log: str, *, preloaded: bool) -> NoReturn:
     """In the forked child: become a fresh pytest run in its own process group; exit with its code."""
     os.setpgid(0, 0)  # a terminal's Ctrl-C must not interrupt a run half-way (and record it as failed)
     signal.set_wakeup_fd(-1)
@@ -99,8 +141,8 @@ def run_pytest(args: Sequence[str], cwd: str, env: Mapping[str, str], log: str) 
     os.close(out)
     os.chdir(cwd)
     os.environ.update(env)
-    for name in [n for n in sys.modules if n == "smokegate" or n.startswith("smokegate.")]:
-        del sys.modules[name]
+    if not preloaded:
+        _forget_smokegate()  # imported plainly by the server: pytest must import and rewrite it itself
     code = 3  # pytest's "internal error", should anything below raise
     try:
         import pytest
@@ -141,7 +183,12 @@ def serve() -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)  # wakes the selector below
     warm()
-    _send({"ready": True})
+    preloaded = preload_plugins()
+    # Forks share these pages with the server; a frozen generation is not walked by the child's
+    # collections (pytest runs two at exit), so the pages stay shared and the collections cheap.
+    gc.collect()
+    gc.freeze()
+    _send({"ready": True, "plugins_preloaded": preloaded})
     selector = selectors.DefaultSelector()
     selector.register(0, selectors.EVENT_READ)
     selector.register(wake_r, selectors.EVENT_READ)
@@ -164,7 +211,7 @@ def serve() -> None:
                 if pid == 0:
                     os.close(wake_r)
                     os.close(wake_w)
-                    run_pytest(request["args"], request["cwd"], request["env"], request["log"])
+                    run_pytest(request["args"], request["cwd"], request["env"], request["log"], preloaded=preloaded)
                 _send({"id": request["id"], "pid": pid})
 
 

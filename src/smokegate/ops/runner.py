@@ -136,6 +136,7 @@ class ForkRunner:
         self._running: dict[int, _ForkHandle] = {}
         self._server: subprocess.Popen[bytes] | None = None
         self._ready = threading.Event()
+        self.plugins_preloaded = False
         with self._lock:
             self._start_server()  # now, not at the first run: the imports are paid once, up front
 
@@ -158,6 +159,7 @@ class ForkRunner:
         for line in server.stdout:
             message = json.loads(line)
             if message.get("ready"):
+                self.plugins_preloaded = bool(message.get("plugins_preloaded"))
                 self._ready.set()
             elif "id" in message:
                 handle = _ForkHandle(int(message["pid"]))

@@ -173,9 +173,12 @@ class Watcher:
             self._say(f"metrics on http://{options.metrics_address}:{self.metrics_port}/metrics")
         slots = self._plan(time.time())
         history = options.history if isinstance(options.history, PostgresURL) else options.history.resolve()
+        runner = options.runner
+        if getattr(self._runner, "plugins_preloaded", False):
+            runner += ", pytest plugins preloaded"
         self._say(
             f"watching {', '.join(options.targets)} from {options.location} "
-            f"(history {history}, runner {options.runner}, at most {options.max_parallel} runs at once)"
+            f"(history {history}, runner {runner}, at most {options.max_parallel} runs at once)"
         )
         for name, target_slots in slots.items():
             thread = threading.Thread(target=self._target_loop, args=(name, target_slots), name=f"watch-{name}")
@@ -283,14 +286,20 @@ class Watcher:
             delay = start - time.time()
             if delay > 0 and self._stop.wait(delay):
                 break
+            ready = time.time()
             if not self._acquire():
                 break
             try:
                 started = time.time()
                 behind = math.floor((started - slot.planned) / slot.every)
                 if behind >= 1:
-                    # Waited behind another run of this target for a whole interval or more.
-                    self._skip(slot, behind, "waiting for another run of the target")
+                    # A whole interval late: behind another run of this target, or for a free slot.
+                    why = (
+                        "waiting for another run of the target"
+                        if ready - slot.planned >= slot.every
+                        else f"waiting for a free run slot, --max-parallel {self.options.max_parallel}"
+                    )
+                    self._skip(slot, behind, why)
                     slot.planned += behind * slot.every
                 result = self._execute(slot, started)
             finally:
