@@ -234,9 +234,6 @@ def migrations(engine: str) -> list[Migration]:
     return steps
 
 
-SCHEMA_VERSION = len(migrations("sqlite"))
-
-
 class _Backend(Protocol):
     """One open connection; SQL is written with ``?`` placeholders for both engines."""
 
