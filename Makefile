@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 XDIST ?= 2
 
-.PHONY: setup browser demo test lint selftest bench testbed clean
+.PHONY: setup browser postgres demo test lint selftest bench testbed clean
 
 setup: $(STAMP) browser
 
@@ -29,6 +29,18 @@ browser: $(STAMP)
 	    echo "no Chromium found: run 'sudo apt-get install chromium' (the synthetic suite needs it)"; \
 	  fi; }
 
+# A PostgreSQL server for the shared-history self-tests (they start their own in a temp dir, never a
+# system service): Debian's postgresql package, installed on Debian as root when no server binary is found.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's postgresql (no server binary found)"; \
+	    timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq postgresql >/dev/null \
+	      || echo "could not install postgresql: the PostgreSQL history self-tests will skip"; \
+	  else \
+	    echo "no PostgreSQL server found: run 'sudo apt-get install postgresql' (the PostgreSQL history self-tests skip without it)"; \
+	  fi; }
+
 demo: setup
 	$(BIN)/python -m smokegate.demo
 
@@ -36,7 +48,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests selftests bench
 	$(BIN)/mypy
 
-selftest: setup
+selftest: setup postgres
 	$(BIN)/pytest selftests -n $(XDIST) -q
 
 test: lint selftest

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from selftests.ops.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures: a real PostgreSQL
 from smokegate.ops.history import History
 
 GateFactory = Callable[..., dict[str, Any]]

@@ -1,74 +1,244 @@
-"""The ``smokegate`` command: operations on what the suite has recorded.
+"""The ``smokegate`` command: operations on what the suite records, and the real-time monitor.
 
 ``smokegate report --since 24h`` renders the daily health report from the run history and prints
-the path it wrote (``--since 7d`` for the weekly review).  The checks themselves run under pytest
-(``pytest tests/smoke tests/security tests/synthetic --target production``), not through here.
+the path it wrote (``--since 7d`` for the weekly review).
+
+``smokegate watch --target production`` runs the suites on their schedules (health every 30 s,
+smoke every 5 min, safe security and synthetic every 15 min, per ``[targets.NAME.watch]``) until
+SIGTERM, each run a real pytest run recorded in the history, and serves Prometheus metrics with
+``--metrics-port``.  Arguments after ``--`` go to every pytest run.
+
+The checks themselves run under pytest (``pytest tests/smoke tests/security tests/synthetic
+--target production``), not through here.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from smokegate.ops.history import HistoryError
+from smokegate.config import ConfigError, load_config
+from smokegate.ops.history import History, HistoryError, HistorySource, PostgresURL, parse_source
 from smokegate.ops.report import parse_since, write_report
+from smokegate.ops.runner import RUNNERS
+from smokegate.ops.watch_config import SUITE_NAMES
+from smokegate.options import DEFAULT_CONFIG_NAME
 
 DEFAULT_HISTORY = Path("reports/history.sqlite")
+DEFAULT_WATCH_REPORTS = Path("reports/watch")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smokegate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="smokegate", description=(__doc__ or "").splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     report = commands.add_parser("report", help="render the health report from the run history")
     report.add_argument("--since", default="24h", help="period to cover: 24h (daily), 7d (weekly), 90m, 2w")
     report.add_argument(
         "--history",
-        type=Path,
-        default=DEFAULT_HISTORY,
-        help=f"run history database (default {DEFAULT_HISTORY})",
+        default=None,
+        help=f"run history: SQLite file or postgresql:// URL (env SMOKEGATE_HISTORY; default {DEFAULT_HISTORY})",
     )
     report.add_argument(
         "--out",
         type=Path,
         default=None,
-        help="HTML file to write (default: health-report-<since>.html next to the history)",
+        help="HTML file to write (default: health-report-<since>.html next to the history, or in reports/)",
+    )
+
+    watch = commands.add_parser(
+        "watch",
+        help="run the suites on a schedule until stopped, with metrics",
+        description="Run the suites on their schedules (smokegate.toml [targets.NAME.watch]) until SIGTERM. "
+        "Arguments after -- are passed to every pytest run.",
+    )
+    watch.add_argument(
+        "--target",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="target to watch, by name from the config; repeat for several (env SMOKEGATE_TARGET, comma-separated)",
+    )
+    watch.add_argument(
+        "--config", default=None, help=f"target config file (env SMOKEGATE_CONFIG; default {DEFAULT_CONFIG_NAME})"
+    )
+    watch.add_argument(
+        "--suite",
+        action="append",
+        choices=SUITE_NAMES,
+        default=None,
+        help="watch only this suite; repeat for several (default: every suite the config enables)",
+    )
+    watch.add_argument(
+        "--history",
+        default=None,
+        help="run history: SQLite file, or postgresql:// URL without a password "
+        f"(env SMOKEGATE_HISTORY, where a URL with a password belongs; default {DEFAULT_HISTORY})",
+    )
+    watch.add_argument(
+        "--location",
+        default=None,
+        help="where this watcher runs from, recorded with every run (env SMOKEGATE_LOCATION; default the host name)",
+    )
+    watch.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+    # All interfaces by default: Prometheus scrapes from another host (or pod).
+    watch.add_argument("--metrics-address", default="0.0.0.0", help="address to serve metrics on (default 0.0.0.0)")
+    watch.add_argument(
+        "--reports-dir",
+        type=Path,
+        default=DEFAULT_WATCH_REPORTS,
+        help=f"each target's latest run per suite goes to <dir>/<target>/<suite>/ (default {DEFAULT_WATCH_REPORTS})",
+    )
+    watch.add_argument(
+        "--availability-window", default="24h", help="period of the availability metric: 24h, 7d, 90m (default 24h)"
+    )
+    watch.add_argument(
+        "--runner",
+        choices=RUNNERS,
+        default="fork",
+        help="fork: runs are forks of a pre-warmed pytest (cheap); subprocess: a fresh interpreter per run",
+    )
+    watch.add_argument("--max-parallel", type=int, default=4, help="runs at once across targets (default 4)")
+    watch.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="the checkout holding tests/ (default: the current directory)",
     )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in raw:
+        cut = raw.index("--")
+        raw, extra = raw[:cut], raw[cut + 1 :]
+    args = parser.parse_args(raw)
     if args.command == "report":
-        try:
-            since = parse_since(args.since)
-        except ValueError as exc:
-            parser.error(str(exc))
-        history: Path = args.history
-        if not history.is_file():
-            print(
-                f"smokegate: no run history at {history} (run the suite first, or pass --history)",
-                file=sys.stderr,
-            )
-            return 1
-        out = args.out or history.with_name(f"health-report-{args.since.strip()}.html")
-        try:
-            written = write_report(
-                history,
-                out,
-                since=since,
-                notice=lambda message: print(f"smokegate: {message}", file=sys.stderr),
-            )
-        except (HistoryError, sqlite3.Error, OSError) as exc:
-            print(f"smokegate: cannot build the report: {exc}", file=sys.stderr)
-            return 1
-        print(written)
-        return 0
+        return _report(parser, args)
+    if args.command == "watch":
+        return _watch(args, extra)
     parser.error(f"unknown command {args.command!r}")  # argparse exits; kept for the type checker
     return 2
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"smokegate: {message}", file=sys.stderr)
+    return code
+
+
+def _history_source(given: str | None) -> HistorySource:
+    """``--history``, else ``SMOKEGATE_HISTORY``, else the default file; raises HistoryError."""
+    if given:
+        return parse_source(given, origin="--history")
+    if os.environ.get("SMOKEGATE_HISTORY"):
+        return parse_source(os.environ["SMOKEGATE_HISTORY"], origin="SMOKEGATE_HISTORY")
+    return DEFAULT_HISTORY
+
+
+def _report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    try:
+        since = parse_since(args.since)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        history = _history_source(args.history)
+    except HistoryError as exc:
+        return _fail(str(exc))
+    if isinstance(history, Path) and not history.is_file():
+        return _fail(f"no run history at {history} (run the suite first, or pass --history)", 1)
+    folder = history.parent if isinstance(history, Path) else Path("reports")
+    out = args.out or folder / f"health-report-{args.since.strip()}.html"
+    try:
+        written = write_report(
+            history,
+            out,
+            since=since,
+            notice=lambda message: print(f"smokegate: {message}", file=sys.stderr),
+        )
+    except (HistoryError, sqlite3.Error, OSError) as exc:
+        return _fail(f"cannot build the report: {exc}", 1)
+    print(written)
+    return 0
+
+
+def _watch(args: argparse.Namespace, extra: list[str]) -> int:
+    """Validate everything before the first run starts; each problem is one message, exit 2."""
+    from smokegate.ops.watch import SUITES, Watcher, WatchOptions
+
+    names = args.target or [n.strip() for n in os.environ.get("SMOKEGATE_TARGET", "").split(",") if n.strip()]
+    if not names:
+        return _fail("watch: no target chosen: pass --target NAME (env SMOKEGATE_TARGET)")
+    project = args.project_dir.resolve()
+    suites = tuple(args.suite or SUITE_NAMES)
+    missing = [p for p in dict.fromkeys(p for s in suites for p in SUITES[s].paths) if not (project / p).is_dir()]
+    if missing:
+        return _fail(f"--project-dir {project}: no {', '.join(missing)} here (run from the smokegate checkout)")
+    config_path = Path(args.config or os.environ.get("SMOKEGATE_CONFIG") or project / DEFAULT_CONFIG_NAME).resolve()
+    try:
+        suite_config = load_config(config_path).suite
+    except ConfigError as exc:
+        return _fail(str(exc))
+    unknown = [name for name in names if name not in suite_config.targets]
+    if unknown:
+        known = ", ".join(sorted(suite_config.targets)) or "none"
+        return _fail(f"{config_path}: unknown target(s) {', '.join(map(repr, unknown))} (known targets: {known})")
+    try:
+        window = parse_since(args.availability_window)
+    except ValueError as exc:
+        return _fail(f"--availability-window: {exc}".replace("--since ", ""))
+    if args.max_parallel < 1:
+        return _fail(f"--max-parallel: must be at least 1, not {args.max_parallel}")
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        return _fail(f"--metrics-port: not a port: {args.metrics_port}")
+    try:
+        history = _history_source(args.history)
+    except HistoryError as exc:
+        return _fail(str(exc))
+    if isinstance(history, Path):
+        history = history if history.is_absolute() else (Path.cwd() / history)
+    location = (args.location or os.environ.get("SMOKEGATE_LOCATION") or socket.gethostname()).strip()
+    if not location:
+        return _fail("--location / SMOKEGATE_LOCATION: empty value")
+    reports = args.reports_dir if args.reports_dir.is_absolute() else Path.cwd() / args.reports_dir
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _fail(f"--reports-dir {args.reports_dir}: cannot create it: {exc}")
+    try:
+        # Open once now: a history that cannot be created is a setup problem worth stopping for,
+        # and the schema is migrated before runs from several processes race to do it.
+        History.open(history).close()
+    except (HistoryError, sqlite3.Error, OSError) as exc:
+        shown = history if isinstance(history, PostgresURL) else str(history)
+        print(f"smokegate: warning: run history {shown} unavailable ({exc}); watching anyway", file=sys.stderr)
+    options = WatchOptions(
+        targets={name: suite_config.targets[name] for name in names},
+        config=config_path,
+        project_dir=project,
+        reports_dir=reports,
+        history=history,
+        location=location,
+        suites=suites,
+        pytest_args=tuple(extra),
+        runner=args.runner,
+        metrics_port=args.metrics_port,
+        metrics_address=args.metrics_address,
+        availability_window_s=window.total_seconds(),
+        max_parallel=args.max_parallel,
+    )
+    watcher = Watcher(options)
+    try:
+        return watcher.run()
+    except OSError as exc:  # the metrics port is taken, the runner cannot start
+        watcher.abort()
+        return _fail(f"watch: {exc}", 1)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from smokegate.ops.config import AlertSettings
+from smokegate.ops.watch_config import WatchSettings
 from smokegate.security.config import SecurityConfig
 from smokegate.synthetic.config import SyntheticConfig
 from smokegate.vercel import Bypass
@@ -126,6 +127,7 @@ class Target(_Model):
     security: SecurityConfig = SecurityConfig()
     synthetic: SyntheticConfig = SyntheticConfig()
     alerts: AlertSettings = AlertSettings()
+    watch: WatchSettings = WatchSettings()
 
     _check_base_url = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))
 

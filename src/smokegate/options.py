@@ -73,6 +73,11 @@ OPTIONS = (
            "scheduled monitoring: alert only after consecutive failures, remind, recover", kind="flag"),
     Option("--run-id", "SMOKEGATE_RUN_ID", "smokegate_run_id",
            "id of this run in the history (default: time-target-random)", metavar="ID"),
+    Option("--location", "SMOKEGATE_LOCATION", "smokegate_location",
+           "where this run runs from, recorded with it (default: the host name)", metavar="NAME"),
+    Option("--watch-suite", "SMOKEGATE_WATCH_SUITE", "smokegate_watch_suite",
+           "set by smokegate watch on the runs it starts: the watch suite (with the location, the alert stream)",
+           metavar="NAME"),
     Option("--no-network-retry", "SMOKEGATE_NO_NETWORK_RETRY", "smokegate_no_network_retry",
            "do not retry checks that failed on a network error", kind="flag"),
 )
@@ -149,11 +154,13 @@ class Settings:
     expect_version: str | None
     base_url: str | None
     history: str | None
+    history_source: str
     no_history: bool
     scheduled: bool
     run_id: str | None
     no_network_retry: bool
     location: str
+    watch_suite: str | None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -228,11 +235,13 @@ def read(config: pytest.Config) -> tuple[Settings, list[str]]:
         expect_version=_text(config, "--expect-version", problems),
         base_url=_base_url(config, problems),
         history=_text(config, "--history", problems),
+        history_source=lookup(config, "--history").source,
         no_history=_flag(config, "--no-history", problems),
         scheduled=_flag(config, "--scheduled", problems),
         run_id=_text(config, "--run-id", problems),
         no_network_retry=_flag(config, "--no-network-retry", problems),
-        location=os.environ.get("SMOKEGATE_LOCATION") or socket.gethostname(),
+        location=_text(config, "--location", problems) or socket.gethostname(),
+        watch_suite=_text(config, "--watch-suite", problems),
     )
     if settings.base_url is not None and settings.target is None:
         problems.append("--base-url given without --target: choose the target whose checks and budgets apply "

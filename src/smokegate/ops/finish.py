@@ -47,7 +47,7 @@ from smokegate.ops.alerts import (
     slack_payload,
 )
 from smokegate.ops.config import AlertSettings, parse_alert_settings
-from smokegate.ops.history import History, HistoryError, Notice, RunRow, gate_target, parse_time
+from smokegate.ops.history import History, HistoryError, HistorySource, Notice, RunRow, gate_target, parse_time
 from smokegate.scrub import Scrubber
 
 INCIDENT_FILE = "incident.md"
@@ -66,7 +66,7 @@ class FinishOutcome:
     decision: Decision
     deliveries: list[Delivery] = field(default_factory=list)
     incident_path: Path | None = None
-    history_path: Path | None = None
+    history_path: HistorySource | None = None
     history_ok: bool = False
 
 
@@ -84,6 +84,9 @@ class _Run:
     settings: AlertSettings
     redact: Scrubber
     env: Mapping[str, str]
+    # Where the run ran from, and the watch suite it belongs to: with the target, its alert stream.
+    location: str | None = None
+    suite: str | None = None
 
 
 @dataclass
@@ -106,15 +109,21 @@ def finish_run(
     gate: Mapping[str, Any],
     *,
     reports_dir: Path,
-    history_path: Path | None,
+    history_path: HistorySource | None,
     run_id: str | None = None,
     scheduled: bool = False,
     alerts: AlertSettings | Mapping[str, Any] | None = None,
     secret_env: Sequence[str] = (),
     say: Say = print,
     environ: Mapping[str, str] | None = None,
+    location: str | None = None,
+    suite: str | None = None,
 ) -> FinishOutcome:
-    """Record the run, write ``incident.md`` when it fails, and send what the decision says."""
+    """Record the run, write ``incident.md`` when it fails, and send what the decision says.
+
+    ``location`` is where the run ran from; ``suite`` is set by ``smokegate watch`` and, with the
+    location, makes the run's alert stream its own (see :mod:`smokegate.ops.history`).
+    """
     env = os.environ if environ is None else environ
     try:
         settings = parse_alert_settings(alerts)
@@ -133,6 +142,8 @@ def finish_run(
         settings=settings,
         redact=Scrubber.from_env({ALERT_ENV, MONITORING_ENV, *secret_env}, env),
         env=env,
+        location=location,
+        suite=suite,
     )
     state = _State() if run.usage_error or history_path is None else _record(run, history_path, say)
     decision = _decide(run, state)
@@ -147,23 +158,23 @@ def finish_run(
     return outcome
 
 
-def _record(run: _Run, history_path: Path, say: Say) -> _State:
+def _record(run: _Run, history_path: HistorySource, say: Say) -> _State:
     """Store the run; read the streak and past notices alerting decides on."""
     state = _State()
+    stream = {"suite": run.suite, "location": run.location}  # the run's alert stream within its target
     try:
-        state.history = History.open(history_path, notice=say)
-        judged = [r for r in state.history.recent_runs(run.target, limit=20, before_ts=run.now_ts)
-                  if r.verdict != "error"]
+        history = state.history = History.open(history_path, notice=say)
+        recent = history.recent_runs(run.target, limit=20, before_ts=run.now_ts, **stream)
+        judged = [r for r in recent if r.verdict != "error"]
         state.previous = judged[0] if judged else None
         new_id = new_incident_id(run.target, run.run_id, parse_time(str(run.gate.get("finished_at")
                                                                        or run.gate["started_at"])))
         state.incident_id = incident_for(run.verdict, state.previous, new_id)
-        state.history.record_gate(run.gate, run_id=run.run_id, scheduled=run.scheduled,
-                                  incident_id=state.incident_id, redact=run.redact)
+        history.record_gate(run.gate, run_id=run.run_id, scheduled=run.scheduled, incident_id=state.incident_id,
+                            redact=run.redact, **stream)
         if run.verdict == "fail":
-            state.streak = [r for r in state.history.failing_streak(run.target, upto_ts=run.now_ts)
-                            if r.verdict == "fail"]
-        state.notices = state.history.notices(run.target, channel="alert")
+            state.streak = history.failing_streak(run.target, upto_ts=run.now_ts, **stream)
+        state.notices = history.notices(run.target, channel="alert", suite=run.suite, location=run.location)
     except (HistoryError, sqlite3.Error, OSError) as exc:
         say(f"run history unavailable, run not recorded: {exc}")
         if state.history is not None:
@@ -192,7 +203,8 @@ def _decide(run: _Run, state: _State) -> Decision:
 def _decide_notice(run: _Run, state: _State) -> Decision:
     """An ``error`` run pages nobody; it may send one labelled notice."""
     if run.scheduled and state.history is not None:
-        latest = state.history.recent_runs(run.target, limit=2, before_ts=run.now_ts)
+        latest = state.history.recent_runs(run.target, limit=2, before_ts=run.now_ts, suite=run.suite,
+                                           location=run.location)
         if latest and latest[0].verdict == "error":
             return Decision(None, "the run could not judge the target; a notice was already due for this streak",
                             None)
@@ -262,8 +274,9 @@ def _record_deliveries(run: _Run, state: _State, decision: Decision, deliveries:
             state.history.record_notice(Notice(
                 run.run_id, run.target, run.now_ts, delivery.channel, delivery.kind, delivery.status,
                 decision.incident_id if delivery.channel == "alert" else state.incident_id, delivery.detail,
+                run.location, run.suite,
             ))
-    except sqlite3.Error as exc:
+    except (HistoryError, sqlite3.Error) as exc:
         say(f"could not record webhook deliveries in the history: {exc}")
     finally:
         state.history.close()

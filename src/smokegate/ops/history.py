@@ -1,108 +1,83 @@
-"""The run history: every run and every check result in one embedded SQLite file.
+"""The run history: every run and every check result, in an embedded SQLite file or in PostgreSQL.
 
 The history is what makes alerts stateful (how many runs in a row failed, when did we last page
-someone) and what the daily health report is built from.  Three tables:
+someone) and what the daily health report and the watcher's availability are built from.  Four
+tables, the same in both engines:
 
 ``runs``
-    one row per run: id, target, URL, version, times, verdict, counts, incident id.
+    one row per run: id, target, URL, version, times, verdict, counts, incident id, and where it
+    ran from (``location``) and which ``smokegate watch`` suite it was (``suite``, NULL for a
+    plain pytest run).
 ``checks``
     one row per check per run: outcome, severity, measured value and budget, failure kind.
 ``notifications``
     every webhook delivery attempted (alert, reminder, recovery, metrics) and how it went.
+``schema_migrations``
+    which numbered steps of ``ops/migrations/<engine>/`` have been applied (see its README).
 
-Two runs may finish at the same moment (a post-deploy gate and a scheduled run), so the file is
-opened in WAL mode with a busy timeout and every write is one ``BEGIN IMMEDIATE`` transaction.
-A corrupt file must never break a run: :meth:`History.open` moves it aside as
-``<name>.corrupt-<timestamp>``, starts a new one and says so through ``notice``.
+Where the history lives (:func:`parse_source`):
+
+- a file path: SQLite, the embedded default.  Two runs may finish at the same moment (a
+  post-deploy gate and a scheduled run), so the file is opened in WAL mode with a busy timeout
+  and every write is one ``BEGIN IMMEDIATE`` transaction.  A corrupt file must never break a
+  run: :meth:`History.open` moves it aside as ``<name>.corrupt-<timestamp>``, starts a new one
+  and says so through ``notice``.
+- a ``postgresql://`` URL: PostgreSQL through psycopg 3, shared by watchers on several machines.
+  Every write is one transaction; a run replaced by id is upserted (its row locked) before its
+  check rows are rewritten, so concurrent writers neither lose nor duplicate rows.  The URL may
+  carry a password, so it is only ever shown with the password removed (:class:`PostgresURL`),
+  and it is taken from the environment or the command line, never from a file.
+
+Alert streams: a plain pytest run belongs to its target's stream (all runs of the target that
+no watcher made, wherever they ran, as before).  A watcher's run belongs to the stream of its
+target, suite and location: a health probe every 30 s must neither break nor extend the streak
+of the smoke suite's runs, nor one location's streak another's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 try:  # POSIX only; elsewhere corruption recovery simply runs without the cross-process lock.
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
+PG_CONNECT_TIMEOUT_S = 10
+PG_STATEMENT_TIMEOUT_MS = 30_000
 MESSAGE_LIMIT = 500
 NO_TARGET = "(no target)"
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+# Any constant will do: every smokegate process migrating a PostgreSQL history takes this lock.
+_PG_MIGRATION_LOCK = 0x736D6F6B65  # "smoke"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    target TEXT NOT NULL,
-    base_url TEXT,
-    version TEXT,
-    expected_version TEXT,
-    started_at TEXT NOT NULL,
-    finished_at TEXT NOT NULL,
-    ts REAL NOT NULL,
-    duration_s REAL NOT NULL,
-    verdict TEXT NOT NULL,
-    reason TEXT,
-    scheduled INTEGER NOT NULL,
-    passed INTEGER NOT NULL,
-    failed INTEGER NOT NULL,
-    skipped INTEGER NOT NULL,
-    deselected INTEGER NOT NULL,
-    flaky INTEGER NOT NULL,
-    blocking INTEGER NOT NULL,
-    requests_sent INTEGER NOT NULL,
-    severity TEXT,
-    incident_id TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_target_ts ON runs (target, ts);
-CREATE INDEX IF NOT EXISTS runs_ts ON runs (ts);
-CREATE INDEX IF NOT EXISTS runs_incident ON runs (incident_id);
-CREATE TABLE IF NOT EXISTS checks (
-    run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
-    target TEXT NOT NULL,
-    ts REAL NOT NULL,
-    check_id TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    epic TEXT,
-    feature TEXT,
-    blocking INTEGER NOT NULL,
-    measured REAL,
-    budget REAL,
-    unit TEXT,
-    failure_kind TEXT,
-    dependency TEXT,
-    attempts INTEGER NOT NULL,
-    duration_s REAL NOT NULL,
-    message TEXT
-);
-CREATE INDEX IF NOT EXISTS checks_run ON checks (run_id);
-CREATE INDEX IF NOT EXISTS checks_ts ON checks (ts);
-CREATE TABLE IF NOT EXISTS notifications (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    target TEXT NOT NULL,
-    ts REAL NOT NULL,
-    channel TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    incident_id TEXT,
-    detail TEXT
-);
-CREATE INDEX IF NOT EXISTS notifications_target_ts ON notifications (target, ts);
-"""
+RUN_COLUMNS = (
+    "run_id", "target", "base_url", "version", "expected_version", "started_at", "finished_at", "ts",
+    "duration_s", "verdict", "reason", "scheduled", "passed", "failed", "skipped", "deselected", "flaky",
+    "blocking", "requests_sent", "severity", "incident_id", "location", "suite",
+)  # fmt: skip
+LEGACY_RUN_COLUMNS = 21  # rows without location and suite (history schema 1, the report benchmark)
+CHECK_COLUMNS = (
+    "run_id", "target", "ts", "check_id", "outcome", "severity", "epic", "feature", "blocking", "measured",
+    "budget", "unit", "failure_kind", "dependency", "attempts", "duration_s", "message",
+)  # fmt: skip
+_RUN_FIELDS = "run_id, target, ts, verdict, scheduled, incident_id, severity, version, reason"
 
 
 class HistoryError(Exception):
-    """The history cannot be read or written; the message says which file and why."""
+    """The history cannot be read or written; the message says which one and why."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +97,7 @@ class RunRow:
 
 @dataclass(frozen=True)
 class Notice:
-    """One stored webhook delivery."""
+    """One stored webhook delivery (``suite`` and ``location`` name a watcher's stream)."""
 
     run_id: str
     target: str
@@ -132,6 +107,77 @@ class Notice:
     status: str
     incident_id: str | None
     detail: str | None
+    location: str | None = None
+    suite: str | None = None
+
+
+# -- where the history lives --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostgresURL:
+    """A PostgreSQL connection URL.  ``str()`` never shows its password; ``url`` is the real one."""
+
+    url: str
+
+    def __str__(self) -> str:
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{parts.username}@{host}" if parts.username else host
+        if parts.port:
+            netloc += f":{parts.port}"
+        query = urlencode([(k, "[redacted]" if k == "password" else v) for k, v in parse_qsl(parts.query)], safe="/[]")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+    @property
+    def has_password(self) -> bool:
+        parts = urlsplit(self.url)
+        return parts.password is not None or any(k == "password" for k, _ in parse_qsl(parts.query))
+
+
+HistorySource = Path | PostgresURL
+
+
+def is_postgres_url(text: str) -> bool:
+    return text.strip().lower().startswith(tuple(f"{scheme}://" for scheme in POSTGRES_SCHEMES))
+
+
+def parse_source(text: str | os.PathLike[str], *, origin: str = "") -> HistorySource:
+    """A ``--history`` value as a file path or a :class:`PostgresURL`.
+
+    ``origin`` says where the value was written (``"--history"``, ``"SMOKEGATE_HISTORY"``,
+    ``"ini smokegate_history"``): a URL may carry a password, so one written in a file is
+    refused, and so is a password on the command line (any user can read a process's
+    arguments); the environment (``SMOKEGATE_HISTORY``, or ``PGPASSWORD`` / ``~/.pgpass`` next to
+    a URL without a password) is where it belongs.
+    """
+    if isinstance(text, os.PathLike):
+        return Path(text)
+    value = text.strip()
+    if not value:
+        raise HistoryError(f"{origin or 'history'}: empty value")
+    if not is_postgres_url(value):
+        return Path(value)
+    url = PostgresURL(value)
+    parts = urlsplit(value)
+    if not parts.hostname and "host=" not in parts.query:
+        raise HistoryError(f"{origin or 'history'}: {url}: a PostgreSQL URL needs a host")
+    if origin.startswith("ini"):
+        raise HistoryError(
+            f"{origin}: a PostgreSQL history URL is not read from a file (it may carry a password); "
+            "set SMOKEGATE_HISTORY in the environment instead"
+        )
+    if origin.startswith("--") and url.has_password:
+        raise HistoryError(
+            f"{origin}: {url}: do not put a password on the command line (other users can read it); "
+            "set SMOKEGATE_HISTORY, or PGPASSWORD / ~/.pgpass, in the environment instead"
+        )
+    return url
+
+
+# -- helpers shared with alerting and the report ---------------------------------------------------
 
 
 def parse_time(value: str) -> datetime:
@@ -155,6 +201,88 @@ def highest_failed_severity(gate: Mapping[str, Any]) -> str | None:
         candidates = [c for c in gate.get("checks", []) if c.get("blocking")]
     ranks = [order.index(c["severity"]) for c in candidates if c.get("severity") in order]
     return order[min(ranks)] if ranks else None
+
+
+# -- migrations -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+_MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def migrations(engine: str) -> list[Migration]:
+    """The numbered steps of ``ops/migrations/<engine>/``, in order."""
+    folder = resources.files("smokegate.ops").joinpath("migrations", engine)
+    steps = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if match is None:
+            continue
+        text = entry.read_text(encoding="utf-8")
+        body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+        statements = tuple(s.strip() for s in re.split(r";\s*$", body, flags=re.M) if s.strip())
+        steps.append(Migration(int(match.group(1)), match.group(2), statements))
+    steps.sort(key=lambda step: step.version)
+    if [step.version for step in steps] != list(range(1, len(steps) + 1)):
+        raise HistoryError(f"migrations for {engine} are not numbered 0001, 0002, ...: {[s.name for s in steps]}")
+    return steps
+
+
+class _Backend(Protocol):
+    """One open connection; SQL is written with ``?`` placeholders for both engines."""
+
+    engine: str
+    tiebreak: str  # orders rows with the same ``ts``
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
+
+
+def _migrate(backend: _Backend, lock: Callable[[], object]) -> None:
+    """Apply the missing steps, each in its own transaction, under the engine's writer lock."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    try:  # the common case, everything applied, costs one read and no write lock
+        applied = {int(row[0]) for row in backend.execute("SELECT version FROM schema_migrations")}
+    except (sqlite3.Error, HistoryError):  # no such table yet
+        applied = set()
+    for step in migrations(backend.engine):
+        if step.version in applied:
+            continue
+        with backend.transaction():
+            lock()
+            backend.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations"
+                " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            # Read inside the lock: another process may have applied this step while we waited.
+            done = backend.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (step.version,))
+            if done:
+                continue
+            for statement in step.statements:
+                backend.execute(statement)
+            backend.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (step.version, step.name, now),
+            )
+            backend.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(step.version),),
+            )
+
+
+# -- SQLite ------------------------------------------------------------------------------------------
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
@@ -183,24 +311,179 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class History:
-    """An open run history.  Use :meth:`open`; close it (or use ``with``) when done."""
+class _SQLite:
+    engine = "sqlite"
+    tiebreak = "rowid"
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
-        self.path = path
-        self._db = connection
+    def __init__(self, path: Path) -> None:
+        # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) so a writer takes the write
+        # lock up front and waits for the other writer instead of failing half-way.  One History
+        # may be shared by threads (the watcher's); it serialises its own use of the connection.
+        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            row = self._db.execute("PRAGMA quick_check").fetchone()
+            if row is None or row[0] != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {row[0] if row else '?'}")
+            _migrate(self, lambda: None)  # BEGIN IMMEDIATE already holds the only write lock
+        except BaseException:
+            self._db.close()
+            raise
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._db.execute(sql, params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._db.executemany(sql, rows)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------------
+
+
+class _Postgres:
+    engine = "postgresql"
+    tiebreak = "run_id"
+
+    def __init__(self, url: PostgresURL) -> None:
+        try:
+            import psycopg
+        except ImportError:  # pragma: no cover - psycopg is a declared dependency
+            raise HistoryError(f"{url}: PostgreSQL histories need psycopg (pip install 'psycopg[binary]')") from None
+        self._url = url
+        self._error: type[Exception] = psycopg.Error
+        try:
+            # Autocommit with explicit transaction blocks, as for SQLite; a history that hangs must
+            # not hang the run, so connecting and every statement have a deadline.
+            self._db = psycopg.connect(
+                url.url,
+                autocommit=True,
+                connect_timeout=PG_CONNECT_TIMEOUT_S,
+                application_name="smokegate",
+                options=f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS}",
+            )
+        except psycopg.Error as exc:
+            raise HistoryError(f"{url}: cannot connect to the run history: {_first_line(exc)}") from None
+        try:
+            lock = lambda: self.execute("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))  # noqa: E731
+            _migrate(self, lock)
+        except BaseException:
+            self._db.close()
+            raise
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            cursor = self._db.execute(self._sql(sql), tuple(params))
+            return list(cursor.fetchall()) if cursor.description is not None else []
+        except self._error as exc:
+            raise HistoryError(f"{self._url}: {_first_line(exc)}") from None
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        try:
+            with self._db.cursor() as cursor:
+                cursor.executemany(self._sql(sql), [tuple(row) for row in rows])
+        except self._error as exc:
+            raise HistoryError(f"{self._url}: {_first_line(exc)}") from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        try:
+            with self._db.transaction():
+                yield
+        except self._error as exc:
+            raise HistoryError(f"{self._url}: {_first_line(exc)}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+# -- the history -----------------------------------------------------------------------------------------
+
+
+def _same(column: str, value: str | None) -> tuple[str, list[Any]]:
+    return (f"{column} IS NULL", []) if value is None else (f"{column} = ?", [value])
+
+
+def _stream(suite: str | None, location: str | None) -> tuple[str, list[Any]]:
+    """SQL (`` AND ...``) selecting one alert stream: see the module docstring."""
+    if suite is None:
+        return " AND suite IS NULL", []
+    where, params = _same("location", location)
+    return f" AND suite = ? AND {where}", [suite, *params]
+
+
+class History:
+    """An open run history.  Use :meth:`open`; close it (or use ``with``) when done.
+
+    One instance may be used from several threads; it serialises its own use of the connection.
+    """
+
+    def __init__(self, source: HistorySource, backend: _Backend) -> None:
+        self.source = source
+        self._b = backend
+        self._lock = threading.RLock()
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (kept for callers written before PostgreSQL histories existed)."""
+        if not isinstance(self.source, Path):
+            raise AttributeError(f"a PostgreSQL history has no path: {self.source}")
+        return self.source
+
+    @property
+    def name(self) -> str:
+        """How to show the history to a person: the file name, or the URL without its password."""
+        return self.source.name if isinstance(self.source, Path) else str(self.source)
+
+    @property
+    def engine(self) -> str:
+        return self._b.engine
 
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, notice: Callable[[str], None] | None = None) -> History:
-        """Open (or create) the history at ``path``, recovering from a missing or corrupt file.
+    def open(
+        cls, source: str | os.PathLike[str] | PostgresURL, *, notice: Callable[[str], None] | None = None
+    ) -> History:
+        """Open (or create) the history, bringing its schema up to date.
 
-        Raises :class:`HistoryError` only when the file cannot be used at all (for example the
-        directory is not writable); a corrupt file is moved aside and replaced.
+        A file path is SQLite: a missing file is created, a corrupt one moved aside and replaced.
+        A ``postgresql://`` URL (or :class:`PostgresURL`) is PostgreSQL.  Raises
+        :class:`HistoryError` only when the history cannot be used at all (an unwritable
+        directory, a database that refuses the connection).
         """
-        say = notice or (lambda _message: None)
-        path = Path(path)
+        where = source if isinstance(source, PostgresURL) else parse_source(source)
+        if isinstance(where, PostgresURL):
+            return cls(where, _Postgres(where))
+        return cls._open_sqlite(where, notice or (lambda _message: None))
+
+    @classmethod
+    def _open_sqlite(cls, path: Path, say: Callable[[str], None]) -> History:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -208,46 +491,23 @@ class History:
         if not path.exists():
             say(f"no run history at {path}; starting a new one")
         try:
-            return cls(path, cls._connect(path))
+            return cls(path, _SQLite(path))
         except sqlite3.DatabaseError as exc:
             if not _is_corruption(exc):
                 raise HistoryError(f"{path}: cannot open the run history: {exc}") from None
         with _file_lock(path):
             # Another process may have recovered the file while we waited for the lock.
             try:
-                return cls(path, cls._connect(path))
+                return cls(path, _SQLite(path))
             except sqlite3.DatabaseError as exc:
                 if not _is_corruption(exc):
                     raise HistoryError(f"{path}: cannot open the run history: {exc}") from None
                 aside = cls._move_aside(path)
                 say(f"run history {path} is corrupt ({exc}); moved it to {aside.name} and started a new one")
             try:
-                return cls(path, cls._connect(path))
+                return cls(path, _SQLite(path))
             except sqlite3.DatabaseError as exc:
                 raise HistoryError(f"{path}: cannot create a new run history: {exc}") from None
-
-    @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
-        # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) so a writer takes the write
-        # lock up front and waits for the other writer instead of failing half-way.
-        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        try:
-            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA synchronous = NORMAL")
-            row = db.execute("PRAGMA quick_check").fetchone()
-            if row is None or row[0] != "ok":
-                raise sqlite3.DatabaseError(f"database disk image is malformed: {row[0] if row else '?'}")
-            with _transaction(db):
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        except BaseException:
-            db.close()
-            raise
-        return db
 
     @staticmethod
     def _move_aside(path: Path) -> Path:
@@ -266,7 +526,8 @@ class History:
         return aside
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._b.close()
 
     def __enter__(self) -> History:
         return self
@@ -284,6 +545,8 @@ class History:
         scheduled: bool,
         incident_id: str | None = None,
         redact: Callable[[str], str] = lambda text: text,
+        location: str | None = None,
+        suite: str | None = None,
     ) -> None:
         """Store one finished run (a ``gate.json`` dict).  Recording a run id again replaces it."""
         target = gate_target(gate)
@@ -313,6 +576,8 @@ class History:
             int(gate.get("requests_sent", 0)),
             highest_failed_severity(gate),
             incident_id,
+            location,
+            suite,
         )
         check_rows = [self._check_row(run_id, target, ts, check, redact) for check in gate.get("checks", [])]
         self.record_rows([run_row], check_rows)
@@ -344,19 +609,33 @@ class History:
         )
 
     def record_rows(self, runs: Sequence[tuple[Any, ...]], checks: Sequence[tuple[Any, ...]]) -> None:
-        """Store prepared rows in one transaction (used by :meth:`record_gate` and the benchmark)."""
-        with _transaction(self._db):
-            for run in runs:
-                # Replacing a run id must not leave its old check rows behind.
-                self._db.execute("DELETE FROM checks WHERE run_id = ?", (run[0],))
-            self._db.executemany(f"INSERT OR REPLACE INTO runs VALUES ({_marks(21)})", runs)
-            self._db.executemany(f"INSERT INTO checks VALUES ({_marks(17)})", checks)
+        """Store prepared rows in one transaction (used by :meth:`record_gate` and the benchmark).
+
+        Run rows follow :data:`RUN_COLUMNS`; rows of the first 21 columns (no location, no
+        suite) are accepted too.
+        """
+        padded = [run + (None,) * (len(RUN_COLUMNS) - len(run)) for run in runs]
+        if any(len(run) != len(RUN_COLUMNS) for run in padded):
+            raise ValueError(f"run rows have {LEGACY_RUN_COLUMNS} or {len(RUN_COLUMNS)} columns")
+        updates = ", ".join(f"{column} = excluded.{column}" for column in RUN_COLUMNS[1:])
+        upsert = (
+            f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({_marks(len(RUN_COLUMNS))})"
+            f" ON CONFLICT (run_id) DO UPDATE SET {updates}"
+        )
+        with self._lock, self._b.transaction():
+            # Upsert first: a replaced run's row is then locked (PostgreSQL) until its old check
+            # rows are gone and the new ones are in, so two writers of one run id cannot interleave.
+            self._b.executemany(upsert, padded)
+            for run in padded:
+                self._b.execute("DELETE FROM checks WHERE run_id = ?", (run[0],))
+            self._b.executemany(f"INSERT INTO checks ({', '.join(CHECK_COLUMNS)}) VALUES ({_marks(17)})", checks)
 
     def record_notice(self, notice: Notice) -> None:
-        with _transaction(self._db):
-            self._db.execute(
-                "INSERT INTO notifications (run_id, target, ts, channel, kind, status, incident_id, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        with self._lock, self._b.transaction():
+            self._b.execute(
+                "INSERT INTO notifications"
+                " (run_id, target, ts, channel, kind, status, incident_id, detail, location, suite)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     notice.run_id,
                     notice.target,
@@ -366,67 +645,109 @@ class History:
                     notice.status,
                     notice.incident_id,
                     notice.detail,
+                    notice.location,
+                    notice.suite,
                 ),
             )
 
     # -- reading ---------------------------------------------------------------------------
 
-    def recent_runs(self, target: str, *, limit: int, before_ts: float | None = None) -> list[RunRow]:
-        """The target's latest runs, newest first (optionally only those before ``before_ts``)."""
-        sql = (
-            "SELECT run_id, target, ts, verdict, scheduled, incident_id, severity, version, reason"
-            " FROM runs WHERE target = ?"
-        )
-        params: list[Any] = [target]
+    def recent_runs(
+        self,
+        target: str,
+        *,
+        limit: int,
+        before_ts: float | None = None,
+        suite: str | None = None,
+        location: str | None = None,
+    ) -> list[RunRow]:
+        """The stream's latest runs, newest first (optionally only those before ``before_ts``)."""
+        stream, params = _stream(suite, location)
+        sql = f"SELECT {_RUN_FIELDS} FROM runs WHERE target = ?{stream}"
+        params = [target, *params]
         if before_ts is not None:
             sql += " AND ts < ?"
             params.append(before_ts)
-        sql += " ORDER BY ts DESC, rowid DESC LIMIT ?"
+        sql += f" ORDER BY ts DESC, {self._b.tiebreak} DESC LIMIT ?"
         params.append(limit)
-        return [_run_row(row) for row in self._db.execute(sql, params)]
+        return [_run_row(row) for row in self.query(sql, params)]
 
-    def failing_streak(self, target: str, *, upto_ts: float) -> list[RunRow]:
-        """The unbroken run of failing runs ending at ``upto_ts``, newest first."""
-        last_pass = self._db.execute(
-            "SELECT MAX(ts) FROM runs WHERE target = ? AND verdict = 'pass' AND ts <= ?", (target, upto_ts)
-        ).fetchone()[0]
-        rows = self._db.execute(
-            "SELECT run_id, target, ts, verdict, scheduled, incident_id, severity, version, reason"
-            " FROM runs WHERE target = ? AND ts <= ? AND ts > ? ORDER BY ts DESC, rowid DESC",
-            (target, upto_ts, last_pass if last_pass is not None else float("-inf")),
-        )
-        return [_run_row(row) for row in rows]
+    def failing_streak(
+        self, target: str, *, upto_ts: float, suite: str | None = None, location: str | None = None
+    ) -> list[RunRow]:
+        """The unbroken run of failing runs ending at ``upto_ts``, newest first.
 
-    def notices(self, target: str, *, limit: int = 100, channel: str | None = None) -> list[Notice]:
-        """The target's latest deliveries, newest first."""
+        Only ``pass`` ends a streak and only ``fail`` extends it: a run that could not judge the
+        target (verdict ``error``) says nothing about it either way.
+        """
+        stream, params = _stream(suite, location)
+        last_pass = self.query(
+            f"SELECT MAX(ts) FROM runs WHERE target = ?{stream} AND verdict = 'pass' AND ts <= ?",
+            [target, *params, upto_ts],
+        )[0][0]
+        sql = f"SELECT {_RUN_FIELDS} FROM runs WHERE target = ?{stream} AND verdict = 'fail' AND ts <= ?"
+        args: list[Any] = [target, *params, upto_ts]
+        if last_pass is not None:
+            sql += " AND ts > ?"
+            args.append(last_pass)
+        sql += f" ORDER BY ts DESC, {self._b.tiebreak} DESC"
+        return [_run_row(row) for row in self.query(sql, args)]
+
+    def notices(
+        self,
+        target: str,
+        *,
+        limit: int = 100,
+        channel: str | None = None,
+        suite: str | None = None,
+        location: str | None = None,
+    ) -> list[Notice]:
+        """The stream's latest deliveries, newest first."""
+        stream, params = _stream(suite, location)
         sql = (
-            "SELECT run_id, target, ts, channel, kind, status, incident_id, detail FROM notifications WHERE target = ?"
+            "SELECT run_id, target, ts, channel, kind, status, incident_id, detail, location, suite"
+            f" FROM notifications WHERE target = ?{stream}"
         )
-        params: list[Any] = [target]
+        params = [target, *params]
         if channel is not None:
             sql += " AND channel = ?"
             params.append(channel)
         sql += " ORDER BY ts DESC, id DESC LIMIT ?"
         params.append(limit)
-        return [Notice(*row) for row in self._db.execute(sql, params)]
+        return [Notice(*row) for row in self.query(sql, params)]
+
+    def last_started(self, target: str, *, suite: str, location: str | None) -> datetime | None:
+        """When the stream's latest run started: a restarted watcher resumes its schedule from it."""
+        stream, params = _stream(suite, location)
+        rows = self.query(
+            f"SELECT started_at FROM runs WHERE target = ?{stream} ORDER BY ts DESC, {self._b.tiebreak} DESC LIMIT 1",
+            [target, *params],
+        )
+        return parse_time(rows[0][0]) if rows else None
+
+    def availability(self, target: str, *, location: str | None, since_ts: float) -> tuple[int, int]:
+        """(samples, passing) over the target's runs from ``location`` since ``since_ts``.
+
+        Only runs that judged the target are samples: ``pass`` and ``fail``, never ``error``.
+        """
+        where, params = _same("location", location)
+        rows = self.query(
+            "SELECT COUNT(*), COUNT(CASE WHEN verdict = 'pass' THEN 1 END) FROM runs"
+            f" WHERE target = ? AND {where} AND ts >= ? AND verdict IN ('pass', 'fail')",
+            [target, *params, since_ts],
+        )
+        return int(rows[0][0]), int(rows[0][1])
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Read-only SQL for the report; kept here so only this module knows the connection."""
-        return list(self._db.execute(sql, params))
+        """Read-only SQL (``?`` placeholders) for the report; only this module knows the connection."""
+        with self._lock:
+            return self._b.execute(sql, params)
 
     def count_runs(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+        return int(self.query("SELECT COUNT(*) FROM runs")[0][0])
 
-
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+    def schema_version(self) -> int:
+        return int(self.query("SELECT MAX(version) FROM schema_migrations")[0][0])
 
 
 def _marks(count: int) -> str:

@@ -1,7 +1,8 @@
 """The operations plugin: run history, alerts and flake control for a smokegate run.
 
-Loaded by the main plugin.  Its options (``--history``, ``--no-history``, ``--scheduled``,
-``--run-id``, ``--no-network-retry``) are in the one options table (:mod:`smokegate.options`); it
+Loaded by the main plugin.  Its options (``--history`` — a SQLite file or a ``postgresql://`` URL,
+``--no-history``, ``--scheduled``, ``--run-id``, ``--location``, ``--watch-suite``,
+``--no-network-retry``) are in the one options table (:mod:`smokegate.options`); it
 implements ``pytest_smokegate_run_finished``, which the main plugin calls once on the controller
 after ``gate.json`` is written.
 
@@ -55,6 +56,7 @@ def pytest_smokegate_run_finished(
 ) -> None:
     """Record the run, write the incident when it fails, send alerts and metrics."""
     from smokegate.ops.finish import finish_run
+    from smokegate.ops.history import HistoryError, HistorySource, parse_source
 
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     started: list[bool] = []
@@ -71,16 +73,23 @@ def pytest_smokegate_run_finished(
             started.append(True)
         terminal.write_line(line)
 
-    history: str | None = None
+    history: HistorySource | None = None
     if not settings.no_history:
-        history = settings.history or str(Path(reports_dir) / "history.sqlite")
+        try:
+            # Checked before the run (preflight); parsed here into a file path or a PostgreSQL URL.
+            history = (parse_source(settings.history, origin=settings.history_source) if settings.history
+                       else Path(reports_dir) / "history.sqlite")
+        except HistoryError as exc:
+            say(f"run history unavailable, run not recorded: {exc}")
     finish_run(
         gate,
         reports_dir=Path(reports_dir),
-        history_path=Path(history) if history else None,
+        history_path=history,
         run_id=settings.run_id,
         scheduled=settings.scheduled,
         alerts=target.alerts if target is not None else None,
         secret_env=target.secret_env if target is not None else (),
         say=say,
+        location=settings.location,
+        suite=settings.watch_suite,
     )

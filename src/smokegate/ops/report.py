@@ -1,7 +1,8 @@
 """The daily health report: one self-contained HTML page rendered from the run history.
 
 The operations guide's *Daily Health Report* (24-hour availability, error count, performance) and
-its weekly review (``--since 7d``): availability per target against the 99.9 % goal, failed-check
+its weekly review (``--since 7d``): availability per target (and per location it was tested from)
+against the 99.9 % goal, failed-check
 count, p50/p95 of every check's measured value against its budget, the slowest checks, failure
 kinds and each incident.  Charts are inline SVG and styles are inline; a Content-Security-Policy
 forbids every external load, so the page renders the same from an artifact with no network.
@@ -21,12 +22,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from smokegate.ops.history import History
+from smokegate.failures import kind_of
+from smokegate.ops.history import History, HistorySource
 
 AVAILABILITY_GOAL = 99.9
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
 MAX_INCIDENTS = 50
 SLOWEST = 10
+UNKNOWN_LOCATION = "(unknown)"  # runs recorded before locations were
+# Only these verdicts are availability samples: an ``error`` run could not judge the target.
+JUDGED = ("pass", "fail")
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -64,14 +69,33 @@ class Bucket:
 
 
 @dataclass
+class LocationStats:
+    """Availability of one target as seen from one location."""
+
+    location: str
+    runs: int = 0
+    passed: int = 0
+
+    @property
+    def availability(self) -> float | None:
+        return 100.0 * self.passed / self.runs if self.runs else None
+
+
+@dataclass
 class TargetStats:
+    """``runs`` and ``passed`` count availability samples (verdict pass or fail); ``error_runs``
+    counts the runs that could not judge the target (bad config, undeterminable checks), which
+    are no samples.  ``errors`` is the number of failed checks."""
+
     target: str
     runs: int = 0
     passed: int = 0
     errors: int = 0
     flaky: int = 0
+    error_runs: int = 0
     buckets: list[Bucket] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)
+    locations: dict[str, LocationStats] = field(default_factory=dict)
 
     @property
     def availability(self) -> float | None:
@@ -139,8 +163,8 @@ def collect(history: History, *, since: timedelta, now: datetime | None = None) 
     bucket_count = max(1, math.ceil(since / size))
 
     targets: dict[str, TargetStats] = {}
-    for target, ts, verdict, failed, flaky in history.query(
-        "SELECT target, ts, verdict, failed, flaky FROM runs WHERE ts >= ? AND ts <= ? ORDER BY ts",
+    for target, ts, verdict, failed, flaky, location in history.query(
+        "SELECT target, ts, verdict, failed, flaky, location FROM runs WHERE ts >= ? AND ts <= ? ORDER BY ts",
         (start_ts, end_ts),
     ):
         stats = targets.get(target)
@@ -148,13 +172,24 @@ def collect(history: History, *, since: timedelta, now: datetime | None = None) 
             stats = targets[target] = TargetStats(
                 target, buckets=[Bucket(start + i * size) for i in range(bucket_count)]
             )
-        stats.runs += 1
-        stats.passed += verdict == "pass"
         stats.errors += failed
         stats.flaky += flaky
+        if verdict not in JUDGED:
+            stats.error_runs += 1
+            continue
+        stats.runs += 1
+        stats.passed += verdict == "pass"
+        where = location or UNKNOWN_LOCATION
+        place = stats.locations.get(where)
+        if place is None:
+            place = stats.locations[where] = LocationStats(where)
+        place.runs += 1
+        place.passed += verdict == "pass"
         bucket = stats.buckets[min(bucket_count - 1, int((ts - start_ts) // size.total_seconds()))]
         bucket.runs += 1
         bucket.passed += verdict == "pass"
+    for stats in targets.values():
+        stats.locations = dict(sorted(stats.locations.items()))
 
     checks: dict[tuple[str, str], CheckStats] = {}
     for target, check_id, epic, unit, measured, budget, outcome, kind in history.query(
@@ -177,7 +212,9 @@ def collect(history: History, *, since: timedelta, now: datetime | None = None) 
         if outcome == "failed":
             stats_c.failures += 1
             if target in targets:
-                targets[target].kinds[kind or "unclassified"] += 1
+                # Older histories hold since-renamed kinds ("network-transient"): count them as today's.
+                known = kind_of(kind)
+                targets[target].kinds[str(known) if known is not None else kind or "unclassified"] += 1
     for stats_c in checks.values():
         if stats_c.values:
             ordered = sorted(stats_c.values)
@@ -190,7 +227,7 @@ def collect(history: History, *, since: timedelta, now: datetime | None = None) 
         since=since,
         start=start,
         bucket=size,
-        history_name=history.path.name,
+        history_name=history.name,
         targets=sorted(targets.values(), key=lambda t: t.target),
         checks=sorted(checks.values(), key=lambda c: (c.target, c.check)),
         incidents=incidents,
@@ -200,17 +237,25 @@ def collect(history: History, *, since: timedelta, now: datetime | None = None) 
 
 def _incidents(history: History, start_ts: float, end_ts: float) -> tuple[list[Incident], int]:
     rank = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITY_ORDER))
+    # An incident belongs to one alert stream (the target's plain runs, or one watch suite from one
+    # location): only a passing run of that stream ends it.
     rows = history.query(
-        "SELECT incident_id, target, MIN(ts), MAX(ts), COUNT(*),"
-        f" MIN(CASE severity {rank} ELSE 9 END) FROM runs"
-        " WHERE incident_id IS NOT NULL AND ts <= ? GROUP BY incident_id HAVING MAX(ts) >= ?"
-        " ORDER BY MIN(ts) DESC",
+        "SELECT incident_id, target, suite, CASE WHEN suite IS NULL THEN NULL ELSE location END,"
+        f" MIN(ts), MAX(ts), COUNT(*), MIN(CASE severity {rank} ELSE 9 END) FROM runs"
+        " WHERE incident_id IS NOT NULL AND ts <= ? GROUP BY 1, 2, 3, 4"
+        " HAVING MAX(ts) >= ? ORDER BY MIN(ts) DESC",
         (end_ts, start_ts),
     )
     incidents = []
-    for incident_id, target, first, last, runs, severity_rank in rows[:MAX_INCIDENTS]:
+    for incident_id, target, suite, location, first, last, runs, severity_rank in rows[:MAX_INCIDENTS]:
+        if suite is None:
+            stream, params = " AND suite IS NULL", []
+        else:
+            stream = " AND suite = ?" + (" AND location = ?" if location is not None else " AND location IS NULL")
+            params = [suite] + ([location] if location is not None else [])
         recovered = history.query(
-            "SELECT MIN(ts) FROM runs WHERE target = ? AND ts > ? AND verdict = 'pass'", (target, last)
+            f"SELECT MIN(ts) FROM runs WHERE target = ?{stream} AND ts > ? AND verdict = 'pass'",
+            (target, *params, last),
         )[0][0]
         failed = history.query(
             "SELECT c.check_id, COALESCE(c.failure_kind, 'unclassified'), COUNT(*) FROM checks c"
@@ -560,7 +605,7 @@ def build_report(history: History, *, since: timedelta, now: datetime | None = N
 
 
 def write_report(
-    history_path: Path,
+    history_path: HistorySource | str,
     out: Path,
     *,
     since: timedelta,
