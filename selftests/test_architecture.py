@@ -70,7 +70,8 @@ def test_nothing_reaches_into_the_plugin_module() -> None:
     assert not offenders, f"modules importing smokegate.plugin: {offenders}"
 
 
-HEAVY = ("sslyze", "stripe", "svix", "starlette", "uvicorn", "trustme", "authlib", "httpx", "pydantic", "cryptography")
+HEAVY = ("sslyze", "stripe", "svix", "starlette", "uvicorn", "trustme", "authlib", "httpx", "pydantic", "cryptography",
+         "psycopg", "prometheus_client")
 
 
 @pytest.mark.parametrize("heavy", HEAVY)
