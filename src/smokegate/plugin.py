@@ -36,6 +36,7 @@ pytest_plugins: list[str] = [
     "smokegate.synthetic.artifacts",
     "smokegate.scrub_hooks",
     "smokegate.ops.plugin",
+    "smokegate.allure_results",
 ]
 
 _ALLURE_SEVERITY = {"critical": "blocker", "high": "critical", "medium": "normal", "low": "minor"}
@@ -274,6 +275,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         dynamic.severity(_ALLURE_SEVERITY.get(info.severity, "normal"))
         dynamic.feature(info.feature)
         dynamic.epic(info.epic)
+        # Matches the Allure result to its check when the run's failure kinds are added (allure_results).
+        dynamic.label("smokegate_check", markers.check_id(item, info, _browsers(item.config)))
     except ImportError:
         pass
     reach = run.reach
