@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 _ENV = Environment(
     loader=PackageLoader("smokegate", "templates"),
@@ -21,6 +22,14 @@ _ENV = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
+
+
+def breakable(check_id: str) -> Markup:
+    """A check id that wraps at its natural joints (after ``::``, before ``[``) rather than mid-word."""
+    return Markup(str(escape(check_id)).replace("::", "::<wbr>").replace("[", "<wbr>["))
+
+
+_ENV.filters["breakable"] = breakable
 
 
 def render(name: str, **context: Any) -> str:

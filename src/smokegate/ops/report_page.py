@@ -279,31 +279,23 @@ def has_something_to_say(check: CheckStats) -> bool:
 
 def sparkline(values: Sequence[float | None], unit: str, step: timedelta, width: int = 120,
               height: int = 24) -> Sparkline | None:
+    """p50 per step as a line through the steps that had a value (empty steps are bridged)."""
     known = [v for v in values if v is not None]
     if len(known) < 2:
         return None
     low, high = min(known), max(known)
     span = high - low or 1.0
     x_step = (width - 4) / max(1, len(values) - 1)
-    segments: list[str] = []
-    current: list[str] = []
-    last: tuple[float, float] | None = None
+    points: list[tuple[float, float]] = []
     for index, value in enumerate(values):
         if value is None:
-            if current:
-                segments.append(" ".join(current))
-            current = []
             continue
         # A constant series is a flat line through the middle, not along the floor.
         level = 0.5 if high == low else (value - low) / span
-        point = (2 + index * x_step, 2 + (height - 4) * (1 - level))
-        current.append(f"{point[0]:.1f},{point[1]:.1f}")
-        last = point
-    if current:
-        segments.append(" ".join(current))
+        points.append((2 + index * x_step, 2 + (height - 4) * (1 - level)))
     every = "hour" if step <= timedelta(hours=1) else "day"
-    return Sparkline(width, height, segments, last, fmt(low), fmt(high),
-                     f"p50 per {every}, oldest left: {fmt(low)} to {fmt(high)} {unit}".strip())
+    return Sparkline(width, height, [" ".join(f"{x:.1f},{y:.1f}" for x, y in points)], points[-1], fmt(low),
+                     fmt(high), f"p50 per {every}, oldest left: {fmt(low)} to {fmt(high)} {unit}".strip())
 
 
 def _latency(target: str, checks: Sequence[CheckStats], trends: Mapping[TrendKey, list[float | None]],
