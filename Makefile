@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 XDIST ?= 2
 
-.PHONY: setup browser demo test lint selftest bench testbed clean
+.PHONY: setup browser demo screenshots test lint selftest bench testbed clean
 
 setup: $(STAMP) browser
 
@@ -31,6 +31,10 @@ browser: $(STAMP)
 
 demo: setup
 	$(BIN)/python -m smokegate.demo
+
+# The README's pictures of the reports (docs/*.png), made by running the suite against the testbed.
+screenshots: setup
+	$(BIN)/python -m smokegate.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests selftests bench
