@@ -1,8 +1,10 @@
 """The gate report's data and pieces without a browser: the banner's view of gate.json, skip
-sentences, durations, evidence labels, the stopped-run page and Allure's categories."""
+sentences, durations, evidence labels, the stopped-run page, Allure's categories, and the
+results table pytest-html writes for a tiny suite."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -153,3 +155,57 @@ def test_failed_allure_results_start_with_their_kind(tmp_path: Path) -> None:
         "[budget-exceeded] /api/health median 750 ms > budget 500 ms")
     assert json.loads((tmp_path / "b-result.json").read_text())["statusDetails"]["message"].startswith("Assertion")
     assert json.loads(write_categories(tmp_path).read_text()) == categories()
+
+
+# -- pytest-html's page from a tiny suite (pytester), workers included -------------------------
+
+pytest_plugins = ["pytester"]
+
+CHECKS = """
+import pytest
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke")]
+
+@pytest.mark.check(severity="high")
+def test_suite_bug():
+    raise RuntimeError("boom inside the suite")
+
+@pytest.mark.check(severity="medium")
+def test_medium_over_budget(check_record):
+    check_record.measure(2600, 2000)
+    assert False, "took 2600 ms > budget 2000 ms"
+
+@pytest.mark.check(severity="low")
+def test_skipped_here():
+    pytest.skip("no staging account configured here")
+"""
+
+
+def test_the_table_shows_messages_sentences_and_a_traceback_only_for_a_suite_bug(
+    pytester: pytest.Pytester, healthy_testbed: Any
+) -> None:
+    pytester.makefile(".toml", smokegate=f"""
+[targets.stage]
+base_url = "{healthy_testbed.url}"
+ca_bundle = "{healthy_testbed.ca_file}"
+intrusive = true
+""")
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_checks.py").write_text(CHECKS)
+    result = pytester.runpytest_subprocess("--target", "stage", "-n", "2", "tests")
+    assert result.ret == 3, result.stdout.str()[-2000:]  # a suite error: verdict error (internal)
+    page = (pytester.path / "reports" / "report.html").read_text()
+    assert 'data-verdict="error"' in page
+    assert "an error inside the suite itself" in page
+    blob = html.unescape(re.search(r'data-jsonblob="([^"]*)"', page).group(1))  # type: ignore[union-attr]
+    tests = json.loads(blob)["tests"]
+    logs = {nodeid.rsplit("::", 1)[-1]: rows[0]["log"] for nodeid, rows in tests.items()}
+    rows = {nodeid.rsplit("::", 1)[-1]: "".join(rows[0]["resultsTableRow"]) for nodeid, rows in tests.items()}
+    assert "RuntimeError: boom inside the suite" in logs["test_suite_bug"]
+    assert "Traceback" in logs["test_suite_bug"]
+    assert "def test_medium_over_budget" not in logs["test_medium_over_budget"]
+    assert "2600 ms / budget 2000 ms (130 % of budget)" in logs["test_medium_over_budget"]
+    assert "took 2600 ms &gt; budget 2000 ms" in rows["test_medium_over_budget"]
+    assert "No staging account configured here." in rows["test_skipped_here"]
+    assert logs["test_skipped_here"] == ""
+    assert 'class="sg-tag blocking"' not in rows["test_medium_over_budget"]  # medium does not gate
