@@ -80,20 +80,28 @@ def trend_step(since: timedelta) -> timedelta:
 
 
 def collect_trends(history: History, data: ReportData) -> dict[TrendKey, list[float | None]]:
-    """Median measured value per check and trend step over the report's period (None: no value)."""
+    """Median measured value per check and trend step over the report's period (None: no value).
+
+    A second pass over the period's check rows (``collect`` keeps no timestamps per value), in
+    plain SQL any history backend runs; the bucketing is done here.
+    """
     from smokegate.ops.report import percentile
 
     step = trend_step(data.since)
     count = max(1, math.ceil(data.since / step))
-    start_ts, end_ts = data.start.timestamp(), data.generated_at.timestamp()
-    samples: dict[TrendKey, list[list[float]]] = defaultdict(lambda: [[] for _ in range(count)])
+    last = count - 1
+    start_ts, end_ts, seconds = data.start.timestamp(), data.generated_at.timestamp(), step.total_seconds()
+    samples: dict[TrendKey, list[list[float]]] = {}
     for target, check_id, ts, measured in history.query(
         "SELECT target, check_id, ts, measured FROM checks WHERE ts >= ? AND ts <= ?"
         " AND measured IS NOT NULL AND outcome != 'skipped'",
         (start_ts, end_ts),
     ):
-        index = min(count - 1, int((ts - start_ts) // step.total_seconds()))
-        samples[(target, check_id)][index].append(float(measured))
+        buckets = samples.get((target, check_id))
+        if buckets is None:
+            buckets = samples[(target, check_id)] = [[] for _ in range(count)]
+        index = int((ts - start_ts) // seconds)
+        buckets[index if index < last else last].append(measured)
     return {
         key: [percentile(sorted(values), 0.5) if values else None for values in buckets]
         for key, buckets in samples.items()
