@@ -12,13 +12,14 @@ in any file the runs wrote.
 
 from __future__ import annotations
 
+import fcntl
 import html
 import json
 import re
 import shutil
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -61,9 +62,7 @@ class Runs:
     root: Path
 
 
-@pytest.fixture(scope="module")
-def runs(testbed: RunningTestbed, tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    root = tmp_path_factory.mktemp("report-runs")
+def _make_runs(testbed: RunningTestbed, root: Path) -> Runs:
     history = root / "history.sqlite"
     done: dict[str, SuiteRun] = {}
     try:
@@ -84,6 +83,34 @@ def runs(testbed: RunningTestbed, tmp_path_factory: pytest.TempPathFactory) -> R
 
     daily = write_report(history, root / "daily" / "health-report-24h.html", since=timedelta(hours=24))
     return Runs(done, daily, root)
+
+
+@pytest.fixture(scope="module")
+def runs(testbed: RunningTestbed, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Runs:
+    """The four runs, made once per self-test session even when xdist spreads this module's tests
+    over several workers: the first worker makes them under a file lock, the others read them.
+    (pytest-xdist's --dist loadgroup would be the tool, but it renames node ids through an
+    attribute pytest 9 no longer reads, so its groups are silently ignored here.)"""
+    if worker_id == "master":
+        return _make_runs(testbed, tmp_path_factory.mktemp("report-runs"))
+    shared = tmp_path_factory.getbasetemp().parent / "report-runs"
+    shared.mkdir(exist_ok=True)
+    done = shared / "runs.json"
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                made = _make_runs(testbed, shared)
+                done.write_text(json.dumps({
+                    "runs": {state: {**asdict(run), "reports_dir": str(run.reports_dir)}
+                             for state, run in made.runs.items()},
+                    "daily": str(made.daily),
+                }))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    data = json.loads(done.read_text())
+    runs = {state: SuiteRun(**{**run, "reports_dir": Path(run["reports_dir"])}) for state, run in data["runs"].items()}
+    return Runs(runs, Path(data["daily"]), shared)
 
 
 @pytest.fixture(scope="module")
