@@ -127,8 +127,8 @@ class GateHtml:
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
         run = runs.current(session.config)
-        if run is None:
-            return
+        if run is None or session.config.option.collectonly:
+            return  # a collect-only run tested nothing and has no verdict
         # The same settling the gate gets after pytest-html has written (interrupted, no checks).
         runs.settle(run.gate, session.exitstatus)
         view = views.gate_view(run.gate.as_dict(), evidence=self.evidence, anchors=self.anchors)
