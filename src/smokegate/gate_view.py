@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from smokegate.config import SEVERITIES
-from smokegate.failures import FailureKind, kind_of
-from smokegate.gate import CheckResult, at_or_above
+from smokegate.failures import kind_of
+from smokegate.gate import CheckResult
+from smokegate.severity import SEVERITIES, at_or_above
 from smokegate.summary import VERDICT_WORDS, measured_vs_budget
 from smokegate.templating import ratio_position
 
@@ -259,8 +259,3 @@ def gate_view(
         deselected_reason=(gate.get("deselected") or [{}])[0].get("reason") if deselected else None,
     )
 
-
-def category_name(kind: FailureKind) -> str:
-    """A failure kind as Allure's category tree and the report legend name it."""
-    meaning = kind.meaning
-    return f"{kind} ({'outage' if meaning.outage else 'not an outage'}; {meaning.owner})"
