@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +80,15 @@ def test_a_check_that_could_not_be_judged_is_listed_apart() -> None:
 
 def test_an_unreachable_target_lists_no_skipped_required_check() -> None:
     gate = GateReport(gate_on="high", target_name="production", base_url="https://napoleonai.app")
-    gate.fail_unreachable("connection refused")
+    gate.fail_unreachable("target unreachable: connection refused")
     gate.add(CheckResult("smoke/test_reachability.py::test_target_is_reachable", "failed", severity="critical",
                          required=True, message="target unreachable: connection refused",
                          failure_kind="target-unreachable"))
     gate.add(CheckResult("smoke/test_health.py::test_health_answers_200", "skipped", severity="critical",
                          required=True, message="target unreachable: connection refused"))
     view = gate_view(gate.as_dict())
-    assert view.headline.startswith("the target is unreachable")
+    assert view.headline == "the target cannot be tested, and that is a finding"
+    assert view.reason == "target unreachable: connection refused"
     assert [line.check for line in view.decisive] == ["smoke/test_reachability.py::test_target_is_reachable"]
     assert view.undetermined == []
 
@@ -157,9 +161,7 @@ def test_failed_allure_results_start_with_their_kind(tmp_path: Path) -> None:
     assert json.loads(write_categories(tmp_path).read_text()) == categories()
 
 
-# -- pytest-html's page from a tiny suite (pytester), workers included -------------------------
-
-pytest_plugins = ["pytester"]
+# -- pytest-html's page from a tiny suite, workers included ------------------------------------
 
 CHECKS = """
 import pytest
@@ -181,20 +183,24 @@ def test_skipped_here():
 
 
 def test_the_table_shows_messages_sentences_and_a_traceback_only_for_a_suite_bug(
-    pytester: pytest.Pytester, healthy_testbed: Any
+    tmp_path: Path, healthy_testbed: Any
 ) -> None:
-    pytester.makefile(".toml", smokegate=f"""
+    # A plain subprocess in a scratch project (pytester's in-process snapshot of sys.modules is
+    # not needed here, and restoring it has unsettled other tests' imports of httpx).
+    (tmp_path / "smokegate.toml").write_text(f"""
 [targets.stage]
 base_url = "{healthy_testbed.url}"
 ca_bundle = "{healthy_testbed.ca_file}"
 intrusive = true
 """)
-    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
-    (pytester.path / "tests").mkdir()
-    (pytester.path / "tests" / "test_checks.py").write_text(CHECKS)
-    result = pytester.runpytest_subprocess("--target", "stage", "-n", "2", "tests")
-    assert result.ret == 3, result.stdout.str()[-2000:]  # a suite error: verdict error (internal)
-    page = (pytester.path / "reports" / "report.html").read_text()
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_checks.py").write_text(CHECKS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMOKEGATE_", "PYTEST_"))}
+    done = subprocess.run([sys.executable, "-m", "pytest", "--target", "stage", "-n", "2", "tests"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 3, (done.stdout + done.stderr)[-2000:]  # a suite error: verdict error (internal)
+    page = (tmp_path / "reports" / "report.html").read_text()
     assert 'data-verdict="error"' in page
     assert "an error inside the suite itself" in page
     blob = html.unescape(re.search(r'data-jsonblob="([^"]*)"', page).group(1))  # type: ignore[union-attr]

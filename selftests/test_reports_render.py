@@ -255,7 +255,7 @@ def test_an_unreachable_target_is_explained_once(runs: Runs, report_browser: Any
         assert skipped >= 10
         # Banner, blocking list and the reachability check's own row: never once per skipped check.
         assert text.count(reason.removeprefix("target unreachable: ")) == 3
-        assert text.count("Not run: the target is unreachable") == skipped
+        assert text.count("Not run: the target cannot be tested") == skipped
         assert "Skipped: " not in text
         assert "', " not in text  # no raw (path, line, reason) tuples
     finally:

@@ -217,8 +217,10 @@ def gate_view(
     failed = list(gate.get("failed") or [])
     decisive = _cause_once([line(c) for c in failed if c.get("blocking")])
     undetermined = [line(c) for c in failed if c.get("inconclusive")]
-    if not str(gate.get("reason") or "").startswith("target unreachable"):
-        # Unreachable: nothing ran, and the banner already says why once.
+    # A failing run with a reason of its own could not test the target at all (unreachable, or not
+    # the platform): nothing ran, and the banner already says why, once.
+    untestable = verdict == "fail" and bool(gate.get("reason"))
+    if not untestable:
         undetermined += [line(c) for c in checks if c.get("outcome") == "skipped" and c.get("required")]
     below = sum(1 for c in failed if not c.get("blocking") and not c.get("inconclusive"))
     severities = [
@@ -229,8 +231,8 @@ def gate_view(
     error_kind = gate.get("error_kind")
     headline = ERROR_WORDS.get(str(error_kind), VERDICT_WORDS["error"]) if verdict == "error" else (
         VERDICT_WORDS.get(verdict, verdict))
-    if verdict == "fail" and str(gate.get("reason") or "").startswith("target unreachable"):
-        headline = "the target is unreachable: the deployment cannot be tested, and that is a finding"
+    if untestable:
+        headline = "the target cannot be tested, and that is a finding"
     deselected = [str(d.get("check")) for d in gate.get("deselected") or []]
     return GateView(
         verdict=verdict,

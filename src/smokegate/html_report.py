@@ -37,7 +37,6 @@ from smokegate.synthetic.artifacts import ARTIFACT_PROPERTY, NOTE_PROPERTY
 from smokegate.templating import render
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-UNREACHABLE_PREFIX = "target unreachable"
 ROW_MESSAGE = 200  # characters of a failure's message in its table row
 
 
@@ -167,12 +166,15 @@ class GateHtml:
             return views.one_line(result.message if result is not None else report.longreprtext, ROW_MESSAGE)
         return ""
 
-    @staticmethod
-    def _skip_sentence(report: Any, result: CheckResult | None) -> str:
+    def _skip_sentence(self, report: Any, result: CheckResult | None) -> str:
         own = result.message if result is not None and result.outcome == "skipped" else None
         reason = own or report_message(report)
-        if reason.startswith(UNREACHABLE_PREFIX):
-            return "Not run: the target is unreachable (the reason is in the verdict above)."
+        run = runs.current(self.config)
+        if run is not None and run.gate.reason and " ".join(reason.split()) == " ".join(run.gate.reason.split()):
+            # The run's own reason (the target cannot be tested, or is protected): said once, above.
+            if run.gate.unreachable:
+                return "Not run: the target cannot be tested (the reason is in the verdict above)."
+            return "Not run: the run could not test the target (the reason is in the verdict above)."
         return sentence(reason)
 
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
