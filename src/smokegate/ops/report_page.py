@@ -267,7 +267,8 @@ def _availability_chart(stats: TargetStats, bucket: timedelta, goal: float) -> A
             bars.append(Rect(x, y(100), max(1.0, step - 1), plot_h, "#eef0f4", f"{when(data.start)}: no runs", None))
             continue
         colour = "#2da44e" if value >= goal else ("#d29922" if value >= 99 else "#cf222e")
-        top = y(max(value, floor))
+        # A bucket at the floor (0 %) is drawn 3 px tall: a red mark, not what looks like "no runs".
+        top = min(y(max(value, floor)), 8 + plot_h - 3)
         bars.append(Rect(x, top, max(1.0, step - 1), 8 + plot_h - top, colour,
                          f"{when(data.start)}: {value:.3f} % of {data.runs} runs", f"{value:.3f}"))
     return AvailabilityChart(
