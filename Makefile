@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 XDIST ?= 2
 
-.PHONY: setup browser postgres demo test lint selftest bench testbed clean
+.PHONY: setup browser postgres demo screenshots test lint selftest bench testbed clean
 
 setup: $(STAMP) browser
 
@@ -43,6 +43,10 @@ postgres:
 
 demo: setup
 	$(BIN)/python -m smokegate.demo
+
+# The README's pictures of the reports (docs/*.png), made by running the suite against the testbed.
+screenshots: setup
+	$(BIN)/python -m smokegate.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests selftests bench

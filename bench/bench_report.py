@@ -4,7 +4,7 @@ Builds a history of 2 targets x 2,880 runs x 20 checks (115,200 check rows, a fe
 incidents sprinkled in), then times ``write_report(--since 30d)`` end to end (open the history,
 query, summarise, render, write) and prints the median of several builds.
 
-    python bench/bench_report.py [--runs 5] [--keep DIR]
+    python bench/bench_report.py [--runs 5] [--keep DIR] [--trend-cost]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from smokegate.ops.history import History
-from smokegate.ops.report import write_report
+from smokegate.ops.report import build_report, collect, render, write_report
 
 TARGETS = ("production", "staging")
 DAYS = 30
@@ -111,6 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="report builds to time (default 5)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the history and report in this directory")
+    parser.add_argument("--trend-cost", action="store_true", help="also time the page without its trend column")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         where = args.keep or Path(scratch)
@@ -132,6 +133,20 @@ def main() -> None:
             f"report over {DAYS} days: median {statistics.median(timings):.2f} s "
             f"(min {min(timings):.2f} s, max {max(timings):.2f} s, {args.runs} builds)"
         )
+        if args.trend_cost:
+            # The same page without its trend column (one pass over the check rows fewer), alternated
+            # with the full build so both see the same machine load.
+            with_trend, without = [], []
+            with History.open(history) as opened:
+                for _ in range(args.runs):
+                    began = time.perf_counter()
+                    build_report(opened, since=timedelta(days=DAYS), now=END)
+                    with_trend.append(time.perf_counter() - began)
+                    began = time.perf_counter()
+                    render(collect(opened, since=timedelta(days=DAYS), now=END))
+                    without.append(time.perf_counter() - began)
+            full, bare = statistics.median(with_trend), statistics.median(without)
+            print(f"with the trend column: median {full:.2f} s; without: {bare:.2f} s ({full / bare:.2f} x)")
 
 
 if __name__ == "__main__":

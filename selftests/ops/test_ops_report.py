@@ -168,13 +168,13 @@ def test_report_renders_its_figures_and_charts_in_headless_chromium(
             ) == ("1475", "1910")
 
             # The charts are drawn, sized, and carry the same figures.
-            assert page.locator("svg.chart").count() >= 5
-            latency = page.locator('svg.chart.latency[data-target="production"]')
+            assert page.locator(".chart").count() >= 5
+            latency = page.locator('table.chart.latency[data-target="production"]')
             box = latency.bounding_box()
             assert box is not None
             assert box["width"] > 500
             assert box["height"] > 60
-            bars = latency.locator('g[data-check="health-endpoint"]')
+            bars = latency.locator('tr[data-check="health-endpoint"]')
             assert bars.locator("rect.p50").get_attribute("data-value") == "48.5"
             assert bars.locator("rect.p95").get_attribute("data-value") == "92"
             assert bars.locator("line.budget").get_attribute("data-value") == "500"
@@ -184,7 +184,7 @@ def test_report_renders_its_figures_and_charts_in_headless_chromium(
             assert min(values) == pytest.approx(100 * 21 / 24, abs=1e-3)  # the bucket with the three failures
             assert (
                 page.locator(
-                    'svg.chart.kinds[data-target="production"] [data-kind="contract-broken"] rect'
+                    'table.chart.kinds[data-target="production"] [data-kind="contract-broken"] rect'
                 ).get_attribute("data-value")
                 == "3"
             )

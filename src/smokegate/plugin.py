@@ -9,6 +9,7 @@ resolved run instead of re-reading files.  The run's state lives in :mod:`smokeg
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ pytest_plugins: list[str] = [
     "smokegate.synthetic.artifacts",
     "smokegate.scrub_hooks",
     "smokegate.ops.plugin",
+    "smokegate.allure_results",
 ]
 
 _ALLURE_SEVERITY = {"critical": "blocker", "high": "critical", "medium": "normal", "low": "minor"}
@@ -66,9 +68,22 @@ def _stop(config: pytest.Config, settings: Settings, problems: list[str], target
         data = gate.as_dict()
         write_json_atomic(reports / "gate.json", data)
         write_summary(gate, reports)
+        _write_stopped_report(config, gate, reports)
         config.hook.pytest_smokegate_run_finished(config=config, gate=data, reports_dir=reports, target=target,
                                                   settings=settings)
     raise pytest.UsageError(reason)
+
+
+def _write_stopped_report(config: pytest.Config, gate: GateReport, reports: Path) -> None:
+    """pytest-html never starts on a stopped run: its report.html says so instead of an earlier run's verdict."""
+    from smokegate import html_report
+
+    path = reports / "report.html"
+    if config.getoption("htmlpath", None):
+        path = html_report.report_path(config)
+    # gate.json, already written, carries the verdict; the page is a convenience.
+    with contextlib.suppress(OSError):
+        html_report.write_stopped_report(path, gate)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -137,7 +152,7 @@ def _route_reports(config: pytest.Config, run: SmokegateRun) -> None:
     if config.pluginmanager.hasplugin("html"):
         from smokegate import html_report
 
-        config.pluginmanager.register(html_report, "smokegate-html-report")
+        html_report.register(config)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -260,6 +275,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         dynamic.severity(_ALLURE_SEVERITY.get(info.severity, "normal"))
         dynamic.feature(info.feature)
         dynamic.epic(info.epic)
+        # Matches the Allure result to its check when the run's failure kinds are added (allure_results).
+        dynamic.label("smokegate_check", markers.check_id(item, info, _browsers(item.config)))
     except ImportError:
         pass
     reach = run.reach
@@ -300,18 +317,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # -- the verdict ---------------------------------------------------------------------------------
 
 
-def _settle(gate: GateReport, exitstatus: int | pytest.ExitCode) -> None:
-    """What pytest's own exit status says about a run that did not judge every check."""
-    if gate.error_kind is not None:
-        return
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
-        gate.reason, gate.error_kind = "run interrupted (or checks failed to collect)", "interrupted"
-    elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
-        gate.reason, gate.error_kind = "internal error in the test run", "internal"
-    elif not gate.checks and not gate.unreachable:
-        gate.reason, gate.error_kind = "no checks ran", "no-checks"
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
     yield
@@ -320,7 +325,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
     if run is None or runs.is_worker(config) or config.option.collectonly:
         return  # a collect-only run tested nothing: no verdict, no history, no alert
     gate = run.gate
-    _settle(gate, exitstatus)
+    runs.settle(gate, exitstatus)
     gate.finalize()
     data = gate.as_dict()
     write_json_atomic(run.reports_dir / "gate.json", data)

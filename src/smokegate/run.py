@@ -140,6 +140,22 @@ def open_record(item: pytest.Item, run: SmokegateRun) -> CheckRecord:
     return record
 
 
+def settle(gate: GateReport, exitstatus: int | pytest.ExitCode) -> None:
+    """What pytest's own exit status says about a run that did not judge every check.
+
+    Called by the plugin before the verdict is written, and by the HTML report before it states it,
+    so both read the same verdict; settling twice changes nothing.
+    """
+    if gate.error_kind is not None:
+        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        gate.reason, gate.error_kind = "run interrupted (or checks failed to collect)", "interrupted"
+    elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+        gate.reason, gate.error_kind = "internal error in the test run", "internal"
+    elif not gate.checks and not gate.unreachable:
+        gate.reason, gate.error_kind = "no checks ran", "no-checks"
+
+
 def is_worker(config: pytest.Config) -> bool:
     """An xdist worker (the controller alone decides, writes reports and alerts)."""
     return hasattr(config, "workerinput")

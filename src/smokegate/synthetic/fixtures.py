@@ -197,13 +197,19 @@ def _page_loads() -> dict[str, PageLoads]:
 
 @pytest.fixture
 def page_loads(
-    _page_loads: dict[str, PageLoads], new_context: Callable[..., BrowserContext], target: Target
+    _page_loads: dict[str, PageLoads],
+    new_context: Callable[..., BrowserContext],
+    target: Target,
+    request: pytest.FixtureRequest,
+    output_path: str,
 ) -> PageSampler:
     """``page_loads(page)``: the page loaded ``synthetic.samples`` times in fresh contexts, cached per worker.
 
     Several checks judge the same loads (timing, console, subresources, vitals), inside the first
-    check that needs them (whose trace then holds them).
+    check that needs them (whose trace then holds them); a later check that fails gets their
+    console and request logs as its evidence (:func:`smokegate.synthetic.artifacts.share_events`).
     """
+    from smokegate.synthetic.artifacts import share_events
     from smokegate.synthetic.journey import load_page
     from smokegate.synthetic.vitals import PageLoads
 
@@ -213,6 +219,7 @@ def page_loads(
             for _ in range(target.synthetic.samples):
                 loads.loads.append(load_page(new_context, page.path, target.synthetic, target.base_url))
             _page_loads[page.path] = loads
+        share_events(request.node, f"page-loads:{page.path}", output_path)
         return _page_loads[page.path]
 
     return sample
@@ -225,9 +232,14 @@ def _captures() -> dict[str, tuple[AuthorizeUrl, AuthorizeUrl]]:
 
 @pytest.fixture
 def authorize_urls(
-    _captures: dict[str, tuple[AuthorizeUrl, AuthorizeUrl]], new_context: Callable[..., BrowserContext], target: Target
+    _captures: dict[str, tuple[AuthorizeUrl, AuthorizeUrl]],
+    new_context: Callable[..., BrowserContext],
+    target: Target,
+    request: pytest.FixtureRequest,
+    output_path: str,
 ) -> AuthorizeCapture:
     """``authorize_urls(provider)``: two attempts' authorize URLs, captured unfollowed, cached per worker."""
+    from smokegate.synthetic.artifacts import share_events
     from smokegate.synthetic.journey import capture_authorize
     from smokegate.synthetic.oauth import AuthorizeUrl
 
@@ -242,6 +254,7 @@ def authorize_urls(
                     context.close()
                 attempts.append(AuthorizeUrl.parse(url))
             _captures[provider.name] = (attempts[0], attempts[1])
+        share_events(request.node, f"authorize:{provider.name}", output_path)
         return _captures[provider.name]
 
     return capture
