@@ -49,6 +49,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from smokegate.severity import most_severe
+
 try:  # POSIX only; elsewhere corruption recovery simply runs without the cross-process lock.
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -195,12 +197,10 @@ def gate_target(gate: Mapping[str, Any]) -> str:
 
 def highest_failed_severity(gate: Mapping[str, Any]) -> str | None:
     """The most severe severity among failed (else blocking) checks; None when nothing failed."""
-    order = ("critical", "high", "medium", "low")
     candidates = [c for c in gate.get("checks", []) if c.get("outcome") == "failed"]
     if not candidates:
         candidates = [c for c in gate.get("checks", []) if c.get("blocking")]
-    ranks = [order.index(c["severity"]) for c in candidates if c.get("severity") in order]
-    return order[min(ranks)] if ranks else None
+    return most_severe([str(c.get("severity")) for c in candidates])
 
 
 # -- migrations -----------------------------------------------------------------------------------

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from smokegate import timing
 from smokegate.failures import kind_of
 from smokegate.ops.history import History, HistorySource
+from smokegate.severity import SEVERITIES
 
 AVAILABILITY_GOAL = 99.9
-SEVERITY_ORDER = ("critical", "high", "medium", "low")
 MAX_INCIDENTS = 50
 SLOWEST = 10
 UNKNOWN_LOCATION = "(unknown)"  # runs recorded before locations were
@@ -46,13 +47,8 @@ def parse_since(text: str) -> timedelta:
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default, ``statistics`` "inclusive")."""
-    if not sorted_values:
-        raise ValueError("percentile of no values")
-    position = (len(sorted_values) - 1) * fraction
-    low = math.floor(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+    """The ``fraction`` (0-1) percentile: :func:`smokegate.timing.percentile`, the one implementation."""
+    return timing.percentile(sorted_values, fraction * 100)
 
 
 # -- the figures -----------------------------------------------------------------------------
@@ -237,7 +233,7 @@ def collect(history: History, *, since: timedelta, now: datetime | None = None) 
 
 
 def _incidents(history: History, start_ts: float, end_ts: float) -> tuple[list[Incident], int]:
-    rank = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITY_ORDER))
+    rank = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITIES))
     # An incident belongs to one alert stream (the target's plain runs, or one watch suite from one
     # location): only a passing run of that stream ends it.
     rows = history.query(
@@ -283,7 +279,7 @@ def _incidents(history: History, start_ts: float, end_ts: float) -> tuple[list[I
                 datetime.fromtimestamp(last, UTC),
                 datetime.fromtimestamp(recovered, UTC) if recovered is not None else None,
                 runs,
-                SEVERITY_ORDER[severity_rank] if severity_rank < len(SEVERITY_ORDER) else "unknown",
+                SEVERITIES[severity_rank] if severity_rank < len(SEVERITIES) else "unknown",
                 [(str(c), str(k), int(n)) for c, k, n in failed],
                 messages,
             )
