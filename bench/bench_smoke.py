@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from smokegate.config import resolve_target
+from smokegate.config import load_config, resolve_target
 from smokegate.probe import Probe
 from smokegate.testbed.control import RunningTestbed
 
@@ -39,7 +39,7 @@ def smoke_wall_times(testbed: RunningTestbed, reports: Path) -> list[float]:
 
 
 def probe_times(testbed: RunningTestbed, fresh: bool) -> list[float]:
-    target = resolve_target(ROOT / "smokegate.toml", "local", testbed.url).model_copy(
+    target = resolve_target(load_config(ROOT / "smokegate.toml"), "local", testbed.url).model_copy(
         update={"ca_bundle": testbed.ca_file})
     values = []
     probe = Probe(target)
