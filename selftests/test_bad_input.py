@@ -168,6 +168,17 @@ def test_bad_input_is_one_clear_usage_error(name: str, healthy_testbed: RunningT
     assert healthy_testbed.served() == 0, "a run with bad input sent requests to the target"
 
 
+def test_a_usage_error_leaves_no_earlier_runs_outputs_behind(healthy_testbed: RunningTestbed, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    first = run_suite(["tests/smoke", *cli_for(healthy_testbed)], reports)
+    assert first.returncode == 0 and (reports / "junit.xml").exists() and (reports / "allure-results").is_dir()
+    stopped = run_suite(["tests/smoke", *cli_for(healthy_testbed), "--gate-on", "bogus"], reports)
+    assert stopped.gate["verdict"] == "error"
+    assert not (reports / "junit.xml").exists() and not (reports / "allure-results").exists()
+    assert "[report.html](report.html)" in (reports / "summary.md").read_text()
+    assert 'data-verdict="error"' in (reports / "report.html").read_text()
+
+
 def test_a_usage_error_sends_one_labelled_notice_never_an_alert(
     healthy_testbed: RunningTestbed, tmp_path: Path, alert_receiver: HTTPServer
 ) -> None:

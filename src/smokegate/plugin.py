@@ -66,12 +66,28 @@ def _stop(config: pytest.Config, settings: Settings, problems: list[str], target
         gate.fail_usage(reason)
         gate.finalize()
         data = gate.as_dict()
+        _clear_stale_outputs(reports)
         write_json_atomic(reports / "gate.json", data)
         write_summary(gate, reports)
         _write_stopped_report(config, gate, reports)
         config.hook.pytest_smokegate_run_finished(config=config, gate=data, reports_dir=reports, target=target,
                                                   settings=settings)
     raise pytest.UsageError(reason)
+
+
+STALE_OUTPUTS = ("junit.xml", "allure-results", "playwright", "incident.md")
+
+
+def _clear_stale_outputs(reports: Path) -> None:
+    """A stopped run writes no JUnit, Allure or browser evidence: an earlier run's must not pass for its own."""
+    import shutil
+
+    for name in STALE_OUTPUTS:
+        path = reports / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink(missing_ok=True)
 
 
 def _write_stopped_report(config: pytest.Config, gate: GateReport, reports: Path) -> None:

@@ -74,7 +74,10 @@ def summary_markdown(gate: GateReport) -> str:
         lines += [f"- `{c.check}`: {c.message}" for c in gate.not_run]
     if gate.deselected:
         lines += ["", f"{len(gate.deselected)} intrusive checks deselected: {gate.deselected[0].reason}."]
-    if gate.error_kind != "usage":
+    if gate.error_kind == "usage":
+        lines += ["", "Reports (in this run's reports directory): [report.html](report.html), [gate.json](gate.json).",
+                  ""]
+    else:
         lines += ["", "Reports (in this run's reports directory): [report.html](report.html), "
                   "[gate.json](gate.json), [junit.xml](junit.xml), `allure-results/`.", ""]
     return "\n".join(lines) + "\n"
