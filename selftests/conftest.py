@@ -53,12 +53,11 @@ def run_suite(
                *(["--reports-dir", str(reports_dir)] if reports_flag else []), *args]
     # The run sees only what the test gives it: no smokegate, pytest, webhook or CI settings of ours.
     ignored = ("SMOKEGATE_", "PYTEST_", "ALERT_", "MONITORING_", "GITHUB_")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(ignored)}
-    environment.update(env or {})
+    base = {k: v for k, v in os.environ.items() if not k.startswith(ignored)}
     with tempfile.NamedTemporaryFile(prefix="smokegate-run-", suffix=".log", delete=False) as log:
         output = Path(log.name)
     try:
-        code = run_pytest(command, cwd=ROOT, env=environment, output=output, timeout=timeout)
+        code = run_pytest(command, cwd=ROOT, env=dict(env or {}), output=output, timeout=timeout, base=base)
         text = output.read_text(errors="replace")
     finally:
         output.unlink(missing_ok=True)

@@ -2,83 +2,47 @@
 
 The fault matrix runs the suite dozens of times.  A plain ``python -m pytest`` pays for starting
 Python and importing pytest's plugins, Playwright, sslyze… each time (about 2 s on a 2-core
-machine).  Here a fork server imports all of that once; every run is a process forked from it
-that calls ``pytest.main`` with the run's own working directory, environment and output file, and
-exits.  Each run is still its own process, started clean from the same imported modules: what one
-run does (environment, global scrubber, plugin state) cannot leak into the next.
+machine).  The self-tests use the fork server ``smokegate watch`` uses (:mod:`smokegate.ops.runner`):
+it imports all of that once; every run is a process forked from it that calls ``pytest.main`` with
+its own working directory, environment and output file.  Each run is still its own process,
+started from the same clean server: nothing one run does can leak into the next.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import atexit
 import os
-import sys
-from collections.abc import Sequence
+import signal
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-# What every run imports anyway; importing it in the fork server makes each run's start-up cheap.
-# smokegate's own pytest plugin modules are left out: pytest rewrites the asserts of the plugins it
-# loads, which it can only do for modules not yet imported.  For the preloaded ones its warning
-# ("already imported") is silenced in the run: it exists only because of the preloading.
-PRELOAD = (
-    "pytest", "_pytest.config", "smokegate.config", "smokegate.gate", "smokegate.probe", "smokegate.results",
-    "smokegate.ops.finish", "smokegate.checks.tls", "smokegate.checks.webhooks", "smokegate.checks.jwt",
-    "pytest_playwright.pytest_playwright", "pytest_html.plugin", "allure_pytest.plugin", "xdist.plugin",
-    "pytest_rerunfailures", "pytest_timeout", "pytest_base_url.plugin", "pytest_metadata.plugin",
-    "playwright.sync_api", "sslyze", "stripe", "svix.webhooks", "joserfc.jwt", "httpx", "jinja2",
-)
-_context: Any = None
+from smokegate.ops.runner import ForkRunner, RunRequest
+
+_runners: dict[tuple[tuple[str, str], ...], ForkRunner] = {}
 
 
 class RunTimeout(Exception):
     """A run did not finish in time (it was killed)."""
 
 
-def _fork_context() -> Any:
-    global _context
-    if _context is None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([name for name in PRELOAD if _importable(name)])
-        _context = context
-    return _context
+def _runner(base: Mapping[str, str]) -> ForkRunner:
+    """One fork server per base environment (one per xdist worker in practice)."""
+    key = tuple(sorted(base.items()))
+    if key not in _runners:
+        runner = _runners[key] = ForkRunner(environ=base)
+        atexit.register(runner.close)
+    return _runners[key]
 
 
-def _importable(name: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def _child(args: list[str], env: dict[str, str], cwd: str, output: str) -> None:
-    """In the forked process: become the run (directory, environment, output), run pytest, exit."""
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    os.chdir(cwd)
-    os.environ.clear()
-    os.environ.update(env)
-    import pytest
-
-    try:
-        code = int(pytest.main(["-W", "ignore:Module already imported:pytest.PytestAssertRewriteWarning", *args]))
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code)
-
-
-def run_pytest(args: Sequence[str], *, cwd: Path, env: dict[str, str], output: Path, timeout: float) -> int:
-    """``python -m pytest ARGS`` in ``cwd`` with exactly ``env``; its output goes to ``output``."""
-    process = _fork_context().Process(target=_child, args=(list(args), dict(env), str(cwd), str(output)))
-    process.start()
-    process.join(timeout)
-    if process.is_alive():
-        process.kill()
-        process.join()
+def run_pytest(args: Sequence[str], *, cwd: Path, env: dict[str, str], output: Path, timeout: float,
+               base: Mapping[str, str] | None = None) -> int:
+    """``python -m pytest ARGS`` in ``cwd``; the run's environment is ``base`` plus ``env``."""
+    base_env = dict(os.environ if base is None else base)
+    extra = {k: v for k, v in env.items() if base_env.get(k) != v}
+    handle = _runner(base_env).start(RunRequest(tuple(args), str(cwd), str(output), extra))
+    code = handle.wait(timeout)
+    if code is None:
+        handle.stop(signal.SIGKILL)
+        handle.wait(10)
         raise RunTimeout(f"pytest {' '.join(args)} did not finish within {timeout:g} s")
-    return int(process.exitcode if process.exitcode is not None else -1)
+    return code

@@ -127,8 +127,10 @@ class ForkRunner:
 
     name = "fork"
 
-    def __init__(self, *, ready_timeout_s: float = 300.0) -> None:
+    def __init__(self, *, ready_timeout_s: float = 300.0, environ: Mapping[str, str] | None = None) -> None:
         self._ready_timeout_s = ready_timeout_s
+        # The server's environment, which every run starts from (the self-tests give a clean one).
+        self._environ = None if environ is None else dict(environ)
         self._lock = threading.Lock()  # one request written at a time
         self._state = threading.Lock()  # the tables below, shared with the reader thread
         self._next_id = 0
@@ -147,6 +149,7 @@ class ForkRunner:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             start_new_session=True,
+            env=self._environ,
         )
         self._server = server
         threading.Thread(target=self._read, args=(server,), name="forkserver-reader", daemon=True).start()
