@@ -22,7 +22,8 @@ from smokegate.checks.ratelimit import Burst, run_burst
 from smokegate.checks.tls import TlsScan, scan
 from smokegate.checks.webhooks import ATTACKS
 from smokegate.config import Page, Target
-from smokegate.probe import Exchange, Probe
+from smokegate.failures import Inconclusive
+from smokegate.probe import Exchange, Probe, TargetUnreachable
 from smokegate.security.config import SecurityConfig
 
 CREDENTIALS = ("no-session", "expired-token", "alg-none")
@@ -217,4 +218,4 @@ def rate_limit_burst(security_probe: Probe, security: SecurityConfig) -> Burst[E
     def send() -> Exchange:
         return probe.request(limit.method, limit.path, json=limit.json_body)
 
-    return run_burst(send, cap=limit.cap, concurrency=limit.concurrency)
+    return run_burst(send, cap=limit.cap, concurrency=limit.concurrency, unsent=(Inconclusive, TargetUnreachable))
