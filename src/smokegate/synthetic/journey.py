@@ -21,6 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from smokegate.config import Page as SitePage
+from smokegate.failures import PLAYWRIGHT_NETWORK, Inconclusive
 from smokegate.synthetic.config import Provider, SyntheticConfig
 from smokegate.synthetic.oauth import AuthorizeUrl, origin_of
 from smokegate.synthetic.scrub import SCRUBBER
@@ -33,6 +34,8 @@ BOT_CHALLENGE = re.compile(
 )
 
 REFUSED_SCRIPT = re.compile(r"Refused to execute script from '([^']+)'")
+# A request the network cut (reset, closed, timed out): not the page's failure, the load's.
+NETWORK_FAILURE = re.compile(PLAYWRIGHT_NETWORK)
 
 # What the suite's per-worker caches hand to the checks (tests/synthetic/conftest.py).
 PageSampler = Callable[[SitePage], PageLoads]
@@ -82,6 +85,8 @@ class ContextEvents:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    # Same-origin requests the network cut: the whole load is spoiled (timing, scripts), not the page.
+    network_failures: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     # URLs that answered 4xx/5xx: the console's own complaints about them are judged as subresources.
     error_urls: set[str] = field(default_factory=set)
@@ -136,7 +141,8 @@ class ContextEvents:
             and "ERR_BLOCKED_BY_CLIENT" not in failure
             and request.url not in self.error_urls
         ):
-            self.failed_requests.append(f"{request.method} {redact_url(request.url)}: {failure}")
+            line = f"{request.method} {redact_url(request.url)}: {failure}"
+            (self.network_failures if NETWORK_FAILURE.search(failure) else self.failed_requests).append(line)
 
     def _response(self, response: Any) -> None:
         if response.status >= 400:
@@ -157,7 +163,32 @@ class ContextEvents:
 
 
 def load_page(new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str) -> PageLoad:
-    """Load ``path`` once in a fresh context (a first visit) and read what the browser measured."""
+    """Load ``path`` once in a fresh context (a first visit) and read what the browser measured.
+
+    A load the network cut (the page or one of its same-origin requests reset, closed or timed
+    out) says nothing about the page: it is loaded once more in a fresh context, and if the
+    network cuts that one too, the page load could not be determined
+    (:class:`~smokegate.failures.Inconclusive`).  Any other failure is the page's.
+    """
+    reason = ""
+    for _attempt in (1, 2):
+        try:
+            load, events = _load_once(new_context, path, syn, app_origin)
+        except PlaywrightError as exc:
+            cut = NETWORK_FAILURE.search(str(exc))
+            if cut is None:
+                raise
+            reason = f"GET {path}: {cut.group(0)}"
+            continue
+        if not events.network_failures:
+            return load
+        reason = events.network_failures[0]
+    raise Inconclusive(f"the network cut the load of {path} twice (2 attempts); last: {reason}")
+
+
+def _load_once(
+    new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str
+) -> tuple[PageLoad, ContextEvents]:
     context = new_context()
     events = ContextEvents(app_origin)
     events.attach(context)
@@ -176,7 +207,7 @@ def load_page(new_context: Callable[..., BrowserContext], path: str, syn: Synthe
         console_errors=tuple(events.console_errors),
         page_errors=tuple(events.page_errors),
         failed_requests=tuple(events.failed_requests),
-    )
+    ), events
 
 
 # -- OAuth ----------------------------------------------------------------------------------------
