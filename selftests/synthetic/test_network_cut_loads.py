@@ -1,7 +1,9 @@
-"""A page load the network cuts is loaded again, not reported as the page's failure.
+"""A page load or an API request the network cuts is tried again, not reported as the page's failure.
 
-Real Chromium against the real testbed; Playwright's routing cuts chosen requests the way a reset
-connection does (``net::ERR_CONNECTION_RESET``), so which request is cut is deterministic.
+Real Chromium against the real testbed.  Page loads: Playwright's routing cuts chosen requests the
+way a reset connection does (``net::ERR_CONNECTION_RESET``), so which request is cut is
+deterministic.  API requests (Playwright's own HTTP client): a chaos proxy resets the next N
+connections, so the error text is the real one.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, Route, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from smokegate.browser import CHROMIUM_FLAGS, find_chromium
 from smokegate.config import resolve_target
 from smokegate.failures import Inconclusive
 from smokegate.synthetic.config import SyntheticConfig
-from smokegate.synthetic.journey import load_page
+from smokegate.synthetic.journey import load_page, retry_cut
 from smokegate.synthetic.tls import chromium_trust_args
+from smokegate.testbed.chaos import ChaosProxy
 from smokegate.testbed.control import RunningTestbed
 
 from ..conftest import ROOT
@@ -27,14 +31,26 @@ Factory = Callable[..., BrowserContext]
 
 @pytest.fixture(scope="module")
 def browser(testbed: RunningTestbed) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        args = [*CHROMIUM_FLAGS, *chromium_trust_args(testbed.url, testbed.ca_file)]
-        if os.geteuid() == 0:
-            args.append("--no-sandbox")
-        browser = playwright.chromium.launch(executable_path=find_chromium(playwright.chromium.executable_path),
-                                             args=args)
-        yield browser
-        browser.close()
+    # Playwright's API requests use Node's TLS, which trusts the testbed's CA through this variable.
+    previous = os.environ.get("NODE_EXTRA_CA_CERTS")
+    os.environ["NODE_EXTRA_CA_CERTS"] = testbed.ca_file
+    try:
+        with sync_playwright() as playwright:
+            yield from _launched(playwright, testbed)
+    finally:
+        if previous is None:
+            os.environ.pop("NODE_EXTRA_CA_CERTS", None)
+        else:
+            os.environ["NODE_EXTRA_CA_CERTS"] = previous
+
+
+def _launched(playwright: Playwright, testbed: RunningTestbed) -> Iterator[Browser]:
+    args = [*CHROMIUM_FLAGS, *chromium_trust_args(testbed.url, testbed.ca_file)]
+    if os.geteuid() == 0:
+        args.append("--no-sandbox")
+    browser = playwright.chromium.launch(executable_path=find_chromium(playwright.chromium.executable_path), args=args)
+    yield browser
+    browser.close()
 
 
 def contexts(browser: Browser, testbed: RunningTestbed, cut: Callable[[int], str | None]) -> tuple[Factory, list[str]]:
@@ -90,3 +106,39 @@ def test_a_script_the_server_fails_is_the_pages_failure(browser: Browser, health
     load = load_page(factory, "/", syn_config(healthy_testbed), healthy_testbed.url)
     assert made == ["500"], "a server error is not the network's: no second load"
     assert len(load.failed_requests) == 1 and load.failed_requests[0].endswith(": HTTP 500"), load.failed_requests
+
+
+@pytest.fixture
+def chaos(healthy_testbed: RunningTestbed) -> Iterator[ChaosProxy]:
+    with ChaosProxy(("127.0.0.1", int(healthy_testbed.url.rsplit(":", 1)[1]))).running() as proxy:
+        yield proxy
+
+
+def test_an_api_request_cut_once_is_sent_again(browser: Browser, chaos: ChaosProxy) -> None:
+    context = browser.new_context(base_url=f"https://localhost:{chaos.listen_port}")
+    chaos.reset_next(1)
+    answer, elapsed_ms = retry_cut(lambda: context.request.get("/api/health"), "GET /api/health")
+    assert answer.status == 200 and chaos.stats.reset_at_accept == 1
+    assert elapsed_ms < 5000
+    context.close()
+
+
+def test_an_api_request_cut_twice_could_not_be_determined(browser: Browser, chaos: ChaosProxy) -> None:
+    context = browser.new_context(base_url=f"https://localhost:{chaos.listen_port}")
+    chaos.reset_next(2)
+    with pytest.raises(Inconclusive, match=r"^could not be determined: GET /api/health: .*"
+                                           r"(ECONNRESET|socket hang up).* \(2 attempts\)$"):
+        retry_cut(lambda: context.request.get("/api/health"), "GET /api/health")
+    context.close()
+
+
+def test_other_browser_errors_are_not_retried() -> None:
+    calls = []
+
+    def step() -> None:
+        calls.append(1)
+        raise PlaywrightError("APIRequestContext.get: connect ECONNREFUSED 127.0.0.1:1")
+
+    with pytest.raises(PlaywrightError, match="ECONNREFUSED"):
+        retry_cut(step, "GET /")
+    assert len(calls) == 1, "a refused connection lasts: not retried"

@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from smokegate.config import Target
-from smokegate.synthetic.journey import ContextEvents, JourneyFailure, remember_cookies, sign_in
+from smokegate.synthetic.journey import ContextEvents, JourneyFailure, remember_cookies, retry_cut, sign_in
 from smokegate.synthetic.scrub import SCRUBBER
 from smokegate.synthetic.tls import TrustError, chromium_trust_args
 from smokegate.synthetic.vitals import OBSERVE_VITALS
@@ -287,7 +287,8 @@ def signed_in_context(
 ) -> BrowserContext:
     """A context carrying the worker's session; an expired session is its own failure kind."""
     context = new_context(storage_state=str(signed_in_state))
-    answer = context.request.get(target.synthetic.user_api_path)
+    path = target.synthetic.user_api_path
+    answer, _ = retry_cut(lambda: context.request.get(path), f"GET {path}")
     if answer.status == 401:
         raise JourneyFailure(
             "test-session-expired",

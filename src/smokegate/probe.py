@@ -301,7 +301,7 @@ class Probe:
                 http_version=response.http_version,
                 attempts=attempt,
             )
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+        raise RuntimeError("unreachable: the loop returns or raises")  # pragma: no cover
 
     def _read_bounded(self, response: httpx.Response, method: str, url: str, started: float) -> bytes:
         """The body, read for at most ``timeout_s`` in all and :attr:`max_answer_bytes` (decoded)."""

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from smokegate.config import Target
-from smokegate.synthetic.journey import reach_callback, sign_in, sign_out
+from smokegate.synthetic.journey import reach_callback, retry_cut, sign_in, sign_out
 from smokegate.synthetic.scrub import SCRUBBER
 
 ContextFactory = Callable[..., BrowserContext]
@@ -61,12 +61,12 @@ def test_sign_out_ends_session(target: Target, new_context: ContextFactory, test
     session = [c for c in context.cookies() if c["name"] == SESSION_COOKIE]
     SCRUBBER.add(*(c["value"] for c in session))
     sign_out(page, syn)
-    after = context.request.get(syn.user_api_path)
+    after, _ = retry_cut(lambda: context.request.get(syn.user_api_path), f"GET {syn.user_api_path}")
     assert after.status == 401, f"after sign-out {syn.user_api_path} answered {after.status}, expected 401"
     assert session, f"the signed-in browser held no {SESSION_COOKIE} cookie to check revocation with"
     copied = new_context()
     copied.add_cookies(session)  # type: ignore[arg-type]
-    replay = copied.request.get(syn.user_api_path)
+    replay, _ = retry_cut(lambda: copied.request.get(syn.user_api_path), f"GET {syn.user_api_path}")
     assert replay.status == 401, (
         f"the session cookie from before sign-out still works ({syn.user_api_path} answered {replay.status}): "
         "sign-out only deleted the cookie, the session was not ended server-side"
@@ -100,7 +100,7 @@ def test_tampered_state_is_rejected(target: Target, new_context: ContextFactory,
     response = page.goto(urlunsplit(callback._replace(query=urlencode(params))))
     status = response.status if response else 0
     landed = urlsplit(page.url).path
-    signed_in = context.request.get(syn.user_api_path).status
+    signed_in = retry_cut(lambda: context.request.get(syn.user_api_path), f"GET {syn.user_api_path}")[0].status
     assert 400 <= status < 500 and landed != syn.dashboard_path and signed_in == 401, (
         f"a callback with a tampered state answered HTTP {status} on {landed} ({syn.user_api_path}: "
         f"{signed_in}); expected an error page (4xx) and no session"

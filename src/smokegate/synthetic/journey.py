@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from playwright.sync_api import BrowserContext, Locator, Page, Route
@@ -36,6 +36,25 @@ BOT_CHALLENGE = re.compile(
 REFUSED_SCRIPT = re.compile(r"Refused to execute script from '([^']+)'")
 # A request the network cut (reset, closed, timed out): not the page's failure, the load's.
 NETWORK_FAILURE = re.compile(PLAYWRIGHT_NETWORK)
+T = TypeVar("T")
+
+
+def retry_cut(step: Callable[[], T], what: str) -> tuple[T, float]:
+    """Run one browser request; if the network cuts it, run it once more. Returns the result and the
+    successful attempt's milliseconds; cut twice, the step could not be determined (Inconclusive)."""
+    reason = ""
+    for _attempt in (1, 2):
+        started = time.monotonic()
+        try:
+            result = step()
+        except PlaywrightError as exc:
+            line = str(exc).splitlines()[0] if str(exc) else ""
+            if not NETWORK_FAILURE.search(line):
+                raise
+            reason = line.split(": ", 1)[-1]  # without Playwright's "APIRequestContext.get: "
+            continue
+        return result, (time.monotonic() - started) * 1000
+    raise Inconclusive(f"{what}: {reason} (2 attempts)")
 
 # What the suite's per-worker caches hand to the checks (tests/synthetic/conftest.py).
 PageSampler = Callable[[SitePage], PageLoads]
@@ -175,10 +194,10 @@ def load_page(new_context: Callable[..., BrowserContext], path: str, syn: Synthe
         try:
             load, events = _load_once(new_context, path, syn, app_origin)
         except PlaywrightError as exc:
-            cut = NETWORK_FAILURE.search(str(exc))
+            cut = NETWORK_FAILURE.search(str(exc).splitlines()[0] if str(exc) else "")
             if cut is None:
                 raise
-            reason = f"GET {path}: {cut.group(0)}"
+            reason = f"GET {path}: {cut.group(0).strip()}"
             continue
         if not events.network_failures:
             return load
@@ -228,6 +247,7 @@ def capture_authorize(page: Page, syn: SyntheticConfig, provider: Provider, app_
     """
     captured: list[str] = []
     errors: list[str] = []
+    cut: list[Inconclusive] = []
 
     def handle(route: Route) -> None:
         request = route.request
@@ -239,9 +259,14 @@ def capture_authorize(page: Page, syn: SyntheticConfig, provider: Provider, app_
             route.abort("blockedbyclient")
             return
         try:
-            response = route.fetch(max_redirects=0)
-        except PlaywrightError as exc:
+            response, _ = retry_cut(lambda: route.fetch(max_redirects=0),
+                                    f"{request.method} {redact_url(request.url)}")
+        except Inconclusive as exc:
             # A handler that raises leaves the navigation pending forever: resolve it, report later.
+            cut.append(exc)
+            route.abort("failed")
+            return
+        except PlaywrightError as exc:
             errors.append(str(exc).splitlines()[0])
             route.abort("failed")
             return
@@ -259,10 +284,12 @@ def capture_authorize(page: Page, syn: SyntheticConfig, provider: Provider, app_
     try:
         provider_button(page, provider).click(timeout=syn.navigation_timeout_ms)
         deadline = time.monotonic() + syn.navigation_timeout_ms / 1000
-        while not captured and not errors and time.monotonic() < deadline:
+        while not captured and not errors and not cut and time.monotonic() < deadline:
             page.wait_for_timeout(25)
     finally:
         page.unroute("**/*", handle)
+    if cut and not captured:
+        raise cut[0]
     if errors and not captured:
         raise JourneyFailure("sign-in-failed", f"clicking {provider.label!r}: {errors[0]}")
     if not captured:
@@ -396,6 +423,7 @@ def reach_callback(
     """
     captured: list[str] = []
     errors: list[str] = []
+    cut: list[Inconclusive] = []
 
     def handle(route: Route) -> None:
         request = route.request
@@ -403,7 +431,12 @@ def reach_callback(
             route.continue_()
             return
         try:
-            response = route.fetch(max_redirects=0)
+            response, _ = retry_cut(lambda: route.fetch(max_redirects=0),
+                                    f"{request.method} {redact_url(request.url)}")
+        except Inconclusive as exc:
+            cut.append(exc)
+            route.abort("failed")
+            return
         except PlaywrightError as exc:
             errors.append(str(exc).splitlines()[0])
             route.abort("failed")
@@ -435,10 +468,12 @@ def reach_callback(
     try:
         _fill_login(page, provider, email, password, syn.navigation_timeout_ms)
         deadline = time.monotonic() + syn.navigation_timeout_ms / 1000
-        while not captured and not errors and time.monotonic() < deadline:
+        while not captured and not errors and not cut and time.monotonic() < deadline:
             page.wait_for_timeout(25)
     finally:
         page.unroute("**/*", handle)
+    if cut and not captured:
+        raise cut[0]
     if not captured:
         reason = errors[0] if errors else f"now at {redact_url(page.url)}"
         raise JourneyFailure(
