@@ -214,11 +214,12 @@ class TestbedServer:
         ]
         while not (redirect.started and admin.started):
             await asyncio.sleep(0.01)
-        write_info(self.state_dir, {**info, "admin_token": self.state.admin_token})
         logging.getLogger("smokegate.testbed").warning(
             "testbed up: %s (HTTP %s, CA %s)%s", info["https_url"], info["http_url"], info["ca_file"],
             f" through network chaos: {self.chaos.describe()}" if self.chaos else "",
         )
+        # Last: whoever waits for testbed.json finds the testbed serving and done writing.
+        write_info(self.state_dir, {**info, "admin_token": self.state.admin_token})
         try:
             await asyncio.gather(*tasks)
         finally:
