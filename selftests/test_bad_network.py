@@ -132,9 +132,12 @@ def test_a_reset_on_the_reachability_probe_does_not_end_the_run(
     assert not run.with_outcome("failed") and not run.with_outcome("skipped"), run.outcomes
 
 
-@pytest.fixture
-def health_only(tmp_path: Path) -> Iterator[SuiteRun]:
-    """A target whose health answers and every other request is reset: the network, for the checks."""
+@pytest.fixture(scope="module")
+def health_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteRun]:
+    """A target whose health answers and every other request is reset: the network, for the checks.
+
+    One run, read by the two tests below."""
+    tmp_path = tmp_path_factory.mktemp("health-only")
     with bad_https_server("health-only", tmp_path / "server") as server:
         yield run_smoke(tmp_path, server.url, server.ca_file)[0]
 
