@@ -24,6 +24,8 @@ from smokegate.config import Target, resolve_target
 from smokegate.failures import Inconclusive
 from smokegate.probe import Probe, TargetUnreachable, UnusableAnswer
 from smokegate.reach import probe_target
+from smokegate.synthetic.tls import TrustError, spki_pin
+from smokegate.testbed.certs import Certificates
 from smokegate.testbed.chaos import ChaosProxy, ChaosSettings
 from smokegate.testbed.control import RunningTestbed
 
@@ -156,6 +158,23 @@ def test_a_body_that_never_ends_is_cut_at_the_timeout(tmp_path: Path) -> None:
         with pytest.raises(UnusableAnswer, match=r"the body did not end within 1 s \(\d+ bytes received\)"):
             probe.get("/")
     assert time.perf_counter() - started < 2 and probe.requests_sent == 1
+
+
+def test_the_browsers_certificate_pin_survives_one_reset(chaos: ChaosProxy, testbed: RunningTestbed,
+                                                         tmp_path: Path) -> None:
+    url = f"https://localhost:{chaos.listen_port}"
+    chaos.reset_next(1)
+    assert spki_pin(url, testbed.ca_file) == spki_pin(testbed.url, testbed.ca_file)
+    chaos.reset_next(2)
+    with pytest.raises(Inconclusive, match=r"the certificate of https://localhost:\d+ \(to pin it for the browser\): "
+                                           r".*reset.* \(2 attempts\)"):
+        spki_pin(url, testbed.ca_file)
+    # A CA that does not sign the certificate lasts: the user's to fix, not retried.
+    other = Certificates.create(tmp_path).ca_file
+    before = chaos.stats.connections
+    with pytest.raises(TrustError, match="certificate verify failed"):
+        spki_pin(url, str(other))
+    assert chaos.stats.connections == before + 1
 
 
 # -- reachability ----------------------------------------------------------------------------------
