@@ -222,6 +222,30 @@ def test_testbed_chaos_mode_hands_out_the_proxied_urls(tmp_path: Path) -> None:
         assert testbed.chaos()["https"]["stats"]["reset_at_accept"] == 1
         testbed.chaos(clear=True)
         assert testbed.chaos()["https"]["settings"]["delay_ms"] == [0.0, 0.0]
+        # The chaos is on the runner's path only: a sign-in's token exchange (the app's own call to
+        # its identity provider) does not cross the proxy, so a reset there cannot fail the app.
+        before = testbed.chaos()["https"]["stats"]["connections"]
+        assert sign_in_by_hand(testbed) == "/dashboard"
+        assert testbed.chaos()["https"]["stats"]["connections"] - before == 3, "3 client requests, nothing else"
+
+
+def sign_in_by_hand(testbed: RunningTestbed) -> str:
+    """The OAuth code flow with plain HTTP: start, log in at the IdP, callback; where it lands."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from smokegate.testbed import idp
+
+    account = idp.account_env()
+    # One connection per request, so the proxy's count is exactly the client's requests.
+    with httpx.Client(verify=_trust(testbed), timeout=10, trust_env=False, headers={"connection": "close"}) as client:
+        start = client.get(testbed.url + "/sign-in/google")
+        authorize = urlsplit(start.headers["location"])
+        form = {**dict(parse_qsl(authorize.query)), "email": account[idp.EMAIL_ENV],
+                "password": account[idp.PASSWORD_ENV]}
+        login = client.post(f"{authorize.scheme}://{authorize.netloc}{authorize.path}", data=form)
+        callback = client.get(login.headers["location"])
+        assert callback.status_code in (302, 303, 307), (callback.status_code, callback.text[:300])
+        return urlsplit(callback.headers["location"]).path
 
 
 def test_testbed_refuses_a_bad_chaos_spec(tmp_path: Path) -> None:

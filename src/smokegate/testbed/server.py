@@ -192,6 +192,9 @@ class TestbedServer:
         # certificate the app presents (the browser trusts exactly that one key).
         idp_url = f"https://127.0.0.1:{self.https_port}"
         self.tb.idp.configure(idp_url, self.tb.public_origin, CALLBACK_PATH)
+        if self.chaos:
+            # The chaos is on the runner's path to the platform, not on the platform's own calls.
+            self.tb.idp.backchannel = f"https://127.0.0.1:{self._https_listen_port}"
         self.tb_app = identity_provider.by_host(self.tb_app, self.tb.idp)
         self.tb.auth.ca_file = str(self.certs.ca_file.resolve())
 
