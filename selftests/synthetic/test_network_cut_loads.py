@@ -142,3 +142,24 @@ def test_other_browser_errors_are_not_retried() -> None:
     with pytest.raises(PlaywrightError, match="ECONNREFUSED"):
         retry_cut(step, "GET /")
     assert len(calls) == 1, "a refused connection lasts: not retried"
+
+
+@pytest.mark.parametrize(("after_bytes", "loads"), [(1, 1), (4000, 2)], ids=["in-the-handshake", "in-the-page"])
+def test_a_document_cut_by_a_reset_is_loaded_again(
+    browser: Browser, chaos: ChaosProxy, healthy_testbed: RunningTestbed, after_bytes: int, loads: int
+) -> None:
+    # Cut in the TLS handshake, Chromium itself tries again on a new connection.  Cut in the page,
+    # it keeps the half page waiting for "load" until the timeout (seen in the soak): that load is
+    # the network's, and the second one is measured.
+    url = f"https://localhost:{chaos.listen_port}"
+    made: list[str] = []
+
+    def proxied(**kwargs: object) -> BrowserContext:
+        made.append("proxied")
+        return browser.new_context(base_url=url, ignore_https_errors=False)
+
+    syn = syn_config(healthy_testbed).model_copy(update={"navigation_timeout_ms": 3000})
+    chaos.reset_next(1, when="mid", after_bytes=after_bytes)
+    load = load_page(proxied, "/", syn, url)
+    assert made == ["proxied"] * loads
+    assert load.failed_requests == () and chaos.stats.reset_mid_stream == 1

@@ -193,16 +193,19 @@ def load_page(new_context: Callable[..., BrowserContext], path: str, syn: Synthe
     for _attempt in (1, 2):
         try:
             load, events = _load_once(new_context, path, syn, app_origin)
-        except PlaywrightError as exc:
-            cut = NETWORK_FAILURE.search(str(exc).splitlines()[0] if str(exc) else "")
-            if cut is None:
-                raise
-            reason = f"GET {path}: {cut.group(0).strip()}"
+        except _CutLoad as cut:
+            reason = cut.reason
             continue
         if not events.network_failures:
             return load
         reason = events.network_failures[0]
     raise Inconclusive(f"the network cut the load of {path} twice (2 attempts); last: {reason}")
+
+
+class _CutLoad(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _load_once(
@@ -214,7 +217,17 @@ def _load_once(
     try:
         page = context.new_page()
         started = time.monotonic()
-        page.goto(path, wait_until="load", timeout=syn.navigation_timeout_ms)
+        try:
+            page.goto(path, wait_until="load", timeout=syn.navigation_timeout_ms)
+        except PlaywrightError as exc:
+            # A navigation the network cut either fails with the network error or, when the page
+            # had started to arrive, never fires "load" and times out: both are the load's, not the page's.
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            cut = NETWORK_FAILURE.search(first_line)
+            if cut is None and not events.network_failures:
+                raise
+            raise _CutLoad(f"GET {path}: {cut.group(0).strip()}" if cut else
+                           f"{events.network_failures[0]} ({first_line})") from None
         events.wait_quiet(page, syn.settle_ms, syn.navigation_timeout_ms)
         raw = page.evaluate(READ_VITALS)
         wall_ms = (time.monotonic() - started) * 1000
