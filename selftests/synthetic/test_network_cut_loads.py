@@ -9,6 +9,7 @@ connections, so the error text is the real one.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -19,7 +20,7 @@ from smokegate.browser import CHROMIUM_FLAGS, find_chromium
 from smokegate.config import resolve_target
 from smokegate.failures import Inconclusive
 from smokegate.synthetic.config import SyntheticConfig
-from smokegate.synthetic.journey import load_page, retry_cut
+from smokegate.synthetic.journey import goto, load_page, retry_cut
 from smokegate.synthetic.tls import chromium_trust_args
 from smokegate.testbed.chaos import ChaosProxy
 from smokegate.testbed.control import RunningTestbed
@@ -163,3 +164,23 @@ def test_a_document_cut_by_a_reset_is_loaded_again(
     load = load_page(proxied, "/", syn, url)
     assert made == ["proxied"] * loads
     assert load.failed_requests == () and chaos.stats.reset_mid_stream == 1
+
+
+def test_a_navigation_cut_in_the_page_is_made_again(browser: Browser, chaos: ChaosProxy) -> None:
+    context = browser.new_context(base_url=f"https://localhost:{chaos.listen_port}")
+    page = context.new_page()
+    chaos.reset_next(1, when="mid", after_bytes=4000)
+    started = time.monotonic()
+    response = goto(page, "/pricing", timeout=3000)
+    assert response is not None and response.status == 200 and "Executive plan" in page.content()
+    assert chaos.stats.reset_mid_stream == 1 and time.monotonic() - started < 10
+    context.close()
+    # Cut every time (the document aborted as a reset would end it): could not be determined.
+    context = browser.new_context(base_url=f"https://localhost:{chaos.listen_port}")
+    aborted: list[str] = []
+    context.route("**/pricing", lambda route: (aborted.append(route.request.url), route.abort("connectionreset")))
+    with pytest.raises(Inconclusive, match=r"the network cut the navigation to /pricing twice \(2 attempts\); "
+                                           r"last: GET https://localhost:\d+/pricing: net::ERR_CONNECTION_RESET"):
+        goto(context.new_page(), "/pricing", timeout=3000)
+    assert len(aborted) == 2
+    context.close()

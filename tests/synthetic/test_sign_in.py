@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from smokegate.config import Target
-from smokegate.synthetic.journey import reach_callback, retry_cut, sign_in, sign_out
+from smokegate.synthetic.journey import goto, reach_callback, retry_cut, sign_in, sign_out
 from smokegate.synthetic.scrub import SCRUBBER
 
 ContextFactory = Callable[..., BrowserContext]
@@ -78,7 +78,7 @@ def test_sign_out_ends_session(target: Target, new_context: ContextFactory, test
 def test_dashboard_redirects_signed_out_visitor(target: Target, new_context: ContextFactory) -> None:
     syn = target.synthetic
     page = new_context().new_page()
-    response = page.goto(syn.dashboard_path)
+    response = goto(page, syn.dashboard_path)
     landed = urlsplit(page.url)
     shown = page.locator(syn.user_name_selector).count()
     assert landed.path == syn.sign_in_path and not shown, (
@@ -97,7 +97,7 @@ def test_tampered_state_is_rejected(target: Target, new_context: ContextFactory,
     callback = urlsplit(reach_callback(page, syn, provider, target.base_url, *test_account))
     params = {k: v[0] for k, v in parse_qs(callback.query).items()}
     params["state"] = secrets.token_urlsafe(32)
-    response = page.goto(urlunsplit(callback._replace(query=urlencode(params))))
+    response = goto(page, urlunsplit(callback._replace(query=urlencode(params))))
     status = response.status if response else 0
     landed = urlsplit(page.url).path
     signed_in = retry_cut(lambda: context.request.get(syn.user_api_path), f"GET {syn.user_api_path}")[0].status
@@ -114,7 +114,7 @@ def test_replayed_code_is_rejected(target: Target, new_context: ContextFactory, 
     page = new_context().new_page()
     result = sign_in(page, syn, provider, target.base_url, *test_account)
     assert result.callback_url, "the sign-in went through no OAuth callback to replay"
-    response = page.goto(result.callback_url)
+    response = goto(page, result.callback_url)
     status = response.status if response else 0
     landed = urlsplit(page.url).path
     assert 400 <= status < 500 and landed != syn.dashboard_path, (

@@ -39,6 +39,35 @@ NETWORK_FAILURE = re.compile(PLAYWRIGHT_NETWORK)
 T = TypeVar("T")
 
 
+def goto(page: Page, url: str, timeout: float | None = None) -> Any:
+    """``page.goto``, once more when the network cut the navigation; cut twice: Inconclusive.
+
+    A cut navigation fails with the network error, or (cut in the middle of the page) never fires
+    "load" and times out while a request of it failed with the network error.
+    """
+    reason = ""
+    cuts: list[str] = []
+
+    def on_failed(request: Any) -> None:
+        if NETWORK_FAILURE.search(request.failure or ""):
+            cuts.append(f"{request.method} {redact_url(request.url)}: {request.failure}")
+
+    for _attempt in (1, 2):
+        cuts.clear()
+        page.on("requestfailed", on_failed)
+        try:
+            return page.goto(url, timeout=timeout)
+        except PlaywrightError as exc:
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            if not NETWORK_FAILURE.search(first_line) and not cuts:
+                raise
+            reason = cuts[0] if cuts else first_line
+        finally:
+            page.remove_listener("requestfailed", on_failed)
+    shown = redact_url(url) if "://" in url else url
+    raise Inconclusive(f"the network cut the navigation to {shown} twice (2 attempts); last: {reason}")
+
+
 def retry_cut(step: Callable[[], T], what: str) -> tuple[T, float]:
     """Run one browser request; if the network cuts it, run it once more. Returns the result and the
     successful attempt's milliseconds; cut twice, the step could not be determined (Inconclusive)."""
@@ -292,7 +321,7 @@ def capture_authorize(page: Page, syn: SyntheticConfig, provider: Provider, app_
                 return
         route.fulfill(response=response)
 
-    page.goto(syn.sign_in_path, timeout=syn.navigation_timeout_ms)
+    goto(page, syn.sign_in_path, timeout=syn.navigation_timeout_ms)
     page.route("**/*", handle)
     try:
         provider_button(page, provider).click(timeout=syn.navigation_timeout_ms)
@@ -345,7 +374,7 @@ def sign_in(page: Page, syn: SyntheticConfig, provider: Provider, app_origin: st
 
     page.on("request", on_request)
     page.on("response", on_response)
-    page.goto(syn.sign_in_path, timeout=timeout)
+    goto(page, syn.sign_in_path, timeout=timeout)
     provider_button(page, provider).click(timeout=timeout)
     try:
         page.wait_for_url(lambda url: (urlsplit(url).hostname or "") == provider.authorize_host, timeout=timeout)
@@ -466,7 +495,7 @@ def reach_callback(
             return
         route.fulfill(response=response)
 
-    page.goto(syn.sign_in_path, timeout=syn.navigation_timeout_ms)
+    goto(page, syn.sign_in_path, timeout=syn.navigation_timeout_ms)
     provider_button(page, provider).click(timeout=syn.navigation_timeout_ms)
     try:
         page.wait_for_url(
