@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 XDIST ?= 2
 
-.PHONY: setup browser postgres demo screenshots test lint selftest bench testbed clean
+.PHONY: setup browser postgres demo screenshots test lint selftest bench soak testbed clean
 
 setup: $(STAMP) browser
 
@@ -60,6 +60,12 @@ test: lint selftest
 bench: setup
 	$(BIN)/python bench/bench_smoke.py
 	$(BIN)/python bench/bench_report.py
+
+# N whole-suite runs against the healthy testbed through network chaos; any failure is a false alarm.
+SOAK_RUNS ?= 10
+SOAK_CHAOS ?= delay=0-150,reset=1%
+soak: setup
+	$(BIN)/python bench/soak.py --runs $(SOAK_RUNS) --chaos '$(SOAK_CHAOS)'
 
 testbed: $(STAMP)
 	$(BIN)/python -m smokegate.testbed

@@ -150,9 +150,12 @@ NETWORK_ERROR_TYPES = (
     "ReadError", "WriteError", "RemoteProtocolError", "ConnectionResetError", "ConnectionAbortedError",
     "BrokenPipeError",
 )
-# Playwright reports network failures as "Error: Page.goto: net::ERR_CONNECTION_RESET at ...".
+# Playwright reports network failures as "Error: Page.goto: net::ERR_CONNECTION_RESET at ..." (the
+# browser) or with Node's codes, "Error: APIRequestContext.get: read ECONNRESET", "... socket
+# disconnected before secure TLS connection was established (ECONNRESET)" (its API requests, Route.fetch).
 PLAYWRIGHT_NETWORK = (
-    r"net::ERR_(?:CONNECTION_(?:RESET|CLOSED|ABORTED|TIMED_OUT)|TIMED_OUT|EMPTY_RESPONSE|NETWORK_CHANGED)"
+    r"(?:net::ERR_(?:CONNECTION_(?:RESET|CLOSED|ABORTED|TIMED_OUT)|TIMED_OUT|EMPTY_RESPONSE|NETWORK_CHANGED)"
+    r"|[^\n]*?\b(?:ECONNRESET|EPIPE|ECONNABORTED|ETIMEDOUT)\b|socket hang up)"
 )
 # Matched by pytest-rerunfailures against "<ExceptionType>: <message>" of every exception in the
 # failure's chain; anchored on the type name so an assertion *message* mentioning one never matches.

@@ -1,14 +1,28 @@
-"""The HTTP probe: every request the suite sends, timed by phase and counted.
+"""The HTTP probe: every request the suite sends, timed by phase, counted and bounded.
 
 A :class:`Probe` wraps one ``httpx.Client`` for one target.  Each exchange records its phases
 (TCP connect, TLS handshake, time to first byte, total) from httpcore's trace events, and whether
 the connection was fresh or reused, so a slow answer can be told apart from a slow handshake.
 Every request has a timeout and counts towards :attr:`Probe.requests_sent`, which the gate reports.
+
+Rules of trust for what can go wrong on the way (see :mod:`smokegate.failures`):
+
+- a *transient* transport error (connection reset, EOF, a timeout) is retried once on a fresh
+  connection, before an answer arrived for any method and after it for idempotent ones; both
+  attempts are counted, the timing is the successful attempt's, :attr:`Exchange.attempts` says
+  how many it took.  If the retry fails too the request raises :class:`~smokegate.failures.Inconclusive`:
+  the network failed, which says nothing about the target;
+- a *lasting* one (DNS failure, refused connection, TLS handshake or certificate failure) is not
+  retried and raises :class:`TargetUnreachable`: hiding it would hide an outage;
+- an answer is read for at most ``timeout_s`` and :data:`MAX_ANSWER_BYTES`: a body that never
+  ends, or one larger than any page or API answer should be, raises :class:`UnusableAnswer`, a
+  finding about the target, with the connection closed and memory bounded.
 """
 
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import ssl
 import time
@@ -20,12 +34,17 @@ import httpx
 
 from smokegate import __version__
 from smokegate.config import Target
+from smokegate.failures import CheckFailure, FailureKind, Inconclusive
 from smokegate.timing import Samples
 
 # page_samples(path) -> the exchanges and their timing samples (see tests/conftest.py).
 Sampler = Callable[[str], tuple[list["Exchange"], Samples]]
 
 USER_AGENT = f"smokegate/{__version__} (synthetic monitoring)"
+# No page, script or API answer of the platform comes near this; 50 MB of anything is a fault.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+# Methods a second attempt cannot harm even when the first one's answer had started (RFC 9110 9.2.2).
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,8 @@ class Exchange:
     text: str
     timing: Timing
     http_version: str = "HTTP/1.1"
+    # 2 when a transient network error made the probe send the request again.
+    attempts: int = 1
 
     def json(self) -> Any:
         import json
@@ -81,26 +102,66 @@ class Exchange:
 
 
 class TargetUnreachable(Exception):
-    """No HTTP answer at all: DNS, refused connection, TLS handshake or timeout."""
+    """No HTTP answer, for a reason that lasts: DNS, refused connection, TLS handshake failure."""
 
 
-def describe_transport_error(exc: BaseException, timeout_s: float | None = None) -> str:
-    """One line an SRE can act on, from whatever httpx raised below the HTTP layer."""
+class UnusableAnswer(CheckFailure):
+    """The target answered, but its answer never ended or outgrew the cap: a finding, not a network fault."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(FailureKind.CONTRACT_BROKEN, message)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
     chain: list[BaseException] = []
     cursor: BaseException | None = exc
     while cursor is not None and cursor not in chain:
         chain.append(cursor)
         cursor = cursor.__cause__ or cursor.__context__
+    return chain
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Could a second attempt succeed? Resets, EOFs and timeouts: yes. DNS, refusal, TLS errors: they last."""
+    for item in _chain(exc):
+        if isinstance(item, socket.gaierror):
+            return False
+        if isinstance(item, ConnectionRefusedError) or getattr(item, "errno", None) == errno.ECONNREFUSED:
+            return False
+        if isinstance(item, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+            return True  # the peer closed in the middle of the handshake: cut off, not refused
+        if isinstance(item, ssl.SSLError):
+            return False  # certificate, protocol version, plain HTTP on the HTTPS port...
+        if isinstance(item, ConnectionResetError | ConnectionAbortedError | BrokenPipeError | TimeoutError):
+            return True
+    text = str(exc)
+    if any(marker in text for marker in _DNS_MARKERS) or "Connection refused" in text:
+        return False
+    return isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError)
+
+
+_DNS_MARKERS = ("Name or service not known", "nodename nor servname", "Temporary failure in name resolution")
+
+
+def describe_transport_error(exc: BaseException, timeout_s: float | None = None) -> str:
+    """One line an SRE can act on, from whatever httpx raised below the HTTP layer."""
+    chain = _chain(exc)
     for item in chain:
         if isinstance(item, socket.gaierror):
             return f"DNS lookup failed ({item.strerror or item})"
         if isinstance(item, ssl.SSLCertVerificationError):
             detail = getattr(item, "verify_message", None) or getattr(item, "reason", None) or item
             return f"TLS handshake failed: certificate not trusted ({detail})"
+        if isinstance(item, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+            return "the connection was closed during the TLS handshake"
         if isinstance(item, ssl.SSLError):
             return f"TLS handshake failed: {getattr(item, 'reason', None) or item}"
         if isinstance(item, ConnectionRefusedError) or getattr(item, "errno", None) == errno.ECONNREFUSED:
             return "connection refused"
+        if isinstance(item, ConnectionResetError):
+            return "connection reset by peer"
+        if isinstance(item, BrokenPipeError | ConnectionAbortedError):
+            return "the connection broke while sending the request"
     if isinstance(exc, httpx.TimeoutException):
         phase = {
             httpx.ConnectTimeout: "connecting",
@@ -111,13 +172,18 @@ def describe_transport_error(exc: BaseException, timeout_s: float | None = None)
         limit = f" after {timeout_s:g} s" if timeout_s else ""
         return f"timed out{limit}{' ' + phase if phase else ''}"
     text = str(exc) or type(exc).__name__
-    for marker in ("Name or service not known", "nodename nor servname", "Temporary failure in name resolution"):
+    for marker in _DNS_MARKERS:
         if marker in text:
             return f"DNS lookup failed ({marker})"
     if "SSL" in text or "TLS" in text or "CERTIFICATE" in text.upper():
         return f"TLS handshake failed: {text}"
     if "Connection refused" in text:
         return "connection refused"
+    if isinstance(exc, httpx.RemoteProtocolError) and "without sending a response" in text:
+        return "the server closed the connection without answering"
+    if isinstance(exc, httpx.RemoteProtocolError) and "complete message body" in text:
+        received = re.search(r"\((received [^)]*)\)", text)
+        return "the connection closed in the middle of the answer" + (f" ({received.group(1)})" if received else "")
     return f"{type(exc).__name__}: {text}"
 
 
@@ -148,8 +214,11 @@ class Probe:
     http2: bool = False
     extra_headers: dict[str, str] = field(default_factory=dict)
     requests_sent: int = 0
-    # Called once per request sent, so a run can count every request across all its probes.
+    # Called once per request sent (a retry included), so a run can count every request across all its probes.
     on_request: Callable[[], None] | None = None
+    # Requests that needed a second attempt because of a transient network error.
+    retries: int = 0
+    max_answer_bytes: int = MAX_ANSWER_BYTES
 
     def __post_init__(self) -> None:
         # Vercel's automation bypass header on the target's own origin only (smokegate.vercel).
@@ -178,36 +247,85 @@ class Probe:
         return path_or_url if "://" in path_or_url else self.target.url(path_or_url)
 
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> Exchange:
-        """Send one request; raise :class:`TargetUnreachable` when no HTTP answer came back."""
-        trace = _Trace()
-        extensions = {**kwargs.pop("extensions", {}), "trace": trace}
-        request = self.client.build_request(method, self.url(path_or_url), extensions=extensions, **kwargs)
-        self.requests_sent += 1
-        if self.on_request is not None:
-            self.on_request()
-        started = time.perf_counter()
-        try:
-            response = self.client.send(request)
-            response.read()
-        except httpx.TransportError as exc:
-            raise TargetUnreachable(describe_transport_error(exc, self.target.timeout_s)) from exc
-        finished = time.perf_counter()
-        headers_done = trace.first("receive_response_headers.complete") or finished
-        timing = Timing(
-            total_ms=(finished - started) * 1000,
-            ttfb_ms=(headers_done - started) * 1000,
-            connect_ms=trace.span("connection.connect_tcp"),
-            tls_ms=trace.span("connection.start_tls"),
-        )
-        return Exchange(
-            method=method,
-            url=str(request.url),
-            status=response.status_code,
-            headers=response.headers,
-            text=response.text,
-            timing=timing,
-            http_version=response.http_version,
-        )
+        """Send one request, retrying once on a transient network error (see the module docstring).
+
+        Raises :class:`TargetUnreachable` (lasting: no answer), :class:`~smokegate.failures.Inconclusive`
+        (transient, twice) or :class:`UnusableAnswer` (an endless or oversized answer).
+        """
+        url = self.url(path_or_url)
+        extensions = kwargs.pop("extensions", {})
+        first_reason = ""
+        for attempt in (1, 2):
+            trace = _Trace()
+            request = self.client.build_request(method, url, extensions={**extensions, "trace": trace}, **kwargs)
+            self.requests_sent += 1
+            if self.on_request is not None:
+                self.on_request()
+            started = time.perf_counter()
+            answered = False
+            try:
+                response = self.client.send(request, stream=True)
+                answered = True
+                try:
+                    body = self._read_bounded(response, method, url, started)
+                finally:
+                    response.close()
+            except httpx.TransportError as exc:
+                if not is_transient(exc):
+                    raise TargetUnreachable(describe_transport_error(exc, self.target.timeout_s)) from exc
+                reason = describe_transport_error(exc, self.target.timeout_s)
+                if attempt == 1 and (not answered or method.upper() in IDEMPOTENT):
+                    self.retries += 1
+                    first_reason = reason
+                    continue
+                if attempt == 1:
+                    where = f"after the answer had started ({method} {url}; not retried: {method} is not idempotent)"
+                    reason = f"{reason} {where}"
+                else:
+                    reason = (reason if reason == first_reason else f"{first_reason}, then {reason}") + (
+                        f" ({method} {url}, 2 attempts)")
+                # Not chained: the step was retried already, so nothing should retry the whole check.
+                raise Inconclusive(reason) from None
+            finished = time.perf_counter()
+            headers_done = trace.first("receive_response_headers.complete") or finished
+            timing = Timing(
+                total_ms=(finished - started) * 1000,
+                ttfb_ms=(headers_done - started) * 1000,
+                connect_ms=trace.span("connection.connect_tcp"),
+                tls_ms=trace.span("connection.start_tls"),
+            )
+            return Exchange(
+                method=method,
+                url=str(request.url),
+                status=response.status_code,
+                headers=response.headers,
+                text=_decode(body, response.charset_encoding),
+                timing=timing,
+                http_version=response.http_version,
+                attempts=attempt,
+            )
+        raise RuntimeError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _read_bounded(self, response: httpx.Response, method: str, url: str, started: float) -> bytes:
+        """The body, read for at most ``timeout_s`` in all and :attr:`max_answer_bytes` (decoded)."""
+        deadline = started + self.target.timeout_s
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_answer_bytes:
+                raise UnusableAnswer(
+                    f"{method} {url} answered {response.status_code} with more than "
+                    f"{_mib(self.max_answer_bytes)} (declared length {response.headers.get('content-length', 'none')});"
+                    " stopped reading there: no page or API answer should be this large"
+                )
+            chunks.append(chunk)
+            if time.perf_counter() > deadline:
+                raise UnusableAnswer(
+                    f"{method} {url} answered {response.status_code} but the body did not end within "
+                    f"{self.target.timeout_s:g} s ({size} bytes received); stopped reading there"
+                )
+        return b"".join(chunks)
 
     def get(self, path_or_url: str, **kwargs: Any) -> Exchange:
         return self.request("GET", path_or_url, **kwargs)
@@ -216,3 +334,14 @@ class Probe:
         """Send the same request ``n`` times in a row; return the exchanges and their total times."""
         exchanges = [self.request(method, path_or_url, **kwargs) for _ in range(n)]
         return exchanges, Samples.of([x.timing.total_ms for x in exchanges])
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know: read it as UTF-8, as httpx would
+        return body.decode("utf-8", errors="replace")
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024 / 1024:g} MiB"

@@ -1,13 +1,20 @@
 """Can the target be tested at all? One probe before the checks run.
 
-If the target gives no HTTP answer (DNS failure, refused connection, TLS handshake failure,
-timeout), the run reports that once, as "target unreachable: <reason>", and skips every other
-check with the same reason instead of failing each with its own traceback.  The same holds when
-the health endpoint answers with a web page instead of the platform's health JSON (a parked domain,
-a catch-all rewrite, the wrong URL): one finding, "target does not serve the platform: ...", not
-a hundred.  An answer from Vercel's Deployment Protection instead of the app is recorded as
-``protection`` (:mod:`smokegate.vercel`): the run cannot judge the app behind it and ends with one
-message.  Any other HTTP answer, a 503 included, means testable: the checks then say what is wrong.
+If the target gives no usable HTTP answer, the run reports that once, as "target unreachable:
+<reason>", and skips every other check with the same reason instead of failing each with its own
+traceback.  No usable answer means: a DNS failure, a refused connection or a TLS handshake failure
+(these last, and are not retried); a reset, an EOF or a timeout that persists after the probe's
+one retry (a single one never ends the run); an answer that never ends or outgrows the probe's
+cap; a redirect loop on the target's own origin.  The same holds when the health endpoint answers
+with a web page instead of the platform's health JSON (a parked domain, a catch-all rewrite, the
+wrong URL): one finding, "target does not serve the platform: ...", not a hundred.  An answer from
+Vercel's Deployment Protection instead of the app is recorded as ``protection``
+(:mod:`smokegate.vercel`): the run cannot judge the app behind it and ends with one message.  Any
+other complete HTTP answer, a 503 included, means testable: the checks then say what is wrong.
+
+Reachability is the one check whose subject is the path to the target: a target that fails twice
+in a row to answer is down for its users too, so a persisting network fault here is a finding
+(``fail``), where for every other check it is "could not be determined".
 """
 
 from __future__ import annotations
@@ -15,10 +22,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from smokegate import vercel
 from smokegate.config import Target
-from smokegate.probe import Probe, TargetUnreachable
+from smokegate.failures import Inconclusive
+from smokegate.probe import Exchange, Probe, TargetUnreachable, UnusableAnswer
+
+MAX_REDIRECTS = 10
 
 UNREACHABLE = "target unreachable"
 NOT_THE_PLATFORM = "target does not serve the platform"
@@ -53,27 +64,65 @@ class Reachability:
 
 
 def probe_target(target: Target) -> Reachability:
-    """GET the health endpoint once; report reachability and the build it says it runs."""
+    """GET the health endpoint once (a retry on a transient error); report reachability and the build."""
     with Probe(target) as probe:
         try:
             answer = probe.get(target.health.path, headers={"cache-control": "no-cache"})
+            final = _follow(probe, answer)
         except TargetUnreachable as exc:
+            return Reachability(False, reason=str(exc), requests=probe.requests_sent)
+        except Inconclusive as exc:
+            return Reachability(False, reason=exc.reason, requests=probe.requests_sent)
+        except UnusableAnswer as exc:
+            return Reachability(False, reason=f"no usable answer: {exc}", requests=probe.requests_sent)
+        except RedirectLoop as exc:
             return Reachability(False, reason=str(exc), requests=probe.requests_sent)
     protection = vercel.protection_of(answer.status, answer.headers, answer.text)
     if protection:
-        return Reachability(True, status=answer.status, requests=1, protection=protection,
+        return Reachability(True, status=answer.status, requests=probe.requests_sent, protection=protection,
                             bypass_sent=target.bypass() is not None)
     # Checked after Vercel's protection, whose login page is a web page too.
-    content_type = answer.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = final.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("text/html", "application/xhtml+xml"):
-        problem = (f"GET {target.health.path} answered {answer.status} with a web page ({content_type}), not the "
+        problem = (f"GET {target.health.path} answered {final.status} with a web page ({content_type}), not the "
                    "health JSON: is the URL the platform's?")
-        return Reachability(False, reason=problem, status=answer.status, requests=1, kind=NOT_THE_PLATFORM)
+        return Reachability(False, reason=problem, status=final.status, requests=probe.requests_sent,
+                            kind=NOT_THE_PLATFORM)
     version = None
     try:
-        body = json.loads(answer.text)
+        body = json.loads(final.text)
         if isinstance(body, dict) and isinstance(body.get("version"), str):
             version = body["version"]
     except ValueError:
         pass
-    return Reachability(True, status=answer.status, version=version, requests=1)
+    return Reachability(True, status=answer.status, version=version, requests=probe.requests_sent)
+
+
+class RedirectLoop(Exception):
+    """The target's redirects lead back where they started (or on and on): no page can ever load."""
+
+
+def _follow(probe: Probe, answer: Exchange) -> Exchange:
+    """Follow same-origin redirects far enough to tell a loop from a redirect that lands somewhere.
+
+    Redirects to another origin are not followed (no request leaves the target); the checks judge
+    the redirect itself.
+    """
+    origin = urlsplit(answer.url)[:2]
+    seen = [_path(answer.url)]
+    while 300 <= answer.status < 400 and answer.headers.get("location"):
+        url = urljoin(answer.url, answer.headers["location"])
+        if urlsplit(url)[:2] != origin:
+            return answer
+        step = _path(url)
+        if step in seen or len(seen) > MAX_REDIRECTS:
+            hops = " -> ".join([*seen, step])
+            raise RedirectLoop(f"redirect loop: {hops} ({answer.status}); a browser gives up with too many redirects")
+        seen.append(step)
+        answer = probe.get(url, headers={"cache-control": "no-cache"})
+    return answer
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

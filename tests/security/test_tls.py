@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from smokegate.checks import chain, headers, tls
-from smokegate.checks.tls import TlsScan
+from smokegate.checks.tls import TlsScan, Unknown
 from smokegate.config import Page, Target
+from smokegate.failures import Inconclusive
 from smokegate.probe import Probe, TargetUnreachable
 from smokegate.security.config import SecurityConfig
 from smokegate.security.fixtures import PageFetch
@@ -19,16 +20,34 @@ pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 
 # Checks marked diagnoses="tls" read only the sslyze scan, so they can still explain a target the
 # HTTP probe cannot reach because its TLS handshake fails (expired or mismatched certificate).
+# What the network kept the scan from determining (after its retry) is "could not be determined",
+# for the checks reading that part only, never a finding (checks/tls.py, "cut off on the way").
+
+
+def _determined(unknown: Unknown | None) -> None:
+    if unknown is None:
+        return
+    if unknown.network:
+        raise Inconclusive(unknown.reason)
+    # Not an assertion: a scanner bug says nothing about the target.
+    raise RuntimeError(f"sslyze could not complete: {unknown.reason}")
 
 
 def _scanned(result: TlsScan) -> TlsScan:
+    _determined(result.unknown)
     assert result.error is None, result.error
+    return result
+
+
+def _certificates(result: TlsScan) -> TlsScan:
+    _scanned(result)
+    _determined(result.cert_unknown)
     return result
 
 
 @pytest.mark.check(severity="critical", feature="tls", diagnoses="tls")
 def test_certificate_chain_is_trusted(tls_scan: TlsScan, target: Target) -> None:
-    result = _scanned(tls_scan)
+    result = _certificates(tls_scan)
     assert result.trusted, (
         f"the chain of {result.host}:{result.port} does not validate against {result.trust_store or 'the trust store'} "
         f"({target.ca_bundle}): {chain.explain(result.chain, target.ca_bundle, result.trust_error)}"
@@ -37,7 +56,7 @@ def test_certificate_chain_is_trusted(tls_scan: TlsScan, target: Target) -> None
 
 @pytest.mark.check(severity="critical", feature="tls", diagnoses="tls")
 def test_certificate_matches_hostname(tls_scan: TlsScan) -> None:
-    result = _scanned(tls_scan)
+    result = _certificates(tls_scan)
     assert result.chain, "the server sent no certificate"
     leaf = result.chain[0]
     assert tls.hostname_matches(leaf, result.host), (
@@ -59,7 +78,7 @@ def _expiry(result: TlsScan, days: int, check_record: Any) -> list[tuple[str, fl
 def test_no_certificate_expires_within_fail_window(
     tls_scan: TlsScan, security: SecurityConfig, check_record: Any
 ) -> None:
-    result = _scanned(tls_scan)
+    result = _certificates(tls_scan)
     days = security.tls.expiry_fail_days
     soon = _expiry(result, days, check_record)
     assert not soon, "certificates expiring within {} days: {}".format(
@@ -70,7 +89,7 @@ def test_no_certificate_expires_within_fail_window(
 def test_no_certificate_expires_within_warn_window(
     tls_scan: TlsScan, security: SecurityConfig, check_record: Any
 ) -> None:
-    result = _scanned(tls_scan)
+    result = _certificates(tls_scan)
     days = security.tls.expiry_warn_days
     soon = _expiry(result, days, check_record)
     assert not soon, "certificates expiring within {} days (renew them): {}".format(
@@ -78,25 +97,37 @@ def test_no_certificate_expires_within_warn_window(
 
 
 @pytest.mark.check(severity="high", feature="tls", diagnoses="tls")
+def _versions_determined(result: TlsScan, versions: tuple[str, ...]) -> None:
+    for version in versions:
+        if result.versions.get(version) is None:
+            _determined(result.version_unknown.get(version, Unknown(f"{version} was not probed", network=False)))
+
+
+@pytest.mark.check(severity="high", feature="tls", diagnoses="tls")
 def test_legacy_tls_versions_refused(tls_scan: TlsScan) -> None:
     result = _scanned(tls_scan)
     offered = [v for v in tls.LEGACY_VERSIONS if result.versions.get(v)]
-    unknown = [v for v in tls.LEGACY_VERSIONS if result.versions.get(v) is None]
+    # A version seen accepted is a finding even when another could not be determined.
     assert not offered, f"{result.host} accepts {', '.join(offered)}; only TLS 1.2 and 1.3 may be offered"
-    assert not unknown, f"could not probe {', '.join(unknown)} on {result.host}"
+    _versions_determined(result, tls.LEGACY_VERSIONS)
 
 
 @pytest.mark.check(severity="high", feature="tls", diagnoses="tls")
 def test_modern_tls_versions_offered(tls_scan: TlsScan) -> None:
     result = _scanned(tls_scan)
-    missing = [v for v in tls.MODERN_VERSIONS if not result.versions.get(v)]
+    missing = [v for v in tls.MODERN_VERSIONS if result.versions.get(v) is False]
     assert not missing, f"{result.host} does not offer {', '.join(missing)}; TLS 1.2 and 1.3 are expected"
+    _versions_determined(result, tls.MODERN_VERSIONS)
 
 
 @pytest.mark.check(severity="medium", feature="tls", diagnoses="tls")
 def test_mozilla_profile_compliance(tls_scan: TlsScan, check_record: Any) -> None:
     result = _scanned(tls_scan)
-    assert result.profile_error is None, f"sslyze could not check the Mozilla profile: {result.profile_error}"
+    if result.retried:
+        check_record.detail("sslyze_retried", result.retried)
+    if result.profile_unknown is not None:
+        _determined(Unknown(f"the Mozilla {result.profile} profile: {result.profile_unknown.reason}",
+                            result.profile_unknown.network))
     check_record.detail("mozilla_issues", result.profile_issues)
     assert not result.profile_issues, f"not Mozilla {result.profile} compliant: " + "; ".join(
         f"{key}: {text}" for key, text in sorted(result.profile_issues.items()))

@@ -21,7 +21,7 @@ from playwright.sync_api import BrowserContext
 
 from smokegate.config import Target
 from smokegate.scrub import SCRUBBER
-from smokegate.synthetic.journey import reach_callback, sign_in, sign_out
+from smokegate.synthetic.journey import goto, reach_callback, retry_cut, sign_in, sign_out
 
 pytestmark = pytest.mark.check(epic="synthetic")
 
@@ -63,12 +63,12 @@ def test_sign_out_ends_session(target: Target, new_context: ContextFactory, test
     session = [c for c in context.cookies() if c["name"] == SESSION_COOKIE]
     SCRUBBER.add(*(c["value"] for c in session))
     sign_out(page, syn)
-    after = context.request.get(syn.user_api_path)
+    after, _ = retry_cut(lambda: context.request.get(syn.user_api_path), f"GET {syn.user_api_path}")
     assert after.status == 401, f"after sign-out {syn.user_api_path} answered {after.status}, expected 401"
     assert session, f"the signed-in browser held no {SESSION_COOKIE} cookie to check revocation with"
     copied = new_context()
     copied.add_cookies(session)  # type: ignore[arg-type]
-    replay = copied.request.get(syn.user_api_path)
+    replay, _ = retry_cut(lambda: copied.request.get(syn.user_api_path), f"GET {syn.user_api_path}")
     assert replay.status == 401, (
         f"the session cookie from before sign-out still works ({syn.user_api_path} answered {replay.status}): "
         "sign-out only deleted the cookie, the session was not ended server-side"
@@ -80,7 +80,7 @@ def test_sign_out_ends_session(target: Target, new_context: ContextFactory, test
 def test_dashboard_redirects_signed_out_visitor(target: Target, new_context: ContextFactory) -> None:
     syn = target.synthetic
     page = new_context().new_page()
-    response = page.goto(syn.dashboard_path)
+    response = goto(page, syn.dashboard_path)
     landed = urlsplit(page.url)
     shown = page.locator(syn.user_name_selector).count()
     assert landed.path == syn.sign_in_path and not shown, (
@@ -99,10 +99,10 @@ def test_tampered_state_is_rejected(target: Target, new_context: ContextFactory,
     callback = urlsplit(reach_callback(page, syn, provider, target.base_url, *test_account))
     params = {k: v[0] for k, v in parse_qs(callback.query).items()}
     params["state"] = secrets.token_urlsafe(32)
-    response = page.goto(urlunsplit(callback._replace(query=urlencode(params))))
+    response = goto(page, urlunsplit(callback._replace(query=urlencode(params))))
     status = response.status if response else 0
     landed = urlsplit(page.url).path
-    signed_in = context.request.get(syn.user_api_path).status
+    signed_in = retry_cut(lambda: context.request.get(syn.user_api_path), f"GET {syn.user_api_path}")[0].status
     assert 400 <= status < 500 and landed != syn.dashboard_path and signed_in == 401, (
         f"a callback with a tampered state answered HTTP {status} on {landed} ({syn.user_api_path}: "
         f"{signed_in}); expected an error page (4xx) and no session"
@@ -116,7 +116,7 @@ def test_replayed_code_is_rejected(target: Target, new_context: ContextFactory, 
     page = new_context().new_page()
     result = sign_in(page, syn, provider, target.base_url, *test_account)
     assert result.callback_url, "the sign-in went through no OAuth callback to replay"
-    response = page.goto(result.callback_url)
+    response = goto(page, result.callback_url)
     status = response.status if response else 0
     landed = urlsplit(page.url).path
     assert 400 <= status < 500 and landed != syn.dashboard_path, (

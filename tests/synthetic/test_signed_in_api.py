@@ -10,13 +10,13 @@ not checked.
 from __future__ import annotations
 
 import statistics
-import time
 from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext
 
 from smokegate.config import Target
+from smokegate.synthetic.journey import retry_cut
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="synthetic")]
 
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.safe, pytest.mark.check(epic="synthetic")]
 @pytest.mark.check(severity="critical", feature="signed-in-api")
 def test_user_api_answers_signed_in(target: Target, signed_in_context: BrowserContext) -> None:
     path = target.synthetic.user_api_path
-    answer = signed_in_context.request.get(path)
+    answer, _ = retry_cut(lambda: signed_in_context.request.get(path), f"GET {path}")
     assert answer.status == 200, f"{path} answered {answer.status} with a live session, expected 200"
     body = answer.json()
     missing = [key for key in ("id", "email") if not body.get(key)]
@@ -37,11 +37,11 @@ def test_ai_answers_within_budget(target: Target, signed_in_context: BrowserCont
     budget = ai.budget_ms or target.budgets.ai_ms
     samples: list[float] = []
     for _ in range(ai.samples):
-        started = time.monotonic()
-        answer = signed_in_context.request.fetch(
+        # A request the network cuts is sent once more; the time is the answered attempt's.
+        answer, elapsed = retry_cut(lambda: signed_in_context.request.fetch(
             ai.path, method=ai.method, data=ai.body if ai.method == "POST" else None, timeout=max(budget * 3, 10_000)
-        )
-        samples.append((time.monotonic() - started) * 1000)
+        ), f"{ai.method} {ai.path}")
+        samples.append(elapsed)
         assert answer.status == 200, f"{ai.method} {ai.path} answered {answer.status}, expected 200"
     median = statistics.median(samples)
     check_record.measure(median, budget, samples_ms=[round(s) for s in samples])

@@ -1,7 +1,9 @@
 """Rate limiting: a bounded concurrent burst that stops at the first 429, and reading its answer.
 
 The burst never sends more than its cap, with at most ``concurrency`` requests in flight, and stops
-as soon as one answer is a 429 (requests already in flight still complete and are counted).
+as soon as one answer is a 429 (requests already in flight still complete and are counted).  A
+request the network kept from its answer (after the probe's own retry) is counted apart, in
+``not_sent``, and the burst goes on: it is neither an answer nor a reason to stop.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Generic, Protocol, TypeVar
+
+from smokegate.failures import Inconclusive
 
 
 class Answer(Protocol):
@@ -32,11 +36,24 @@ class Burst(Generic[A]):
     first_429: A | None = None
     # The ordinal (1-based) of the request whose answer was the first 429.
     limited_at: int | None = None
+    # Requests that got no answer because the network failed on the way (reason each).
+    not_sent: list[str] = field(default_factory=list)
+    # Anything else send() raised: the burst stops there.
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def answered(self) -> int:
+        return len(self.statuses)
 
-def run_burst(send: Callable[[], A], cap: int, concurrency: int) -> Burst[A]:
-    """Send up to ``cap`` requests, ``concurrency`` at a time, until the first 429."""
+
+def run_burst(
+    send: Callable[[], A], cap: int, concurrency: int,
+    unsent: tuple[type[BaseException], ...] = (Inconclusive,),
+) -> Burst[A]:
+    """Send up to ``cap`` requests, ``concurrency`` at a time, until the first 429.
+
+    ``unsent`` are the exceptions that mean "the network failed, no answer" (counted, not stopping).
+    """
     burst: Burst[A] = Burst(cap=cap)
     lock = threading.Lock()
     stop = threading.Event()
@@ -50,6 +67,10 @@ def run_burst(send: Callable[[], A], cap: int, concurrency: int) -> Burst[A]:
                 ordinal = burst.sent
             try:
                 answer = send()
+            except unsent as exc:
+                with lock:
+                    burst.not_sent.append(str(getattr(exc, "reason", None) or exc))
+                continue
             except Exception as exc:
                 with lock:
                     burst.errors.append(f"{type(exc).__name__}: {exc}")
@@ -66,6 +87,14 @@ def run_burst(send: Callable[[], A], cap: int, concurrency: int) -> Burst[A]:
         for _ in range(max(1, min(concurrency, cap))):
             pool.submit(worker)
     return burst
+
+
+def undetermined(burst: Burst[A], limit: int) -> str | None:
+    """Why a burst without a 429 cannot show whether the limit is enforced: too few answers."""
+    if burst.first_429 is not None or not burst.not_sent or burst.answered >= limit:
+        return None
+    return (f"only {burst.answered} of {burst.sent} requests were answered, fewer than the limit of {limit}: "
+            f"{len(burst.not_sent)} could not be sent ({burst.not_sent[0]})")
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

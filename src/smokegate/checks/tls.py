@@ -4,15 +4,22 @@ One sslyze scan per run gathers everything (certificate info, every protocol ver
 suites, the vulnerability probes the Mozilla checker needs); the functions below only read it.
 sslyze carries its own OpenSSL builds, so it can really offer TLS 1.0 and 1.1, which the
 system's OpenSSL often no longer can.
+
+A scan makes hundreds of connections, so a flaky network is sure to touch some.  What fails on the
+way is retried once (see :func:`scan`) and what still fails is recorded as :class:`Unknown` on the
+part of the scan it affects, never as a statement about the server.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from traceback import TracebackException
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -24,27 +31,161 @@ _VERSION_FIELDS = {
     "SSLv2": "ssl_2_0_cipher_suites", "SSLv3": "ssl_3_0_cipher_suites", "TLSv1": "tls_1_0_cipher_suites",
     "TLSv1.1": "tls_1_1_cipher_suites", "TLSv1.2": "tls_1_2_cipher_suites", "TLSv1.3": "tls_1_3_cipher_suites",
 }
+_ENUMERATIONS = frozenset(_VERSION_FIELDS.values())
 CUSTOM_STORE = "Supplied CA file"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """Why part of the scan could not be determined, and whether the network is to blame.
+
+    ``network`` unknowns become "could not be determined" (never a finding); the others are a bug
+    in the scanner (a suite error), which says nothing about the target either.
+    """
+
+    reason: str
+    network: bool = True
 
 
 @dataclass
 class TlsScan:
-    """What sslyze found on one server; ``error`` is set when the scan could not run at all."""
+    """What sslyze found on one server.
+
+    ``error`` is set when no TLS handshake with the server was possible at all (a finding);
+    ``unknown`` when the scan could not start because the network failed, twice.  Each part of the
+    scan has its own unknown, so one failed scan command leaves only the checks reading it undetermined.
+    """
 
     host: str
     port: int
     error: str | None = None
+    unknown: Unknown | None = None
     chain: list[x509.Certificate] = field(default_factory=list)
     trust_store: str = ""
     trusted: bool = False
     trust_error: str | None = None
-    # Protocol version -> accepted (None when that probe failed).
+    cert_unknown: Unknown | None = None
+    # Protocol version -> accepted (None when it could not be determined; why in version_unknown).
     versions: dict[str, bool | None] = field(default_factory=dict)
+    version_unknown: dict[str, Unknown] = field(default_factory=dict)
     # Weak cipher suites accepted, by version, for the report.
     accepted_ciphers: dict[str, list[str]] = field(default_factory=dict)
     profile: str = "intermediate"
     profile_issues: dict[str, str] = field(default_factory=dict)
-    profile_error: str | None = None
+    profile_unknown: Unknown | None = None
+    # Scan commands run a second time, with why (a command error, or handshakes cut off).
+    retried: dict[str, str] = field(default_factory=dict)
+
+
+# -- handshakes cut off on the way --------------------------------------------------------------
+#
+# sslyze records every cipher suite the server did not accept as "rejected", with a message.  A
+# TLS alert or the server closing the connection is the server's own answer.  A TCP reset or a
+# handshake timeout may be the server's way of refusing (some do it every time) or a network fault
+# (once): sslyze cannot tell, and neither can one attempt.  So a version whose enumeration saw such
+# a cut-off is enumerated once more and the two are merged: accepted in either is accepted; cut off
+# in both is the server's consistent answer, a refusal.  A version none of whose handshakes ever got
+# an answer, twice, is not determined where "not offered" would be a finding (TLS 1.2, 1.3); for the
+# legacy versions, where refusing is the healthy answer, never completing a handshake is refusing.
+
+Outcome = Literal["accepted", "refused", "cut-off"]
+# sslyze's messages for a handshake ended by ECONNRESET/EPIPE and by a socket timeout.
+CUT_OFF_MESSAGES = ("Server rejected the connection", "Connection to server timed out during the TLS handshake")
+
+
+def handshake_outcomes(accepted: list[str], rejected: list[tuple[str, str]]) -> dict[str, Outcome]:
+    """Cipher suite -> outcome, from the accepted names and the (name, error message) rejections."""
+    outcomes: dict[str, Outcome] = {}
+    for name, message in rejected:
+        outcomes[name] = "cut-off" if any(m in message for m in CUT_OFF_MESSAGES) else "refused"
+    for name in accepted:
+        outcomes[name] = "accepted"
+    return outcomes
+
+
+@dataclass(frozen=True)
+class VersionResult:
+    supported: bool | None
+    accepted: frozenset[str] = frozenset()
+    unknown: Unknown | None = None
+
+
+def judge_version(version: str, attempts: list[dict[str, Outcome]], retry_error: str | None = None) -> VersionResult:
+    """One protocol version from its enumerations: one, or two when the first saw a cut-off.
+
+    ``retry_error`` says why a cut-off enumeration could not be run again, if it could not.
+    """
+    accepted = frozenset(name for outcomes in attempts for name, o in outcomes.items() if o == "accepted")
+    if accepted:
+        return VersionResult(True, accepted)
+    cut = {name for name, outcome in attempts[0].items() if outcome == "cut-off"}
+    for outcomes in attempts[1:]:
+        cut &= {name for name, outcome in outcomes.items() if outcome == "cut-off"}
+    if not cut:
+        return VersionResult(False)
+    if len(attempts) < 2:
+        return VersionResult(None, unknown=Unknown(
+            f"{len(cut)} {version} handshake(s) were cut off (reset or timeout) and could not be tried again: "
+            f"{retry_error or 'not retried'}"))
+    if len(cut) == len(attempts[0]) and version in MODERN_VERSIONS:
+        return VersionResult(None, unknown=Unknown(
+            f"every {version} handshake ({len(cut)}) was cut off by a reset or a timeout, twice: "
+            f"no answer from the server to tell whether it offers {version}"))
+    return VersionResult(False)
+
+
+def has_cut_off(rejected: list[tuple[str, str]]) -> bool:
+    return any(any(m in message for m in CUT_OFF_MESSAGES) for _, message in rejected)
+
+
+def _rejections(result: Any) -> list[tuple[str, str]]:
+    """(cipher suite, sslyze's message) of each suite a CipherSuitesScanResult records as rejected."""
+    return [(c.cipher_suite.name, c.error_message) for c in result.rejected_cipher_suites]
+
+
+# -- scan commands that fail ---------------------------------------------------------------------
+
+# sslyze's exceptions (and the OS's) that mean the network failed rather than the server answered.
+_NETWORK_ERRORS = frozenset({
+    "ConnectionToServerFailed", "ConnectionToServerTimedOut", "TlsHandshakeTimedOut", "ServerRejectedTlsHandshake",
+    "ServerRejectedConnection", "ConnectionResetError", "ConnectionAbortedError", "BrokenPipeError",
+    "TimeoutError", "timeout",
+})
+
+
+def _trace_types(trace: TracebackException | None) -> list[str]:
+    names: list[str] = []
+    seen: set[int] = set()
+    while trace is not None and id(trace) not in seen:
+        seen.add(id(trace))
+        name = getattr(trace, "exc_type_str", None) or getattr(getattr(trace, "exc_type", None), "__name__", "")
+        names.append(str(name).rsplit(".", 1)[-1])
+        trace = trace.__cause__ or trace.__context__
+    return names
+
+
+def _trace_text(trace: TracebackException | None) -> str:
+    if trace is None:
+        return "no trace"
+    return "".join(trace.format_exception_only()).strip().splitlines()[-1]
+
+
+def command_unknown(name: str, errors: list[Any]) -> Unknown:
+    """Why a scan command that errored (on every attempt in ``errors``) left its part undetermined.
+
+    The network is to blame when sslyze says so (``CONNECTIVITY_ISSUE``), when a network error is in
+    the trace, or when the two attempts failed differently (sslyze hides some resets behind its own
+    errors, e.g. certificate_info's "Should never happen" when the handshakes with SNI were reset).
+    Only the same non-network error twice is taken for a bug in the scanner.
+    """
+    last = errors[-1]
+    reason = getattr(last.error_reason, "value", last.error_reason)
+    texts = [_trace_text(e.error_trace) for e in errors]
+    network = (any(getattr(e.error_reason, "value", e.error_reason) == "CONNECTIVITY_ISSUE" for e in errors)
+               or any(t in _NETWORK_ERRORS for e in errors for t in _trace_types(e.error_trace))
+               or len(set(texts)) > 1)
+    times = "twice" if len(errors) > 1 else "once, and could not be run again"
+    return Unknown(f"sslyze's {name} scan failed {times}: {reason}: {texts[-1]}", network=network)
 
 
 def subject_name(cert: x509.Certificate) -> str:
@@ -87,7 +228,12 @@ def hostname_matches(cert: x509.Certificate, host: str) -> bool:
 
 def scan(host: str, port: int, *, ca_file: str | None, profile: str = "intermediate",
          timeout_s: float = 10.0) -> TlsScan:
-    """Run sslyze once against ``host:port`` (trusting ``ca_file``, or sslyze's Mozilla store)."""
+    """Run sslyze against ``host:port`` (trusting ``ca_file``, or sslyze's Mozilla store).
+
+    Everything that fails on the way is tried once more, and only once: the whole scan when it could
+    not start; each scan command that errored; each enumeration that saw a handshake cut off.  So
+    a scan is one sslyze run, two when something failed, and three only when a retry itself failed.
+    """
     # Imported here: sslyze loads its OpenSSL builds and trust stores, which only the TLS checks need.
     from sslyze.mozilla_tls_profile.tls_config_checker import (
         SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER,
@@ -98,46 +244,99 @@ def scan(host: str, port: int, *, ca_file: str | None, profile: str = "intermedi
         check_server_against_tls_configuration,
     )
     from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
+    from sslyze.plugins.openssl_cipher_suites.implementation import CipherSuitesScanResult
+    from sslyze.plugins.scan_commands import ScanCommand
     from sslyze.scanner.models import (
         ScanCommandsExtraArguments,
         ServerConnectivityStatusEnum,
         ServerScanRequest,
+        ServerScanResult,
         ServerScanStatusEnum,
     )
     from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
     from sslyze.scanner.scanner import Scanner
     from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
+    completed = ScanCommandAttemptStatusEnum.COMPLETED
     report = TlsScan(host=host, port=port, profile=profile)
-    extra = ScanCommandsExtraArguments(
-        certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file)) if ca_file else None
-    )
-    request = ServerScanRequest(
-        server_location=ServerNetworkLocation(hostname=host, port=port),
-        network_configuration=ServerNetworkConfiguration(
-            tls_server_name_indication=host, network_timeout=int(max(1, timeout_s)), network_max_retries=1
-        ),
-        scan_commands=set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER),
-        scan_commands_extra_arguments=extra,
-    )
-    with warnings.catch_warnings():
-        # sslyze's bundled trust stores hold a few old roots that cryptography warns about.
-        warnings.simplefilter("ignore")
-        scanner = Scanner()
-        scanner.queue_scans([request])
-        results = list(scanner.get_results())
-    result = results[0]
-    if result.connectivity_status != ServerConnectivityStatusEnum.COMPLETED:
-        report.error = f"TLS connection to {host}:{port} failed: {result.connectivity_error_trace or 'no handshake'}"
-        return report
-    if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
-        report.error = f"sslyze scan of {host}:{port} did not complete"
-        return report
-    attempts = result.scan_result
 
-    cert_attempt = attempts.certificate_info
-    if cert_attempt.status == ScanCommandAttemptStatusEnum.COMPLETED and cert_attempt.result is not None:
-        deployment = cert_attempt.result.certificate_deployments[0]
+    def run(commands: set[ScanCommand]) -> ServerScanResult:
+        # sslyze refuses extra arguments for a command not asked for (a retry may not ask for it).
+        extra = ScanCommandsExtraArguments(certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file))
+                                           if ca_file and ScanCommand.CERTIFICATE_INFO in commands else None)
+        request = ServerScanRequest(
+            server_location=ServerNetworkLocation(hostname=host, port=port),
+            # sslyze's own retry covers only a TCP connect that timed out: 2 attempts = one retry.
+            network_configuration=ServerNetworkConfiguration(
+                tls_server_name_indication=host, network_timeout=int(max(1, timeout_s)), network_max_retries=2
+            ),
+            scan_commands=commands,
+            scan_commands_extra_arguments=extra,
+        )
+        with warnings.catch_warnings():
+            # sslyze's bundled trust stores hold a few old roots that cryptography warns about.
+            warnings.simplefilter("ignore")
+            scanner = Scanner()
+            scanner.queue_scans([request])
+            return next(iter(scanner.get_results()))
+
+    def started(result: ServerScanResult) -> bool:
+        return (result.connectivity_status == ServerConnectivityStatusEnum.COMPLETED
+                and result.scan_status == ServerScanStatusEnum.COMPLETED and result.scan_result is not None)
+
+    needed = {command.value: command for command in SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER}
+    result = run(set(needed.values()))
+    if not started(result):
+        report.retried["*"] = "the scan could not start"
+        result = run(set(needed.values()))
+    if not started(result):
+        trace = result.connectivity_error_trace
+        text = f"TLS connection to {host}:{port} failed: {_trace_text(trace) if trace else 'no handshake'}"
+        # sslyze reports "no TLS version and cipher suite supported" as ServerTlsConfigurationNotSupported
+        # and a refused connection as ServerRejectedConnection: both are the server's answer.
+        if _trace_types(trace)[:1] in (["ConnectionToServerFailed"], ["ConnectionToServerTimedOut"]):
+            report.unknown = Unknown(text + " (twice)")
+        else:
+            report.error = text
+        return report
+    assert result.scan_result is not None
+
+    # Every attempt of every command: what completed, and what errored.
+    observed: dict[str, list[Any]] = {name: [] for name in needed}
+    errored: dict[str, list[Any]] = {name: [] for name in needed}
+
+    def record(scan_result: Any, names: set[str]) -> None:
+        for name in names:
+            attempt = getattr(scan_result, name)
+            (observed if attempt.status == completed and attempt.result is not None else errored)[name].append(attempt)
+
+    def why_again(name: str) -> str | None:
+        seen, failed = observed[name], errored[name]
+        if not seen:
+            return f"{getattr(failed[-1].error_reason, 'value', '')} error" if len(failed) < 2 else None
+        if name in _ENUMERATIONS and len(seen) == 1 and len(seen) + len(failed) < 3 and has_cut_off(
+                _rejections(seen[0].result)):
+            return "handshakes cut off (reset or timeout)"
+        return None
+
+    record(result.scan_result, set(needed))
+    retry_error: str | None = None
+    for _ in range(2):
+        again = {name: why for name in needed if (why := why_again(name))}
+        if not again:
+            break
+        for name, why in again.items():
+            report.retried[name] = f"{report.retried[name]}; again: {why}" if name in report.retried else why
+        retry = run({needed[name] for name in again})
+        if not started(retry):
+            trace = retry.connectivity_error_trace
+            retry_error = f"the retry could not start: {_trace_text(trace) if trace else 'no handshake'}"
+            break
+        record(retry.scan_result, set(again))
+
+    certificate = observed["certificate_info"]
+    if certificate:
+        deployment = certificate[-1].result.certificate_deployments[0]
         report.chain = list(deployment.received_certificate_chain)
         wanted = CUSTOM_STORE if ca_file else "Mozilla"
         for validation in deployment.path_validation_results:
@@ -146,22 +345,49 @@ def scan(host: str, port: int, *, ca_file: str | None, profile: str = "intermedi
                 report.trusted = validation.was_validation_successful
                 report.trust_error = validation.validation_error
     else:
-        report.error = f"certificate_info failed: {cert_attempt.error_reason} {cert_attempt.error_trace or ''}"
+        report.cert_unknown = command_unknown("certificate_info", errored["certificate_info"])
 
+    merged: dict[str, Any] = {}
     for version, name in _VERSION_FIELDS.items():
-        attempt = getattr(attempts, name)
-        if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED or attempt.result is None:
+        runs = observed[name]
+        if not runs:
             report.versions[version] = None
+            report.version_unknown[version] = command_unknown(name, errored[name])
+            merged[name] = errored[name][-1]
             continue
-        report.versions[version] = bool(attempt.result.is_tls_version_supported)
-        report.accepted_ciphers[version] = [c.cipher_suite.name for c in attempt.result.accepted_cipher_suites]
+        outcomes = [handshake_outcomes([c.cipher_suite.name for c in a.result.accepted_cipher_suites],
+                                       _rejections(a.result)) for a in runs]
+        failed = errored[name]
+        why = retry_error or (command_unknown(name, failed).reason if failed else None)
+        verdict = judge_version(version, outcomes, why)
+        report.versions[version] = verdict.supported
+        if verdict.unknown is not None:
+            report.version_unknown[version] = verdict.unknown
+        accepted = {c.cipher_suite.name: c for a in runs for c in a.result.accepted_cipher_suites}
+        report.accepted_ciphers[version] = sorted(accepted)
+        first = runs[0].result
+        merged[name] = dataclasses.replace(runs[0], result=CipherSuitesScanResult(
+            tls_version_used=first.tls_version_used, accepted_cipher_suites=list(accepted.values()),
+            rejected_cipher_suites=[c for c in first.rejected_cipher_suites if c.cipher_suite.name not in accepted],
+        ))
 
-    try:
-        check_server_against_tls_configuration(
-            result, MozillaTlsConfiguration.get(TlsConfigurationEnum(profile))
-        )
-    except ServerNotCompliantWithTlsConfiguration as exc:
-        report.profile_issues = dict(exc.issues)
-    except ServerScanResultIncomplete as exc:
-        report.profile_error = str(exc)
+    # The Mozilla profile reads every command: it is undetermined when any of them is.
+    for name in set(needed) - set(_VERSION_FIELDS.values()):
+        merged[name] = observed[name][-1] if observed[name] else errored[name][-1]
+    missing = sorted(name for name in needed if not observed[name])
+    undetermined = sorted(v for v, supported in report.versions.items() if supported is None)
+    if missing:
+        unknowns = [command_unknown(name, errored[name]) for name in missing]
+        report.profile_unknown = Unknown("; ".join(u.reason for u in unknowns), all(u.network for u in unknowns))
+    elif undetermined:
+        report.profile_unknown = Unknown(f"it depends on {', '.join(undetermined)}, which could not be determined: "
+                                         + "; ".join(report.version_unknown[v].reason for v in undetermined))
+    else:
+        checked = dataclasses.replace(result, scan_result=dataclasses.replace(result.scan_result, **merged))
+        try:
+            check_server_against_tls_configuration(checked, MozillaTlsConfiguration.get(TlsConfigurationEnum(profile)))
+        except ServerNotCompliantWithTlsConfiguration as exc:
+            report.profile_issues = dict(exc.issues)
+        except ServerScanResultIncomplete as exc:  # pragma: no cover - every command was checked above
+            report.profile_unknown = Unknown(str(exc), network=False)
     return report

@@ -213,8 +213,10 @@ def rate_limit_run(security_probe: Probe, security: SecurityConfig) -> RateLimit
 
     from smokegate.checks.ratelimit import run_burst
     from smokegate.checks.ratelimit_bypass import try_headers
+    from smokegate.failures import Inconclusive
+    from smokegate.probe import TargetUnreachable
 
-    burst = run_burst(send, cap=limit.cap, concurrency=limit.concurrency)
+    burst = run_burst(send, cap=limit.cap, concurrency=limit.concurrency, unsent=(Inconclusive, TargetUnreachable))
     run = RateLimitRun(burst)
     if burst.first_429 is not None and not burst.errors:
         run.bypass = try_headers(send)

@@ -18,24 +18,39 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from smokegate.failures import Inconclusive
+from smokegate.probe import is_transient
+
 
 class TrustError(RuntimeError):
     """The target's certificate could not be verified against its configured CA bundle."""
 
 
 def spki_pin(url: str, cafile: str, timeout_s: float = 10.0) -> str:
-    """base64(SHA-256(SubjectPublicKeyInfo)) of the certificate ``url`` presents, verified with ``cafile``."""
+    """base64(SHA-256(SubjectPublicKeyInfo)) of the certificate ``url`` presents, verified with ``cafile``.
+
+    A connection the network cuts (reset, EOF, timeout) is tried once more; cut twice, the pin could
+    not be determined (:class:`~smokegate.failures.Inconclusive`), which is not the user's doing.
+    """
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 443
     context = ssl.create_default_context(cafile=cafile)
-    try:
-        with (
-            socket.create_connection((host, port), timeout=timeout_s) as raw,
-            context.wrap_socket(raw, server_hostname=host) as tls,
-        ):
-            der = tls.getpeercert(binary_form=True)
-    except (OSError, ssl.SSLError) as exc:
-        raise TrustError(f"{parts.scheme}://{host}:{port}: TLS verification with {cafile} failed: {exc}") from exc
+    der: bytes | None = None
+    for attempt in (1, 2):
+        try:
+            with (
+                socket.create_connection((host, port), timeout=timeout_s) as raw,
+                context.wrap_socket(raw, server_hostname=host) as tls,
+            ):
+                der = tls.getpeercert(binary_form=True)
+            break
+        except (OSError, ssl.SSLError) as exc:
+            if is_transient(exc) and attempt == 1:
+                continue
+            if is_transient(exc):
+                raise Inconclusive(f"the certificate of {parts.scheme}://{host}:{port} (to pin it for the browser): "
+                                   f"{exc} (2 attempts)") from None
+            raise TrustError(f"{parts.scheme}://{host}:{port}: TLS verification with {cafile} failed: {exc}") from exc
     if not der:
         raise TrustError(f"{host}:{port} presented no certificate")
     return pin_of_certificate(der)

@@ -421,10 +421,11 @@ def signed_in_context(
     new_context: Callable[..., BrowserContext], signed_in_state: Path, target: Target
 ) -> BrowserContext:
     """A context carrying the worker's session; an expired session is its own failure kind."""
-    from smokegate.synthetic.journey import JourneyFailure
+    from smokegate.synthetic.journey import JourneyFailure, retry_cut
 
     context = new_context(storage_state=str(signed_in_state))
-    answer = context.request.get(target.synthetic.user_api_path)
+    path = target.synthetic.user_api_path
+    answer, _ = retry_cut(lambda: context.request.get(path), f"GET {path}")
     if answer.status == 401:
         raise JourneyFailure(
             "test-session-expired",

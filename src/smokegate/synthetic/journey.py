@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from playwright.sync_api import BrowserContext, Locator, Page, Route
@@ -21,7 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from smokegate.config import Page as SitePage
-from smokegate.failures import CheckFailure
+from smokegate.failures import PLAYWRIGHT_NETWORK, CheckFailure, Inconclusive
 from smokegate.scrub import SCRUBBER
 from smokegate.synthetic.config import Provider, SyntheticConfig
 from smokegate.synthetic.oauth import AuthorizeUrl, origin_of
@@ -34,6 +34,56 @@ BOT_CHALLENGE = re.compile(
 )
 
 REFUSED_SCRIPT = re.compile(r"Refused to execute script from '([^']+)'")
+# A request the network cut (reset, closed, timed out): not the page's failure, the load's.
+NETWORK_FAILURE = re.compile(PLAYWRIGHT_NETWORK)
+T = TypeVar("T")
+
+
+def goto(page: Page, url: str, timeout: float | None = None) -> Any:
+    """``page.goto``, once more when the network cut the navigation; cut twice: Inconclusive.
+
+    A cut navigation fails with the network error, or (cut in the middle of the page) never fires
+    "load" and times out while a request of it failed with the network error.
+    """
+    reason = ""
+    cuts: list[str] = []
+
+    def on_failed(request: Any) -> None:
+        if NETWORK_FAILURE.search(request.failure or ""):
+            cuts.append(f"{request.method} {redact_url(request.url)}: {request.failure}")
+
+    for _attempt in (1, 2):
+        cuts.clear()
+        page.on("requestfailed", on_failed)
+        try:
+            return page.goto(url, timeout=timeout)
+        except PlaywrightError as exc:
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            if not NETWORK_FAILURE.search(first_line) and not cuts:
+                raise
+            reason = cuts[0] if cuts else first_line
+        finally:
+            page.remove_listener("requestfailed", on_failed)
+    shown = redact_url(url) if "://" in url else url
+    raise Inconclusive(f"the network cut the navigation to {shown} twice (2 attempts); last: {reason}")
+
+
+def retry_cut(step: Callable[[], T], what: str) -> tuple[T, float]:
+    """Run one browser request; if the network cuts it, run it once more. Returns the result and the
+    successful attempt's milliseconds; cut twice, the step could not be determined (Inconclusive)."""
+    reason = ""
+    for _attempt in (1, 2):
+        started = time.monotonic()
+        try:
+            result = step()
+        except PlaywrightError as exc:
+            line = str(exc).splitlines()[0] if str(exc) else ""
+            if not NETWORK_FAILURE.search(line):
+                raise
+            reason = line.split(": ", 1)[-1]  # without Playwright's "APIRequestContext.get: "
+            continue
+        return result, (time.monotonic() - started) * 1000
+    raise Inconclusive(f"{what}: {reason} (2 attempts)")
 
 # What the suite's per-worker caches hand to the checks (tests/synthetic/conftest.py).
 PageSampler = Callable[[SitePage], PageLoads]
@@ -79,6 +129,8 @@ class ContextEvents:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    # Same-origin requests the network cut: the whole load is spoiled (timing, scripts), not the page.
+    network_failures: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     # URLs that answered 4xx/5xx: the console's own complaints about them are judged as subresources.
     error_urls: set[str] = field(default_factory=set)
@@ -133,7 +185,8 @@ class ContextEvents:
             and "ERR_BLOCKED_BY_CLIENT" not in failure
             and request.url not in self.error_urls
         ):
-            self.failed_requests.append(f"{request.method} {redact_url(request.url)}: {failure}")
+            line = f"{request.method} {redact_url(request.url)}: {failure}"
+            (self.network_failures if NETWORK_FAILURE.search(failure) else self.failed_requests).append(line)
 
     def _response(self, response: Any) -> None:
         if response.status >= 400:
@@ -154,14 +207,52 @@ class ContextEvents:
 
 
 def load_page(new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str) -> PageLoad:
-    """Load ``path`` once in a fresh context (a first visit) and read what the browser measured."""
+    """Load ``path`` once in a fresh context (a first visit) and read what the browser measured.
+
+    A load the network cut (the page or one of its same-origin requests reset, closed or timed
+    out) says nothing about the page: it is loaded once more in a fresh context, and if the
+    network cuts that one too, the page load could not be determined
+    (:class:`~smokegate.failures.Inconclusive`).  Any other failure is the page's.
+    """
+    reason = ""
+    for _attempt in (1, 2):
+        try:
+            load, events = _load_once(new_context, path, syn, app_origin)
+        except _CutLoad as cut:
+            reason = cut.reason
+            continue
+        if not events.network_failures:
+            return load
+        reason = events.network_failures[0]
+    raise Inconclusive(f"the network cut the load of {path} twice (2 attempts); last: {reason}")
+
+
+class _CutLoad(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _load_once(
+    new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str
+) -> tuple[PageLoad, ContextEvents]:
     context = new_context()
     events = ContextEvents(app_origin)
     events.attach(context)
     try:
         page = context.new_page()
         started = time.monotonic()
-        page.goto(path, wait_until="load", timeout=syn.navigation_timeout_ms)
+        try:
+            page.goto(path, wait_until="load", timeout=syn.navigation_timeout_ms)
+        except PlaywrightError as exc:
+            # A navigation the network cut either fails with the network error or, when the page
+            # had started to arrive, never fires "load" and times out: both are the load's, not the page's.
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            cut = NETWORK_FAILURE.search(first_line)
+            if cut is None and not events.network_failures:
+                raise
+            raise _CutLoad(f"GET {path}: {cut.group(0).strip()}" if cut else
+                           f"{events.network_failures[0]} ({first_line})") from None
         events.wait_quiet(page, syn.settle_ms, syn.navigation_timeout_ms)
         raw = page.evaluate(READ_VITALS)
         wall_ms = (time.monotonic() - started) * 1000
@@ -173,7 +264,7 @@ def load_page(new_context: Callable[..., BrowserContext], path: str, syn: Synthe
         console_errors=tuple(events.console_errors),
         page_errors=tuple(events.page_errors),
         failed_requests=tuple(events.failed_requests),
-    )
+    ), events
 
 
 # -- OAuth ----------------------------------------------------------------------------------------
@@ -202,6 +293,8 @@ class RedirectCatcher:
         self.follow_navigation = follow_navigation
         self.captured: list[str] = []
         self.errors: list[str] = []
+        # A request the network cut twice: the step could not be determined (raised after the wait).
+        self.cut: list[Inconclusive] = []
 
     def handle(self, route: Route) -> None:
         request = route.request
@@ -214,9 +307,14 @@ class RedirectCatcher:
             route.abort("blockedbyclient")
             return
         try:
-            response = route.fetch(max_redirects=0)
-        except PlaywrightError as exc:
+            response, _ = retry_cut(lambda: route.fetch(max_redirects=0),
+                                    f"{request.method} {redact_url(request.url)}")
+        except Inconclusive as exc:
             # A handler that raises leaves the navigation pending forever: resolve it, report later.
+            self.cut.append(exc)
+            route.abort("failed")
+            return
+        except PlaywrightError as exc:
             self.errors.append(str(exc).splitlines()[0])
             route.abort("failed")
             return
@@ -235,10 +333,12 @@ class RedirectCatcher:
         try:
             action()
             deadline = time.monotonic() + timeout_ms / 1000
-            while not self.captured and not self.errors and time.monotonic() < deadline:
+            while not self.captured and not self.errors and not self.cut and time.monotonic() < deadline:
                 page.wait_for_timeout(25)
         finally:
             page.unroute("**/*", self.handle)
+        if self.cut and not self.captured:
+            raise self.cut[0]
         return self.captured, self.errors
 
 
@@ -249,7 +349,7 @@ def capture_authorize(page: Page, syn: SyntheticConfig, provider: Provider, app_
     redirect towards the provider is read with ``route.fetch(max_redirects=0)`` and not followed, so
     no third-party login page is ever requested.
     """
-    page.goto(syn.sign_in_path, timeout=syn.navigation_timeout_ms)
+    goto(page, syn.sign_in_path, timeout=syn.navigation_timeout_ms)
     catcher = RedirectCatcher(lambda url: origin_of(url) != app_origin)
     captured, errors = catcher.run(
         page, lambda: provider_button(page, provider).click(timeout=syn.navigation_timeout_ms),
@@ -297,7 +397,7 @@ def sign_in(page: Page, syn: SyntheticConfig, provider: Provider, app_origin: st
 
     page.on("request", on_request)
     page.on("response", on_response)
-    page.goto(syn.sign_in_path, timeout=timeout)
+    goto(page, syn.sign_in_path, timeout=timeout)
     provider_button(page, provider).click(timeout=timeout)
     try:
         page.wait_for_url(lambda url: (urlsplit(url).hostname or "") == provider.authorize_host, timeout=timeout)
@@ -386,7 +486,7 @@ def reach_callback(
     The provider answers the login form with a redirect to the callback; redirects are not routed,
     so the form's POST itself is fetched (``max_redirects=0``) and the redirect read, not followed.
     """
-    page.goto(syn.sign_in_path, timeout=syn.navigation_timeout_ms)
+    goto(page, syn.sign_in_path, timeout=syn.navigation_timeout_ms)
     provider_button(page, provider).click(timeout=syn.navigation_timeout_ms)
     try:
         page.wait_for_url(

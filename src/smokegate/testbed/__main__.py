@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from pathlib import Path
 
 from smokegate.testbed import faults as fault_catalog
-from smokegate.testbed.server import TestbedServer
+from smokegate.testbed.chaos import ChaosSettings, ChaosSpecError
+from smokegate.testbed.instance import AlreadyRunning
+from smokegate.testbed.server import ListenerError, TestbedServer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protection", action="store_true",
                         help="put Vercel Deployment Protection in front (401 without the bypass secret)")
     parser.add_argument("--list-faults", action="store_true", help="print the fault catalog and exit")
+    parser.add_argument("--chaos", metavar="SPEC", default=None,
+                        help="serve through a network chaos proxy, e.g. 'delay=0-150,reset=1%%,stall=0,seed=7' "
+                             "(per-connection delay in ms, shares of connections reset or stalled); "
+                             "testbed.json then gives the proxied URLs")
     args = parser.parse_args(argv)
     if args.list_faults:
         for fault in fault_catalog.CATALOG.values():
@@ -34,13 +40,24 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in args.fault if name not in fault_catalog.CATALOG]
     if unknown:
         parser.error(f"unknown fault(s): {', '.join(unknown)} (see --list-faults)")
+    try:
+        chaos = ChaosSettings.parse(args.chaos) if args.chaos is not None else None
+    except ChaosSpecError as exc:
+        parser.error(f"--chaos: {exc}")
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     server = TestbedServer(
         state_dir=args.state_dir, https_port=args.https_port, http_port=args.http_port,
         admin_port=args.admin_port, faults=args.fault, version=args.build_version, protection=args.protection,
+        chaos=chaos,
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(server.serve())
+    # `kill` stops it as cleanly as Ctrl-C does: testbed.json is removed on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+    except (AlreadyRunning, ListenerError) as exc:
+        print(f"testbed not started: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smokegate.testbed import api, auth, clerk, security, site, vercel, webhooks
 from smokegate.testbed import faults as fault_catalog
+from smokegate.testbed.chaos import ChaosProxy, ChaosSettings, ChaosSpecError
 from smokegate.testbed.context import Testbed
 
 HSTS = "max-age=63072000; includeSubDomains; preload"
@@ -142,7 +143,7 @@ def create_redirect_app(https_port: int, tb: Testbed | None = None, public: ASGI
     return redirect
 
 
-def create_admin_app(tb: Testbed, info: dict[str, Any]) -> ASGIApp:
+def create_admin_app(tb: Testbed, info: dict[str, Any], proxies: dict[str, ChaosProxy] | None = None) -> ASGIApp:
     def authorized(request: Request) -> bool:
         given = request.headers.get("authorization", "").removeprefix("Bearer ")
         return hmac.compare_digest(given.encode(), tb.state.admin_token.encode())
@@ -178,11 +179,45 @@ def create_admin_app(tb: Testbed, info: dict[str, Any]) -> ASGIApp:
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         return JSONResponse(info)
 
+    async def chaos(request: Request) -> Response:
+        """Network chaos (testbed started with --chaos): settings, forced resets and stalls, counters.
+
+        PUT ``{"spec": "delay=0-150,reset=1%", "reset_next": 2, "stall_next": 0, "when": "accept",
+        "after_bytes": 1, "listener": "https"}``; every key is optional; ``"clear": true`` turns it all off.
+        """
+        if not authorized(request):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        if not proxies:
+            return JSONResponse({"error": "this testbed runs without --chaos"}, status_code=409)
+        if request.method == "PUT":
+            body = await request.json()
+            names = list(proxies) if body.get("listener") == "all" else [body.get("listener", "https")]
+            when = body.get("when", "accept")
+            if any(name not in proxies for name in names) or when not in ("accept", "mid"):
+                return JSONResponse({"error": f"listener is one of {sorted(proxies)} or all; when is accept or mid"},
+                                    status_code=400)
+            try:
+                settings = ChaosSettings.parse(body["spec"]) if "spec" in body else None
+            except ChaosSpecError as exc:
+                return JSONResponse({"error": f"spec: {exc}"}, status_code=400)
+            for name in names:
+                proxy = proxies[name]
+                if body.get("clear"):
+                    proxy.clear()
+                if settings is not None:
+                    proxy.configure(settings)
+                after = int(body.get("after_bytes", 1))
+                proxy.reset_next(int(body.get("reset_next", 0)), when, after)
+                proxy.stall_next(int(body.get("stall_next", 0)), when, after)
+        return JSONResponse({name: {"settings": proxy.settings.as_dict(), "pending": proxy.pending,
+                                    "stats": proxy.stats.as_dict()} for name, proxy in proxies.items()})
+
     return Starlette(
         routes=[
             Route("/faults", faults, methods=["GET", "PUT"]),
             Route("/events", events),
             Route("/protection", protection, methods=["GET", "PUT"]),
             Route("/about", about),
+            Route("/chaos", chaos, methods=["GET", "PUT"]),
         ]
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from smokegate.testbed.server import STATE_FILE
+from smokegate.testbed.instance import STATE_FILE
 
 
 class TestbedError(RuntimeError):
@@ -29,6 +29,7 @@ class RunningTestbed:
     process: subprocess.Popen[bytes]
     state_dir: Path
     info: dict[str, Any]
+    log_file: Path | None = None
 
     @classmethod
     def start(
@@ -39,12 +40,13 @@ class RunningTestbed:
         http_port: int = 0,
         faults: Iterable[str] = (),
         version: str | None = None,
+        chaos: str | None = None,
         timeout_s: float = 30.0,
         protection: bool = False,
     ) -> RunningTestbed:
+        """Start a testbed on ``state_dir``; ``chaos`` is a ``--chaos`` spec (see :mod:`.chaos`)."""
         state_dir.mkdir(parents=True, exist_ok=True)
         state_file = state_dir / STATE_FILE
-        state_file.unlink(missing_ok=True)
         command = [
             sys.executable, "-m", "smokegate.testbed", "--state-dir", str(state_dir),
             "--https-port", str(https_port), "--http-port", str(http_port),
@@ -55,18 +57,23 @@ class RunningTestbed:
             command += ["--version", version]
         if protection:
             command.append("--protection")
-        log = (state_dir / "testbed.log").open("wb")
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        if chaos is not None:
+            command += ["--chaos", chaos]
+        # The log is the process's own: a testbed already running on this directory keeps its log.
+        log_file = state_dir / f"testbed-{time.time_ns()}.log"
+        with log_file.open("wb") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
-        while not state_file.exists():
+        # Ready when testbed.json names this process: one left by another testbed is not ours.
+        while (info := _read_info(state_file)) is None or info.get("pid") != process.pid:
             if process.poll() is not None:
-                raise TestbedError(f"testbed exited with {process.returncode}: {_tail(state_dir / 'testbed.log')}")
+                raise TestbedError(f"testbed exited with {process.returncode}: {_tail(log_file)}")
             if time.monotonic() > deadline:
                 process.kill()
-                raise TestbedError(f"testbed did not start within {timeout_s:g} s")
+                process.wait()
+                raise TestbedError(f"testbed did not start within {timeout_s:g} s: {_tail(log_file)}")
             time.sleep(0.05)
-        info = json.loads(state_file.read_text())
-        return cls(process=process, state_dir=state_dir, info=info)
+        return cls(process=process, state_dir=state_dir, info=info, log_file=log_file)
 
     def __enter__(self) -> RunningTestbed:
         return self
@@ -125,6 +132,13 @@ class RunningTestbed:
         """Requests the public app answered since the faults were last set."""
         return int(self._admin("GET", "/events")["served"])
 
+    def chaos(self, **change: Any) -> dict[str, Any]:
+        """Drive the chaos proxies (testbed started with ``chaos=``): ``spec``, ``reset_next``,
+        ``stall_next``, ``when``, ``after_bytes``, ``listener``, ``clear``; returns settings and counters."""
+        if change:
+            return dict(self._admin("PUT", "/chaos", json=change))
+        return dict(self._admin("GET", "/chaos"))
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -133,6 +147,14 @@ class RunningTestbed:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _read_info(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -328,6 +328,9 @@ class IdentityProvider:
 
     origin: str = ""
     app_origin: str = ""
+    # Where the app's server reaches the token and userinfo endpoints (its back channel), when not
+    # ``origin``: behind the chaos proxy, the app's own calls must not cross the runner's network.
+    backchannel: str = ""
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "testbed-idp"}))
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     tokens: dict[str, tuple[User, float]] = field(default_factory=dict)
@@ -357,11 +360,11 @@ class IdentityProvider:
 
     @property
     def token_url(self) -> str:
-        return self.origin + "/token"
+        return (self.backchannel or self.origin) + "/token"
 
     @property
     def userinfo_url(self) -> str:
-        return self.origin + "/userinfo"
+        return (self.backchannel or self.origin) + "/userinfo"
 
     def check_password(self, email: str, password: str) -> bool:
         ok_email = hmac.compare_digest(email.strip().lower().encode(), self.user.email.lower().encode())

@@ -3,12 +3,17 @@
 The HTTPS listener can be restarted at runtime with another TLS setup (faults such as an expired
 certificate need a new handshake) or stopped altogether (the ``target-down`` fault), while the admin
 API stays up to switch it back.
+
+In chaos mode (``chaos=ChaosSettings(...)``) a :class:`~smokegate.testbed.chaos.ChaosProxy` listens
+on the public HTTPS and HTTP ports and the listeners move behind it to free loopback ports: every
+URL the testbed hands out (testbed.json, redirects, its identity provider) is the proxied one.
+One testbed per state directory (:mod:`smokegate.testbed.instance`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import errno
 import logging
 import os
 import socket
@@ -26,17 +31,23 @@ from smokegate.testbed import vercel as vercel_edge
 from smokegate.testbed.app import create_admin_app, create_public_app, create_redirect_app
 from smokegate.testbed.auth import CALLBACK_PATH
 from smokegate.testbed.certs import Certificates
+from smokegate.testbed.chaos import ChaosProxy, ChaosSettings
 from smokegate.testbed.context import Testbed
+from smokegate.testbed.instance import STATE_FILE, claim, write_info
 from smokegate.testbed.state import TestbedState
 from smokegate.testbed.tls_setups import TLS_FACTORIES, healthy_context
 
 LISTENER_FAULTS = {"target-down"}
-STATE_FILE = "testbed.json"
+__all__ = ["STATE_FILE", "ListenerError", "TestbedServer"]
 
 # Faults that need another TLS setup register a context factory here: fault name -> factory.
 TlsFactory = Callable[[Certificates], ssl.SSLContext]
 TLS_FAULTS: dict[str, TlsFactory] = {}
 TLS_FAULTS.update(TLS_FACTORIES)
+
+
+class ListenerError(RuntimeError):
+    """A port the testbed needs cannot be listened on (most often: already in use)."""
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -48,7 +59,12 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if family == socket.AF_INET6:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        what = "already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise ListenerError(f"cannot listen on {host}:{port}: {what}") from None
     sock.listen(128)
     sock.setblocking(False)
     return sock
@@ -83,13 +99,16 @@ class TestbedServer:
     faults: list[str] = field(default_factory=list)
     version: str | None = None
     protection: bool = False
+    chaos: ChaosSettings | None = None
 
     def __post_init__(self) -> None:
         self.state = TestbedState(version=self.version) if self.version else TestbedState()
         self.state.protected = self.protection
         self.tb = Testbed(self.state)
-        self.certs = Certificates.create(self.state_dir)
         self.hosts = ["127.0.0.1", *(["::1"] if _ipv6_loopback() else [])]
+        # Where the HTTPS listener binds: the public port, or a private one behind the chaos proxy.
+        self._https_listen_port = self.https_port
+        self.proxies: dict[str, ChaosProxy] = {}
         self._https: uvicorn.Server | None = None
         self._https_task: asyncio.Task[None] | None = None
         self._tls_key: tuple[str, ...] | None = None
@@ -110,8 +129,8 @@ class TestbedServer:
         if "target-down" in active:
             self._https = None
             return
-        sockets = [_bind(host, self.https_port) for host in self.hosts]
-        self._https = _server(self.tb_app, self.https_port, self._tls_context(active))
+        sockets = [_bind(host, self._https_listen_port) for host in self.hosts]
+        self._https = _server(self.tb_app, self._https_listen_port, self._tls_context(active))
         self._https_task = asyncio.create_task(self._https.serve(sockets=sockets))
         while not self._https.started:
             await asyncio.sleep(0.01)
@@ -133,26 +152,55 @@ class TestbedServer:
         if self._listener_key(active) != self._tls_key:
             await self._restart_https()
 
+    def run(self) -> None:
+        """Serve until interrupted, holding the state directory (see :func:`instance.claim`)."""
+        with claim(self.state_dir):
+            asyncio.run(self.serve())
+
+    async def _start_proxy(self, name: str, upstream_port: int, public_port: int) -> int:
+        assert self.chaos is not None
+        proxy = ChaosProxy(("127.0.0.1", upstream_port), tuple(self.hosts), public_port, self.chaos)
+        try:
+            port = await proxy.start()
+        except OSError as exc:
+            await proxy.stop()
+            what = "already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+            raise ListenerError(f"cannot listen on port {public_port}: {what}") from None
+        self.proxies[name] = proxy
+        return port
+
     async def serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.state.set_faults(self.faults)
         self.tb.on_faults_changed = self.apply_faults
         self.tb_app = create_public_app(self.tb)
 
-        https_socks = [_bind(host, self.https_port) for host in self.hosts]
-        self.https_port = https_socks[0].getsockname()[1]
+        # Behind a chaos proxy the listeners take free ports and the proxies the public ones.
+        listen_https = 0 if self.chaos else self.https_port
+        https_socks = [_bind(host, listen_https) for host in self.hosts]
+        self._https_listen_port = https_socks[0].getsockname()[1]
         for sock in https_socks:
             sock.close()
-        http_socks = [_bind(host, self.http_port) for host in self.hosts]
-        self.http_port = http_socks[0].getsockname()[1]
+        http_socks = [_bind(host, 0 if self.chaos else self.http_port) for host in self.hosts]
+        http_listen_port = http_socks[0].getsockname()[1]
         admin_sock = _bind("127.0.0.1", self.admin_port)
         self.admin_port = admin_sock.getsockname()[1]
+        if self.chaos:
+            self.https_port = await self._start_proxy("https", self._https_listen_port, self.https_port)
+            self.http_port = await self._start_proxy("http", http_listen_port, self.http_port)
+        else:
+            self.https_port, self.http_port = self._https_listen_port, http_listen_port
+        # Written only now: a testbed that cannot listen leaves the state directory as it was.
+        self.certs = Certificates.create(self.state_dir)
         self.tb.public_origin = f"https://localhost:{self.https_port}"
         # The identity provider gets an origin of its own, as Google, Microsoft and Slack have:
         # https://127.0.0.1:<port>, routed by Host on the same listener, so it presents the very
         # certificate the app presents (the browser trusts exactly that one key).
         idp_url = f"https://127.0.0.1:{self.https_port}"
         self.tb.idp.configure(idp_url, self.tb.public_origin, CALLBACK_PATH)
+        if self.chaos:
+            # The chaos is on the runner's path to the platform, not on the platform's own calls.
+            self.tb.idp.backchannel = f"https://127.0.0.1:{self._https_listen_port}"
         self.tb_app = identity_provider.by_host(self.tb_app, self.tb.idp)
         # That origin also serves Clerk's Backend API (/v1/), and records any request reaching it with
         # the Vercel bypass (testbed/vercel.py): no other origin may ever see it.
@@ -171,26 +219,27 @@ class TestbedServer:
             "ca_file": str(self.certs.ca_file.resolve()),
             "version": self.state.version,
             "pid": os.getpid(),
+            "chaos": self.chaos.as_dict() if self.chaos else None,
         }
         await self._start_https()
-        redirect = _server(create_redirect_app(self.https_port, self.tb, self.tb_app), self.http_port)
-        admin = _server(create_admin_app(self.tb, info), self.admin_port)
+        redirect = _server(create_redirect_app(self.https_port, self.tb, self.tb_app), http_listen_port)
+        admin = _server(create_admin_app(self.tb, info, self.proxies), self.admin_port)
         tasks = [
             asyncio.create_task(redirect.serve(sockets=http_socks)),
             asyncio.create_task(admin.serve(sockets=[admin_sock])),
         ]
         while not (redirect.started and admin.started):
             await asyncio.sleep(0.01)
-        state_file = self.state_dir / STATE_FILE
-        tmp = state_file.with_suffix(".tmp")
-        private = {"admin_token": self.state.admin_token, "bypass_secret": self.tb.protection.secret}
-        tmp.write_text(json.dumps({**info, **private}, indent=2))
-        tmp.chmod(0o600)
-        tmp.replace(state_file)
         logging.getLogger("smokegate.testbed").warning(
-            "testbed up: %s (HTTP %s, CA %s)", info["https_url"], info["http_url"], info["ca_file"]
+            "testbed up: %s (HTTP %s, CA %s)%s", info["https_url"], info["http_url"], info["ca_file"],
+            f" through network chaos: {self.chaos.describe()}" if self.chaos else "",
         )
+        # Last: whoever waits for testbed.json finds the testbed serving and done writing.
+        write_info(self.state_dir, {**info, "admin_token": self.state.admin_token,
+                                    "bypass_secret": self.tb.protection.secret})
         try:
             await asyncio.gather(*tasks)
         finally:
+            for proxy in self.proxies.values():
+                await proxy.stop()
             await self._stop_https()

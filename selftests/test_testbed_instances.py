@@ -1,0 +1,107 @@
+"""One testbed per state directory, and no stale state after one stops (issue 8, item 9)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from smokegate.testbed import control, instance
+from smokegate.testbed.control import RunningTestbed
+
+
+def snapshot(directory: Path) -> dict[str, tuple[int, str]]:
+    """Every file's mtime and content hash: "touched" means either changed."""
+    return {path.name: (path.stat().st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+            for path in sorted(directory.iterdir()) if path.is_file()}
+
+
+def start_cli(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "smokegate.testbed", "--state-dir", str(state_dir),
+                           "--https-port", "0", "--http-port", "0", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_second_testbed_refuses_and_touches_nothing(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    with RunningTestbed.start(state_dir) as first:
+        before = snapshot(state_dir)
+        done = start_cli(state_dir)
+        assert done.returncode == 1
+        assert done.stderr.strip() == (
+            f"testbed not started: a testbed is already running on {state_dir}: {first.url} "
+            f"(pid {first.process.pid}); stop it first, or pass another --state-dir"
+        )
+        assert "Traceback" not in done.stderr and done.stdout == ""
+        assert snapshot(state_dir) == before, "the running testbed's files were touched"
+        # The first one is unharmed: its CA still validates its certificate.
+        trust = ssl.create_default_context(cafile=first.ca_file)
+        answer = httpx.get(first.url + "/api/health", verify=trust, timeout=5, trust_env=False)
+        assert answer.status_code == 200
+
+
+def test_starting_from_python_on_a_held_directory_names_the_running_one(tmp_path: Path) -> None:
+    with RunningTestbed.start(tmp_path) as first, pytest.raises(control.TestbedError) as raised:
+        RunningTestbed.start(tmp_path)
+    assert f"already running on {tmp_path}: {first.url} (pid {first.process.pid})" in str(raised.value)
+
+
+def test_a_stopped_testbed_leaves_no_state_file(tmp_path: Path) -> None:
+    with RunningTestbed.start(tmp_path) as running:
+        assert instance.running_info(tmp_path) is not None
+        assert (tmp_path / instance.STATE_FILE).exists()
+    assert running.process.returncode == 0
+    assert not (tmp_path / instance.STATE_FILE).exists()
+    assert instance.running_info(tmp_path) is None
+
+
+def test_a_testbed_stopped_with_sigterm_cleans_up_too(tmp_path: Path) -> None:
+    running = RunningTestbed.start(tmp_path)
+    running.process.send_signal(signal.SIGTERM)
+    running.process.wait(timeout=10)
+    assert not (tmp_path / instance.STATE_FILE).exists()
+
+
+def test_a_killed_testbeds_state_is_stale_and_replaced(tmp_path: Path) -> None:
+    killed = RunningTestbed.start(tmp_path)
+    killed.process.kill()
+    killed.process.wait()
+    left = json.loads((tmp_path / instance.STATE_FILE).read_text())
+    assert left["pid"] == killed.process.pid, "SIGKILL leaves testbed.json behind"
+    # Its pid is dead and nobody holds the lock: it misleads no one.
+    assert instance.running_info(tmp_path) is None
+    with RunningTestbed.start(tmp_path) as second:
+        assert second.info["pid"] == second.process.pid != killed.process.pid
+        assert instance.running_info(tmp_path) == second.info
+
+
+def test_a_state_file_whose_pid_lives_on_without_the_lock_is_stale(tmp_path: Path) -> None:
+    # A pid that is alive (ours) but holds no testbed lock: pid reuse must not fool a reader.
+    (tmp_path / instance.STATE_FILE).write_text(json.dumps({"https_url": "https://localhost:1", "pid": os.getpid()}))
+    assert instance.running_info(tmp_path) is None
+
+
+def test_a_taken_port_is_one_clear_line_and_no_files(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "smokegate.testbed", "--state-dir", str(tmp_path / "state"),
+                               "--https-port", str(port), "--http-port", "0"],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"testbed not started: cannot listen on 127.0.0.1:{port}: already in use"
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == [instance.LOCK_FILE], (
+        "no CA and no testbed.json for a testbed that never ran")
+    assert time.perf_counter() - started < 30
