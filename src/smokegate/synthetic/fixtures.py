@@ -93,7 +93,8 @@ class BrowserFixtures:
         launch = {**browser_type_launch_args}
         if browser_name == "chromium":
             if "channel" not in launch and "executable_path" not in launch:
-                executable = find_chromium(playwright.chromium.executable_path)
+                executable = find_chromium(playwright.chromium.executable_path,
+                                           headless=launch.get("headless", True) is not False)
                 if executable:
                     launch["executable_path"] = executable
             args += launch_flags()
