@@ -12,15 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from smokegate.synthetic.browser import launch_flags
+
 # The system Chromium, quiet: no sandbox (containers), no background traffic, never a download.
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_ARGS = launch_flags()  # the suite's own quiet-run flags, --no-sandbox as root
 VIEWPORT = {"width": 1280, "height": 800}
 
 # Every rendered line of text (one box per line, per text node) and every drawn bar or line of a chart.

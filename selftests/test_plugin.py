@@ -170,3 +170,24 @@ def test_github_step_summary_gets_the_summary(suite: pytest.Pytester, monkeypatc
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
     suite.runpytest_subprocess("--target", "stage", "tests")
     assert "smokegate: PASS" in step_summary.read_text()
+
+
+def test_a_check_retried_after_a_network_error_is_one_flaky_result(suite: pytest.Pytester) -> None:
+    write_checks(suite, """
+import pathlib
+import httpx
+
+@pytest.mark.safe
+@pytest.mark.check(severity="high")
+def test_blip():
+    marker = pathlib.Path("attempted")
+    if not marker.exists():
+        marker.write_text("1")
+        raise httpx.ConnectError("[Errno 104] Connection reset by peer")
+""")
+    result = suite.runpytest_subprocess("--target", "stage", "tests")
+    assert result.ret == 0, result.stdout.str()
+    checks = gate_json(suite)["checks"]
+    assert [(c["check"], c["outcome"], c["attempts"]) for c in checks] == [
+        ("smoke/test_checks.py::test_blip", "passed", 2)]
+    assert checks[0]["details"]["flaky"] is True and gate_json(suite)["counts"]["flaky"] == 1

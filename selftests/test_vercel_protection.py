@@ -8,7 +8,6 @@ with the bypass).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,19 +168,3 @@ def test_protected_deployment_refusing_the_secret_says_so(protected_testbed: Run
     assert "refused the bypass secret from VERCEL_AUTOMATION_BYPASS_SECRET" in run.gate["reason"]
     assert env[ENV] not in run.output and env[ENV] not in (tmp_path / "gate.json").read_text()
 
-
-@pytest.mark.selftest_slow
-def test_protected_deployment_with_the_secret_passes_and_no_other_origin_sees_it(
-    protected_testbed: RunningTestbed, tmp_path: Path
-) -> None:
-    """Smoke and every browser check behind protection: the OAuth journey goes to the identity provider's
-    origin and back, Clerk's Backend API is called, pages load third-party origins; none gets the bypass."""
-    run = run_suite(["tests/smoke", "tests/synthetic", *cli_for(protected_testbed)], tmp_path,
-                    env=env_for(protected_testbed))
-    not_passed = {c: o for c, o in run.outcomes.items() if o != "passed"}
-    assert run.gate.get("verdict") == "pass" and not not_passed, f"{not_passed}\n{run.output[-3000:]}"
-    assert not _bypass_seen(protected_testbed), _bypass_seen(protected_testbed)
-    assert protected_testbed.bypass_secret not in "".join(
-        p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix in (".json", ".md",
-                                                                                                 ".html", ".xml"))
-    assert os.environ.get(ENV) != protected_testbed.bypass_secret  # the parent process never needed it

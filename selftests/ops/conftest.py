@@ -15,17 +15,12 @@ import pytest
 
 from selftests.ops.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures: a real PostgreSQL
 from smokegate.ops.history import History
+from smokegate.synthetic.browser import launch_flags
 
 GateFactory = Callable[..., dict[str, Any]]
 WEEK_END = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--headless",
-]
+# The suite's own quiet-run flags (and --no-sandbox as root): one list, smokegate.synthetic.browser's.
+CHROMIUM_ARGS = launch_flags()
 
 
 def check(name: str, outcome: str = "passed", **fields: Any) -> dict[str, Any]:

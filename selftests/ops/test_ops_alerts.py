@@ -170,6 +170,23 @@ def test_alert_payload_is_slack_compatible_and_names_the_incident(
     assert len(payload["blocks"][0]["text"]["text"]) <= 150
 
 
+def test_a_watchers_alert_says_which_stream_saw_it(
+    tmp_path: Path, receiver: HTTPServer, gate_factory: GateFactory, check_factory: CheckFactory
+) -> None:
+    """Two watchers in different places page for their own streams: the reader must tell them apart."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    outcome = finish_run(
+        gate_factory(checks=_failing(check_factory)), reports_dir=reports, history_path=tmp_path / "h.sqlite",
+        scheduled=False, alerts=None, secret_env=(), say=lambda _line: None,
+        environ={"ALERT_WEBHOOK_URL": receiver.url_for("/alert")}, location="eu-west-1", suite="health",
+    )
+    assert outcome.decision.kind == "alert"
+    (payload,) = _posts(receiver, "/alert")
+    fields = {f["text"].split("\n")[0]: f["text"].split("\n", 1)[1] for f in payload["blocks"][1]["fields"]}
+    assert fields["*Seen from*"] == "health suite, from eu-west-1"
+
+
 def test_incident_md_follows_the_guide_template(
     tmp_path: Path, gate_factory: GateFactory, check_factory: CheckFactory
 ) -> None:

@@ -58,7 +58,7 @@ import pathlib
 import httpx
 
 
-class TargetUnreachable(Exception):
+class ReadTimeout(Exception):
     pass
 
 
@@ -77,7 +77,7 @@ def test_network_blip():
 
 def test_unreachable_once():
     if attempt("unreachable_once") == 1:
-        raise TargetUnreachable("napoleonai.app did not answer")
+        raise ReadTimeout("napoleonai.app did not answer in time")
 
 
 def test_threshold_failure():

@@ -146,7 +146,7 @@ class Inconclusive(Exception):
 # -- network errors: one list for the retry policy and the classifier ----------------------------
 
 NETWORK_ERROR_TYPES = (
-    "TargetUnreachable", "ConnectError", "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout",
+    "ConnectError", "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout",
     "ReadError", "WriteError", "RemoteProtocolError", "ConnectionResetError", "ConnectionAbortedError",
     "BrokenPipeError",
 )
@@ -159,15 +159,17 @@ PLAYWRIGHT_NETWORK = (
 )
 # Matched by pytest-rerunfailures against "<ExceptionType>: <message>" of every exception in the
 # failure's chain; anchored on the type name so an assertion *message* mentioning one never matches.
-# A refused connection and a failed DNS lookup are not retried: they last, and the target's
-# reachability check reports them.  ``Inconclusive`` is not retried either: the check already
-# retried the step that failed.
+# A refused connection, a failed DNS lookup or TLS handshake (the probe's ``TargetUnreachable``) is
+# not retried: they last, and the target's reachability check reports them.  ``Inconclusive`` is
+# not retried either: the check already retried the step that failed.
 RERUN_PATTERNS: tuple[str, ...] = (
     rf"^(?:{'|'.join(NETWORK_ERROR_TYPES)})\b",
     rf"^Error: [\w.]+: {PLAYWRIGHT_NETWORK}",
 )
 _NETWORK_LINE = re.compile(
-    rf"^E?\s*(?:[\w.]+\.)?(?:{'|'.join((*NETWORK_ERROR_TYPES, 'Inconclusive'))})\b|{PLAYWRIGHT_NETWORK}", re.M
+    rf"^E?\s*(?:[\w.]+\.)?(?:{'|'.join((*NETWORK_ERROR_TYPES, 'Inconclusive', 'TargetUnreachable'))})\b"
+    rf"|{PLAYWRIGHT_NETWORK}",
+    re.M,
 )
 
 

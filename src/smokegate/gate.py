@@ -232,8 +232,9 @@ class GateReport:
             "target": {"name": self.target_name, "base_url": self.base_url},
             "version": self.version,
             "expected_version": self.expected_version,
-            "started_at": self.started_at.isoformat(timespec="seconds"),
-            "finished_at": finished.isoformat(timespec="seconds"),
+            # Milliseconds: two runs of one target may finish within a second (a watcher's health runs).
+            "started_at": self.started_at.isoformat(timespec="milliseconds"),
+            "finished_at": finished.isoformat(timespec="milliseconds"),
             "duration_s": round((finished - self.started_at).total_seconds(), 3),
             "requests_sent": self.requests_sent,
             "counts": self.counts(),

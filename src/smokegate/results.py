@@ -65,6 +65,8 @@ class _Pending:
     raised: dict[str, Any] | None = None
     attempts: int = 1
     duration: float = 0.0
+    # The attempt pytest-rerunfailures is repeating: the rest of its reports (its teardown) are not final.
+    repeating: int | None = None
 
 
 def _raised(severity: str, item: _Pending, details: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
@@ -95,10 +97,14 @@ class ResultCollector:
                 failure = value.get("raised")
                 item.info.update({k: v for k, v in value.items() if k != "raised"})
         item.duration += report.duration
+        attempt = getattr(report, "rerun", None)  # pytest-rerunfailures numbers each attempt's reports
         if str(report.outcome) == "rerun":  # pytest-rerunfailures' extra outcome
             item.attempts += 1
             item.outcome, item.message, item.raised = "passed", None, None
+            item.repeating = attempt
             return
+        if item.repeating is not None and attempt == item.repeating:
+            return  # the rest of the attempt being repeated (its teardown): the next attempt decides
         if report.failed and item.outcome != "failed":
             item.outcome = "failed"
             item.raised = failure

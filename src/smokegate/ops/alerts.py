@@ -310,8 +310,13 @@ def slack_payload(
     redact: Redact,
     settings: AlertSettings,
     now_ts: float,
+    seen_from: str | None = None,
 ) -> dict[str, Any]:
-    """A Slack-compatible message (``text`` for notifications, ``blocks`` for the layout)."""
+    """A Slack-compatible message (``text`` for notifications, ``blocks`` for the layout).
+
+    ``seen_from`` says which watcher stream saw it (``health suite, from eu-west-1``): two watchers in
+    different places each page for their own stream, and the reader must tell them apart.
+    """
     target = gate_target(gate)
     incident = decision.incident_id or "no incident id"
     base_url = (gate.get("target") or {}).get("base_url") or ""
@@ -338,6 +343,8 @@ def slack_payload(
             ("Failing since", f"{since} ({decision.streak or 1} run(s))"),
             ("Suspected cause", "; ".join(suspected_causes(gate)) or "unclassified"),
         ]
+    if seen_from:
+        fields.append(("Seen from", seen_from))
     context = " | ".join(f"<{url}|{_slack_escape(label)}>" for label, url in links.items())
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _limit(text, 150)}},
@@ -470,8 +477,9 @@ def deliver(posts: Sequence[Post], *, timeout_s: float = MAX_TIMEOUT_S) -> list[
             # Exception text can echo the request URL, which is a secret: keep only the type
             # and the OS-level reason.
             detail = type(exc).__name__ + _os_reason(exc)
-        except Exception as exc:
-            detail = f"unexpected {type(exc).__name__}"
+        except Exception as exc:  # a webhook must never break the run, whatever it raises
+            # By name: a module loaded twice (pytester restores sys.modules) raises classes of its own.
+            detail = type(exc).__name__ + _os_reason(exc)
         results[index] = Delivery(post.channel, post.kind, post.env, status, detail, time.monotonic() - began)
 
     threads = [

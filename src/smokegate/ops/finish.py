@@ -220,6 +220,7 @@ def _send(run: _Run, decision: Decision, say: Say) -> list[Delivery]:
                 payload = notice_payload(run.gate, links=run_links(run.env), redact=run.redact)
             else:
                 payload = slack_payload(run.gate, decision, links=run_links(run.env), redact=run.redact,
+                                        seen_from=_seen_from(run),
                                         settings=run.settings, now_ts=run.now_ts)
             posts.append(Post("alert", decision.kind, ALERT_ENV, url, payload))
         else:
@@ -229,6 +230,11 @@ def _send(run: _Run, decision: Decision, say: Say) -> list[Delivery]:
                                   redact=run.redact)
         posts.append(Post("monitoring", "metrics", MONITORING_ENV, run.env[MONITORING_ENV], payload))
     return deliver(posts, timeout_s=run.settings.timeout_s) if posts else []
+
+
+def _seen_from(run: _Run) -> str | None:
+    parts = [f"{run.suite} suite" if run.suite else "", f"from {run.location}" if run.location else ""]
+    return ", ".join(p for p in parts if p) or None
 
 
 def _webhook_line(run: _Run, decision: Decision, deliveries: Sequence[Delivery]) -> str:

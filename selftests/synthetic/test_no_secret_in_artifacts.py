@@ -1,0 +1,96 @@
+"""No secret in any artifact, and none handed to another origin: one run that holds every secret at once.
+
+The testbed is protected (Vercel's Deployment Protection: the suite needs the bypass secret), its
+test user has canary credentials (the OAuth journey types the canary password), the synthetic Clerk
+user signs in by sign-in token (Testing Tokens, session JWTs), and a signed-in check fails on purpose
+(``signed-in-api-500``) so the failure path writes its evidence too.  ``--tracing on --screenshot on``
+keep every trace and screenshot.  Then:
+
+- behind protection every check passes except the one the fault breaks, and no other origin the
+  pages, the journey or Clerk reach ever saw the bypass;
+- every file under the reports directory — traces and other archives unzipped — holds none of the
+  canaries (password, email, bypass secret, Clerk's secret key, the tokens Clerk issued), no JSON web
+  token (a session) and no OAuth ``code=`` value.
+
+One run for all of it: the suite behind protection with tracing is the costliest thing the self-tests
+start, and every assertion here reads the same artifacts.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+import pytest
+
+from smokegate.testbed.control import RunningTestbed
+from smokegate.testbed.fake_secrets import FAKE_SECRETS
+from smokegate.testbed.idp import EMAIL_ENV, PASSWORD_ENV
+
+from ..conftest import SuiteRun, cli_for, env_for, run_suite
+from ..render_checks import files_and_members, secret_hits
+
+pytestmark = pytest.mark.selftest_slow
+
+FAULT_CHECK = "synthetic/test_signed_in_api.py::test_user_api_answers_signed_in"
+SHAPES = (
+    re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # a session JWT, _vercel_jwt
+    re.compile(rb"(?:[?&]|\\u0026)code=[A-Za-z0-9_-]{20,}"),  # an OAuth code
+)
+
+
+@dataclass
+class TracedRun:
+    run: SuiteRun
+    canaries: dict[str, str]
+    bypass_seen: list[dict[str, object]]
+    clerk_tokens: list[str]
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory) -> TracedRun:
+    tmp = tmp_path_factory.mktemp("traced")
+    password = "canary-pw-" + secrets.token_hex(8)
+    email = f"canary-{secrets.token_hex(4)}@napoleon-testbed.example"
+    with pytest.MonkeyPatch.context() as patch:
+        # The testbed process inherits these: its test user signs in with the canary password.
+        patch.setenv(EMAIL_ENV, email)
+        patch.setenv(PASSWORD_ENV, password)
+        with RunningTestbed.start(tmp / "testbed", faults=["signed-in-api-500"], protection=True) as testbed:
+            run = run_suite(
+                ["tests/smoke", "tests/synthetic", *cli_for(testbed), "--tracing", "on", "--screenshot", "on"],
+                tmp / "reports",
+                env={**env_for(testbed), EMAIL_ENV: email, PASSWORD_ENV: password},
+            )
+            events = testbed.events()
+            canaries = {"password": password, "email": email, "bypass secret": testbed.bypass_secret,
+                        "Clerk secret key": FAKE_SECRETS["CLERK_SECRET_KEY"]}
+    return TracedRun(
+        run=run,
+        canaries=canaries,
+        bypass_seen=[e for e in events if e["kind"] == "bypass-seen-by-other-origin"],
+        clerk_tokens=[str(e["token"]) for e in events if e["kind"] == "clerk-token-issued"],
+    )
+
+
+def test_behind_protection_only_the_broken_check_fails_and_no_other_origin_sees_the_bypass(traced: TracedRun) -> None:
+    run = traced.run
+    not_passed = {c: o for c, o in run.outcomes.items() if o != "passed"}
+    assert not_passed == {FAULT_CHECK: "failed"}, f"{not_passed}\n{run.output[-3000:]}"
+    assert run.gate["verdict"] == "fail"
+    assert not traced.bypass_seen, traced.bypass_seen
+    # The journey really typed the canary password, and Clerk really handed out tokens.
+    assert run.outcomes["synthetic/test_sign_in.py::test_sign_in_reaches_dashboard"] == "passed"
+    assert len(traced.clerk_tokens) >= 3, "a testing token and sign-in tokens were issued"
+
+
+def test_no_secret_in_any_artifact(traced: TracedRun) -> None:
+    reports = traced.run.reports_dir
+    files = dict(files_and_members(reports))
+    assert any(".zip!" in name for name in files), "traces were kept (--tracing on) and unzipped here"
+    assert any(name.endswith("console.log") for name in files), "the failed check kept its evidence"
+    hits = secret_hits([reports], [*traced.canaries.values(), *traced.clerk_tokens])
+    hits += [(name, pattern.pattern.decode()) for name, data in files.items() for pattern in SHAPES
+             if pattern.search(data)]
+    assert not hits, f"secrets in {len(hits)} artifact(s): {hits[:10]}"
