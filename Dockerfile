@@ -5,8 +5,8 @@
 #   docker run --rm -p 9464:9464 -e SMOKEGATE_LOCATION=eu-west -e SMOKEGATE_HISTORY=postgresql://... \
 #     -e ALERT_WEBHOOK_URL=... smokegate --target production
 #
-# Debian bookworm with Python 3.11 and Debian's Chromium (the synthetic suite finds /usr/bin/chromium;
-# nothing is downloaded at run time).  Chromium runs as the unprivileged user with its sandbox, which
+# Debian bookworm with Python 3.11 and Debian's Chromium (the synthetic suite runs its headless shell,
+# /usr/bin/chromium-headless-shell, else /usr/bin/chromium; nothing is downloaded at run time).  Chromium runs as the unprivileged user with its sandbox, which
 # needs user namespaces: where the container runtime's seccomp profile refuses them, the synthetic
 # suite reports that Chromium did not start; run it with Playwright's seccomp profile
 # (--security-opt seccomp=...) rather than as root.  Not yet tried: no Docker daemon where this was written.
@@ -15,7 +15,8 @@ FROM python:3.11-slim-bookworm
 # tini is PID 1: it hands SIGTERM to the watcher (which lets runs in flight finish) and reaps
 # whatever a crashed browser leaves behind.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium fonts-liberation tini ca-certificates \
+ && apt-get install -y --no-install-recommends chromium chromium-headless-shell fonts-liberation tini \
+    ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 10001 smokegate \

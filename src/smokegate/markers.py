@@ -17,9 +17,10 @@ from smokegate.severity import SEVERITIES
 
 EPICS = ("smoke", "security", "synthetic")
 MARKERS = (
-    "check(severity, epic, feature='', required=False, diagnoses=None): a smokegate check; severity is critical, "
-    "high, medium or low (the incident scale); epic is smoke, security or synthetic; required checks block the "
-    "gate when they do not run; diagnoses='tls' checks still run when the target's TLS handshake fails",
+    "check(severity, epic, feature='', required=False, diagnoses=None, measures=False): a smokegate check; severity "
+    "is critical, high, medium or low (the incident scale); epic is smoke, security or synthetic; required checks "
+    "block the gate when they do not run; diagnoses='tls' checks still run when the target's TLS handshake fails; "
+    "measures=True checks time the target and never run while a check loads it (a burst), in any process",
     "reachability: the check that decides whether the target can be tested at all (runs first)",
     "safe: a read-only check, fine against production",
     "intrusive: a check that sends load or malformed input; deselected on targets that forbid it",
@@ -35,6 +36,8 @@ class CheckInfo:
     feature: str
     required: bool
     diagnoses: str | None
+    # Times the target: kept apart from checks that load it (smokegate.shared.RunLocks).
+    measures: bool = False
 
 
 def check_info(item: pytest.Item) -> CheckInfo | None:
@@ -53,6 +56,7 @@ def check_info(item: pytest.Item) -> CheckInfo | None:
         feature=str(merged.get("feature") or item.path.stem.removeprefix("test_")),
         required=bool(merged.get("required", False)),
         diagnoses=str(merged["diagnoses"]) if merged.get("diagnoses") else None,
+        measures=bool(merged.get("measures", False)),
     )
 
 

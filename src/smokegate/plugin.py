@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokegate import hookspecs, markers, options
+from smokegate import hookspecs, markers, options, shared
 from smokegate import run as runs
 from smokegate.gate import Deselected, GateReport, write_json_atomic
 from smokegate.options import Settings
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the config model (pydantic) loads only when a target is cho
     from smokegate.config import Target
 
 pytest_plugins: list[str] = [
+    "smokegate.distribute",
     "smokegate.fixtures",
     "smokegate.params",
     "smokegate.security.fixtures",
@@ -128,7 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     gate = GateReport(gate_on=settings.gate_on, target_name=target.name, base_url=target.base_url,
                       expected_version=settings.expect_version)
-    run = SmokegateRun(settings=settings, target=target, gate=gate)
+    run = SmokegateRun(settings=settings, target=target, gate=gate, shared_dir=shared.make_dir())
     run.collector = ResultCollector(gate)
     config.pluginmanager.register(run.collector, "smokegate-results")
     runs.start(config, run)
@@ -306,6 +307,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    """A check that measures the target (``measures=True``) holds the run's measuring lock while it
+    sets up and runs, so no burst of another check, in any process of the run, lands in its timings."""
+    run = runs.current(item.config)
+    info = markers.check_info(item)
+    if run is None or info is None or not info.measures:
+        return (yield)
+    with run.locks.measuring(item.name, best_effort=True):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     run = runs.current(item.config)
@@ -358,6 +371,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run = runs.current(config)
     if run is not None and not runs.is_worker(config):
         SCRUBBER.tree(run.reports_dir, REPORT_SUFFIXES)
+        shared.remove_dir(run.shared_dir)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

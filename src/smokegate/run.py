@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from smokegate.config import Target
     from smokegate.reach import Reachability
     from smokegate.results import ResultCollector
+    from smokegate.shared import RunLocks
 
 
 @dataclass
@@ -36,10 +37,21 @@ class SmokegateRun:
     requests: int = 0
     deselected: list[Deselected] = field(default_factory=list)
     collector: ResultCollector | None = None
+    # The directory every process of the run shares (smokegate.shared): made by the controller.
+    shared_dir: Path | None = None
 
     @property
     def reports_dir(self) -> Path:
         return Path(self.settings.reports_dir)
+
+    @property
+    def locks(self) -> RunLocks:
+        """The run's cross-process locks (load vs measurement, rate-limit windows)."""
+        from smokegate.shared import RunLocks, make_dir
+
+        if self.shared_dir is None:
+            self.shared_dir = make_dir()
+        return RunLocks(self.shared_dir)
 
     def count_request(self) -> None:
         self.requests += 1
@@ -49,6 +61,7 @@ class SmokegateRun:
             "settings": self.settings.as_dict(),
             "target": self.target.model_dump(mode="json"),
             "reach": self.reach.as_dict() if self.reach else None,
+            "shared_dir": str(self.shared_dir) if self.shared_dir else None,
         }
 
     @classmethod
@@ -60,6 +73,7 @@ class SmokegateRun:
         run = cls(settings=settings, target=Target.model_validate(data["target"]),
                   gate=GateReport(gate_on=settings.gate_on))
         run.reach = Reachability.from_dict(data["reach"]) if data.get("reach") else None
+        run.shared_dir = Path(data["shared_dir"]) if data.get("shared_dir") else None
         return run
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from smokegate.failures import Inconclusive
 from smokegate.security.config import SecurityConfig
-from smokegate.security.fixtures import RateLimitRun
+from smokegate.security.ratelimit_run import RateLimitRun
 
 pytestmark = [pytest.mark.intrusive, pytest.mark.check(epic="security")]
 

@@ -11,7 +11,8 @@ from smokegate.checks.warning_signs import SLOW_RESPONSE
 from smokegate.config import Page, Target
 from smokegate.probe import Sampler
 
-pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke")]
+# Load times are judged here: no burst of another check may run meanwhile (measures=True).
+pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke", measures=True)]
 
 
 @pytest.mark.check(severity="critical", feature="pages")

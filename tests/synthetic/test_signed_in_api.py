@@ -31,7 +31,7 @@ def test_user_api_answers_signed_in(target: Target, signed_in_context: BrowserCo
     assert not missing, f"{path} answered 200 without {', '.join(missing)}"
 
 
-@pytest.mark.check(severity="high", feature="ai")
+@pytest.mark.check(severity="high", feature="ai", measures=True)
 def test_ai_answers_within_budget(target: Target, signed_in_context: BrowserContext, check_record: Any) -> None:
     ai = target.synthetic.ai
     budget = ai.budget_ms or target.budgets.ai_ms

@@ -10,47 +10,60 @@ secret or the bypass cookie's value, whoever put it there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Request
 
 from smokegate.config import Target
-from smokegate.synthetic.journey import ContextEvents
+from smokegate.synthetic.fixtures import ContextFactory
+from smokegate.synthetic.journey import ContextEvents, Tab
 from smokegate.synthetic.protection import SentRequest, bypass_leaks
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="synthetic")]
 
 
-def _watch(context: BrowserContext) -> list[Request]:
+class _Requests(list[Request]):
     """Every request the context sends, as it sends it."""
-    requests: list[Request] = []
-    context.on("request", lambda request: requests.append(request))
+
+    def add(self, request: Request) -> None:
+        self.append(request)
+
+
+def _watch(context: BrowserContext) -> _Requests:
+    requests = _Requests()
+    context.on("request", requests.add)
     return requests
 
 
 @pytest.mark.check(severity="high", feature="deployment-protection")
 def test_bypass_secret_stays_on_target_origin(
-    target: Target, new_context: Callable[..., BrowserContext], vercel_bypass_cookies: list[dict[str, Any]],
+    target: Target, new_context: ContextFactory, vercel_bypass_cookies: list[dict[str, Any]],
     check_record: Any,
 ) -> None:
     syn = target.synthetic
     bypass = target.bypass()
     sent: list[SentRequest] = []
-    for page in target.pages:
-        context = new_context()
-        requests = _watch(context)
-        events = ContextEvents(target.base_url)
-        events.attach(context)
-        try:
-            tab = context.new_page()
-            tab.goto(page.path, wait_until="load", timeout=syn.navigation_timeout_ms)
-            events.wait_quiet(tab, syn.settle_ms, syn.navigation_timeout_ms)
-            # The headers the page set (provisional headers: never waits on the network).
-            sent += [SentRequest(r.url, dict(r.headers), r.post_data) for r in requests]
-        finally:
-            context.close()
+    # Each page as a first visit: a fresh context, then the same one reset between pages (cookies,
+    # storage and cache cleared), untraced: the leaks found are the evidence, logs kept on failure.
+    tab = Tab()
+    try:
+        for page in target.pages:
+            tab_page = tab.visit(new_context.sample, target.base_url)
+            assert tab.context is not None
+            requests = _watch(tab.context)
+            events = ContextEvents(target.base_url)
+            events.attach(tab.context)
+            try:
+                tab_page.goto(page.path, wait_until="load", timeout=syn.navigation_timeout_ms)
+                events.wait_quiet(tab_page, syn.settle_ms, syn.navigation_timeout_ms)
+                # The headers the page set (provisional headers: never waits on the network).
+                sent += [SentRequest(r.url, dict(r.headers), r.post_data) for r in requests]
+            finally:
+                events.detach(tab.context)
+                tab.context.remove_listener("request", requests.add)
+    finally:
+        tab.close()
     leaks = bypass_leaks(sent, target.base_url, bypass.secret if bypass else None,
                          [c["value"] for c in vercel_bypass_cookies])
     check_record.detail("requests_watched", len(sent))

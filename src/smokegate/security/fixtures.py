@@ -17,19 +17,72 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from smokegate import distribute, markers
+from smokegate import run as runs
 from smokegate.checks import notfound
 from smokegate.checks.html import inline_scripts, script_sources
 from smokegate.run import SmokegateRun
 
 if TYPE_CHECKING:  # httpx, pydantic, cryptography and sslyze load with the checks that use them
     from smokegate.checks.ratelimit import Burst
-    from smokegate.checks.ratelimit_bypass import Attempt
     from smokegate.checks.tls import TlsScan
     from smokegate.config import Page, Target
     from smokegate.probe import Exchange, Probe
     from smokegate.security.config import SecurityConfig
+    from smokegate.security.ratelimit_run import Lift, RateLimitRun
 
 _BUILD_ID = re.compile(r'0:\[\\?"([A-Za-z0-9_-]{6,64})\\?"')
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The rate-limit burst early, so its wait runs out while the other checks run, and the check
+    that joins that wait last; checks that send to the rate-limited route before the burst (inside
+    its window they would only get its 429).  Otherwise pytest's order, reachability first."""
+    run = runs.current(config)
+    if run is None:
+        return
+    route = run.target.security.rate_limit.path
+
+    def rank(item: pytest.Item) -> int:
+        names = getattr(item, "fixturenames", ())
+        if markers.is_reachability(item):
+            return 0
+        if "rate_limit_lift" in names:
+            return 4
+        if "rate_limit_run" in names:
+            return 2
+        return 1 if _sends_to(item, route) else 3
+
+    items.sort(key=rank)
+    # Under xdist (smokegate.distribute): the route's checks and the burst one unit, started first;
+    # the check joining the wait a unit of its own, started last, on whichever worker is free.
+    for item in items:
+        if rank(item) in (1, 2):
+            item.add_marker(pytest.mark.xdist_group("rate-limit"))
+            item.stash[distribute.BAND] = distribute.EARLY
+        elif rank(item) == 4:
+            item.add_marker(pytest.mark.xdist_group("rate-limit-wait"))
+            item.stash[distribute.BAND] = distribute.LATE
+
+
+def _sends_to(item: pytest.Item, route: str) -> bool:
+    """Is one of the check's parameters (a json_route, say) the rate-limited route?"""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(getattr(value, "path", None) == route for value in params.values())
+
+
+@pytest.fixture(autouse=True)
+def _outside_rate_limit_window(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A check sending to the rate-limited route waits while this run's rate-limit window is open on it
+    (another worker's burst), and keeps the burst waiting while it runs: it must not meet that 429."""
+    run = runs.current(request.config)
+    route = run.target.security.rate_limit.path if run is not None else None
+    if run is None or route is None or not _sends_to(request.node, route):
+        yield
+        return
+    with run.locks.window(route, f"{request.node.name}: the rate-limit window on {route}"):
+        yield
 
 
 def scan_pages(target: Target) -> list[Page]:
@@ -192,35 +245,61 @@ def http_url(smokegate_run: SmokegateRun, security: SecurityConfig) -> str:
     return smokegate_run.settings.http_url or security.tls.http_url or f"http://{smokegate_run.target.host}"
 
 
-@dataclass
-class RateLimitRun:
-    """The bounded burst, and what rotating client-IP headers did right after its first 429."""
-
-    burst: Burst[Exchange]
-    # Empty when the burst got no 429 (there is no limit to bypass) or broke off.
-    bypass: list[Attempt] = field(default_factory=list)
-
-
 @pytest.fixture(scope="session")
-def rate_limit_run(security_probe: Probe, security: SecurityConfig) -> RateLimitRun:
+def rate_limit_run(
+    security_probe: Probe, security: SecurityConfig, target: Target, smokegate_run: SmokegateRun
+) -> Iterator[RateLimitRun]:
     """The bounded burst against the rate-limited endpoint, continued at once (while the limit holds)
-    by at most two requests per spoofable client-IP header; sent once for the rate-limit checks."""
+    by at most two requests per spoofable client-IP header; sent once per run (by whichever process
+    needs it first, the others read it), after which the limit's wait runs out in the background
+    (:mod:`smokegate.security.ratelimit_run`)."""
+    from smokegate.probe import Probe
+    from smokegate.security.ratelimit_run import LiftWatch, send_burst
+    from smokegate.shared import Held, once
+
     limit = security.rate_limit
+    locks = smokegate_run.locks
+    assert smokegate_run.shared_dir is not None
     probe = fresh(security_probe)
+    window: list[Held] = []
 
     def send(headers: Mapping[str, str] | None = None) -> Exchange:
         return probe.request(limit.method, limit.path, json=limit.json_body, headers=dict(headers or {}))
 
-    from smokegate.checks.ratelimit import run_burst
-    from smokegate.checks.ratelimit_bypass import try_headers
-    from smokegate.failures import Inconclusive
-    from smokegate.probe import TargetUnreachable
+    def make() -> RateLimitRun:
+        window.append(locks.hold_window(limit.path, f"the rate-limit window on {limit.path}"))
+        with locks.load(f"the rate-limit burst on {limit.path}"):
+            return send_burst(send, limit.cap, limit.concurrency, limit.max_wait_s)
 
-    burst = run_burst(send, cap=limit.cap, concurrency=limit.concurrency, unsent=(Inconclusive, TargetUnreachable))
-    run = RateLimitRun(burst)
-    if burst.first_429 is not None and not burst.errors:
-        run.bypass = try_headers(send)
-    return run
+    try:
+        run, made_here = once(smokegate_run.shared_dir, "rate-limit-run", make)
+    except BaseException:
+        for held in window:
+            held.release()
+        raise
+    if not made_here:
+        yield run
+        return
+    # Its own connection, uncounted here: the check that judges the answer counts its requests.
+    with Probe(target) as lift_probe:
+        watch = LiftWatch(run, lambda: lift_probe.request(limit.method, limit.path, json=limit.json_body),
+                          lambda: lift_probe.requests_sent, smokegate_run.shared_dir, window[0]).start()
+        try:
+            yield run
+        finally:
+            # This process must not end (and take the thread with it) before the answer is written.
+            watch.join((run.wait_s or 0) + 2 * target.timeout_s + 5)
+
+
+@pytest.fixture
+def rate_limit_lift(
+    rate_limit_run: RateLimitRun, smokegate_run: SmokegateRun, target: Target
+) -> Lift:
+    """The request sent once the rate limit's advertised wait had passed (waited for in the background)."""
+    from smokegate.security.ratelimit_run import join_lift
+
+    assert smokegate_run.shared_dir is not None
+    return join_lift(smokegate_run.shared_dir, rate_limit_run, target.timeout_s)
 
 
 @pytest.fixture(scope="session")

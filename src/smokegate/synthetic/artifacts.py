@@ -88,8 +88,15 @@ def _failed(item: pytest.Item, report: pytest.TestReport) -> bool:
 
 
 def _keep_artifacts(item: pytest.Item, report: pytest.TestReport) -> None:
+    from smokegate.synthetic.evidence import KEPT_KEY, NOTE_KEY
+
     failed = _failed(item, report)
     root = Path(item.config.invocation_params.dir)
+    # smokegate's own failure evidence (smokegate.synthetic.evidence), named as pytest-playwright names its.
+    for kind, path in item.stash.get(KEPT_KEY, []):
+        report.user_properties.append((ARTIFACT_PROPERTY + kind, _for_report(Path(path), root)))
+    if NOTE_KEY in item.stash and item.stash.get(KEPT_KEY, []) and not item.stash.get(_BORROWED_KEY, []):
+        report.user_properties.append((NOTE_PROPERTY, item.stash[NOTE_KEY]))
     artifacts = [
         (name.removeprefix(ARTIFACT_PROPERTY), str(value))
         for name, value in report.user_properties
@@ -111,12 +118,13 @@ def _keep_artifacts(item: pytest.Item, report: pytest.TestReport) -> None:
             log = _write_log(folder / name, groups, prefixes)
             artifacts.append((kind, str(log)))
             report.user_properties.append((ARTIFACT_PROPERTY + kind, _for_report(log, root)))
+        own_evidence = bool(item.stash.get(KEPT_KEY, []))
         for owner in borrowed:
             kept = _kept_by(owner, artifacts)
             for kind, file in kept:
                 artifacts.append((kind, str(file)))
                 report.user_properties.append((ARTIFACT_PROPERTY + kind, _for_report(file, root)))
-            report.user_properties.append((NOTE_PROPERTY, _borrow_note(owner, bool(kept))))
+            report.user_properties.append((NOTE_PROPERTY, _borrow_note(owner, bool(kept), own_evidence)))
     if failed:
         _attach_to_allure(root, artifacts)
 
@@ -129,7 +137,7 @@ def _write_log(path: Path, groups: list[tuple[str, list[ContextEvents]]], prefix
     for origin, events_list in groups:
         for events in events_list:
             number += 1
-            lines.append(f"--- browser context {number} of {contexts} ({origin}) ---")
+            lines.append(f"--- browser context {number} of {contexts} ({events.label or origin}) ---")
             picked = [line for line in events.log if line.split(" ", 1)[-1].startswith(prefixes)]
             lines += picked or ["(nothing)"]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,13 +157,15 @@ def _kept_by(owner: _Owner, already: Iterable[tuple[str, str]]) -> list[tuple[st
     ]
 
 
-def _borrow_note(owner: _Owner, kept: bool) -> str:
+def _borrow_note(owner: _Owner, kept: bool, own_evidence: bool = False) -> str:
     made = (f"The page loads this check judged were made by {owner.nodeid} (each page is loaded once per worker "
-            "and judged by several checks).")
+            "and judged by several checks); their console messages and failed requests are linked here.")
     if kept:
-        return made + " Its screenshot and trace of those loads are linked here."
-    return (made + " That check passed, so no screenshot or trace of the loads was kept; their console messages "
-            "and failed requests are linked here. Run with --tracing on --screenshot on to keep every trace.")
+        return made + " Its screenshot and trace are linked here too."
+    if own_evidence:
+        return (made + " The loads themselves are not traced; the screenshot and trace linked here are of one "
+                "more load made after this check failed.")
+    return made + " Run with --tracing on --screenshot on to keep a trace of every load."
 
 
 def _for_report(path: Path, root: Path) -> str:

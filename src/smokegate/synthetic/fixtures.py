@@ -45,13 +45,6 @@ if TYPE_CHECKING:
     from smokegate.synthetic.oauth import AuthorizeUrl
     from smokegate.synthetic.vitals import PageLoads
 
-# Inputs are made unreadable before pytest-playwright takes its failure screenshot.
-MASK_INPUTS_CSS = (
-    "input, textarea, [contenteditable] { color: transparent !important; text-shadow: none !important;"
-    " -webkit-text-security: disc !important; caret-color: transparent !important; }"
-)
-
-
 def _explicit(config: pytest.Config, flag: str) -> bool:
     return any(arg == flag or arg.startswith(flag + "=") for arg in config.invocation_params.args)
 
@@ -62,11 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if run is None:
         return
     target = run.target
-    # Artifacts on failure by default; --tracing/--screenshot given on the command line win.
-    if not _explicit(config, "--tracing") and config.getoption("--tracing", None) == "off":
-        config.option.tracing = "retain-on-failure"
-    if not _explicit(config, "--screenshot") and config.getoption("--screenshot", None) == "off":
-        config.option.screenshot = "only-on-failure"
+    # Traces and screenshots of failed checks: smokegate's own (smokegate.synthetic.evidence), paid
+    # for only on failure; --tracing/--screenshot given on the command line hand them to pytest-playwright.
     if not _explicit(config, "--output"):
         config.option.output = str(run.reports_dir / "playwright")
     if target.ca_bundle != "system":
@@ -103,7 +93,8 @@ class BrowserFixtures:
         launch = {**browser_type_launch_args}
         if browser_name == "chromium":
             if "channel" not in launch and "executable_path" not in launch:
-                executable = find_chromium(playwright.chromium.executable_path)
+                executable = find_chromium(playwright.chromium.executable_path,
+                                           headless=launch.get("headless", True) is not False)
                 if executable:
                     launch["executable_path"] = executable
             args += launch_flags()
@@ -137,27 +128,41 @@ class BrowserFixtures:
         pytestconfig: pytest.Config,
         smokegate_run: SmokegateRun,
         vercel_bypass_cookies: list[dict[str, Any]],
-    ) -> Callable[..., BrowserContext]:
-        """pytest-playwright's factory, plus vitals observers, an event log, input masking, the request
-        count (every request the browser completed counts towards gate.json's total) and Vercel's
-        bypass cookie when the target has a bypass secret."""
+    ) -> Iterator[ContextFactory]:
+        """pytest-playwright's factory, plus vitals observers, an event log, the request count (every
+        request the browser completed counts towards gate.json's total), Vercel's bypass cookie when the
+        target has a bypass secret, and the failure evidence (:mod:`smokegate.synthetic.evidence`).
+
+        ``new_context()`` makes a check's own context (traced; its trace and screenshots are kept if
+        the check fails); ``new_context.sample()`` one for samples, never traced unless ``--tracing``
+        asks for it."""
         from playwright.sync_api import Error as PlaywrightError
 
         from smokegate.synthetic.artifacts import remember_events
+        from smokegate.synthetic.evidence import (
+            MASK_INPUTS_CSS,
+            Policy,
+            Recorder,
+            failed_before_teardown,
+            keep,
+            shared_evidence,
+        )
         from smokegate.synthetic.journey import ContextEvents
         from smokegate.synthetic.vitals import OBSERVE_VITALS
 
+        # pytest-playwright screenshots every context it closes when --screenshot asks for it.
         masking = pytestconfig.getoption("--screenshot") != "off"
         timeout = target.synthetic.navigation_timeout_ms
+        recorder = Recorder(Policy.of(pytestconfig), output_path)
 
-        def make(**kwargs: Any) -> BrowserContext:
+        def make(traced: bool, shows: str | None, kwargs: dict[str, Any]) -> BrowserContext:
             context = new_context(**kwargs)
             if vercel_bypass_cookies:
                 context.add_cookies(vercel_bypass_cookies)  # type: ignore[arg-type]
             count_requests(context, smokegate_run)
             context.set_default_timeout(timeout)
             context.add_init_script(OBSERVE_VITALS)
-            events = ContextEvents(target.base_url)
+            events = ContextEvents(target.base_url, label="evidence made after the check failed" if shows else "")
             events.attach(context)
             remember_events(request.node, events, output_path)
             if masking:
@@ -172,9 +177,29 @@ class BrowserFixtures:
                     close(*args, **kw)
 
                 context.close = close_masked  # type: ignore[method-assign]
+            recorder.watch(context, traced, shows)
             return context
 
-        return make
+        yield ContextFactory(make)
+        keep(request.node, recorder.finish(failed_before_teardown(request.node), shared_evidence(pytestconfig)))
+
+
+class ContextFactory:
+    """``new_context(**kwargs)``: a check's own context; ``.sample(**kwargs)``: one for samples."""
+
+    def __init__(self, make: Callable[[bool, str | None, dict[str, Any]], BrowserContext]) -> None:
+        self._make = make
+
+    def __call__(self, **kwargs: Any) -> BrowserContext:
+        return self._make(True, None, kwargs)
+
+    def sample(self, **kwargs: Any) -> BrowserContext:
+        """A context for samples several checks judge: not traced (evidence is made on failure instead)."""
+        return self._make(False, None, kwargs)
+
+    def evidence(self, shows: str, **kwargs: Any) -> BrowserContext:
+        """A traced context making the evidence ``shows`` names, for later checks failing on the same."""
+        return self._make(True, shows, kwargs)
 
 
 # -- what the checks read, made once per worker ---------------------------------------------------
@@ -198,31 +223,68 @@ def _page_loads() -> dict[str, PageLoads]:
 @pytest.fixture
 def page_loads(
     _page_loads: dict[str, PageLoads],
-    new_context: Callable[..., BrowserContext],
+    new_context: ContextFactory,
     target: Target,
     request: pytest.FixtureRequest,
     output_path: str,
-) -> PageSampler:
-    """``page_loads(page)``: the page loaded ``synthetic.samples`` times in fresh contexts, cached per worker.
+) -> Iterator[PageSampler]:
+    """``page_loads(page)``: the page loaded ``synthetic.samples`` times, cached per worker.
 
-    Several checks judge the same loads (timing, console, subresources, vitals), inside the first
-    check that needs them (whose trace then holds them); a later check that fails gets their
-    console and request logs as its evidence (:func:`smokegate.synthetic.artifacts.share_events`).
+    The first load is a first visit in a fresh context; the others reload it in the same context
+    after Lighthouse's reset between runs (storage and HTTP cache cleared): samples at the cost of
+    the page (:class:`~smokegate.synthetic.journey.Tab`), untraced.  Several checks judge the same
+    loads (timing, console, subresources, vitals), inside the first check that needs them; a later
+    check that fails gets their console and request logs (:func:`smokegate.synthetic.artifacts.share_events`),
+    and any check that fails gets a trace and screenshot of one more load of the page
+    (:mod:`smokegate.synthetic.evidence`).
     """
     from smokegate.synthetic.artifacts import share_events
-    from smokegate.synthetic.journey import load_page
+    from smokegate.synthetic.evidence import evidence_once, failed_before_teardown
+    from smokegate.synthetic.journey import Tab, load_page
     from smokegate.synthetic.vitals import PageLoads
+
+    syn = target.synthetic
+    judged: dict[str, None] = {}
 
     def sample(page: Page) -> PageLoads:
         if page.path not in _page_loads:
             loads = PageLoads(page.path)
-            for _ in range(target.synthetic.samples):
-                loads.loads.append(load_page(new_context, page.path, target.synthetic, target.base_url))
+            tab = Tab()
+            try:
+                for _ in range(syn.samples):
+                    loads.loads.append(load_page(new_context.sample, page.path, syn, target.base_url, tab))
+            finally:
+                tab.close()
             _page_loads[page.path] = loads
         share_events(request.node, f"page-loads:{page.path}", output_path)
+        judged.setdefault(page.path)
         return _page_loads[page.path]
 
-    return sample
+    yield sample
+    if judged and failed_before_teardown(request.node):
+        for path in judged:
+
+            def load(shows: str, path: str = path) -> None:
+                _evidence_load(new_context, shows, path, target)
+
+            evidence_once(request.node, f"page:{path}", load, f"one more load of {path}")
+
+
+def _evidence_load(new_context: ContextFactory, shows: str, path: str, target: Target) -> None:
+    """One more load of ``path`` in a traced context, left open: the check's teardown keeps it."""
+    from smokegate.synthetic.journey import ContextEvents
+
+    timeout = min(target.synthetic.navigation_timeout_ms, EVIDENCE_TIMEOUT_MS)
+    context = new_context.evidence(shows)
+    page = context.new_page()
+    events = ContextEvents(target.base_url)
+    events.attach(context)
+    page.goto(path, wait_until="load", timeout=timeout)
+    events.wait_quiet(page, target.synthetic.settle_ms, timeout)
+
+
+# An evidence load or capture shows what went wrong; it need not wait as long as a judged one.
+EVIDENCE_TIMEOUT_MS = 5000.0
 
 
 @pytest.fixture(scope="session")
@@ -233,31 +295,49 @@ def _captures() -> dict[str, tuple[AuthorizeUrl, AuthorizeUrl]]:
 @pytest.fixture
 def authorize_urls(
     _captures: dict[str, tuple[AuthorizeUrl, AuthorizeUrl]],
-    new_context: Callable[..., BrowserContext],
+    new_context: ContextFactory,
     target: Target,
     request: pytest.FixtureRequest,
     output_path: str,
-) -> AuthorizeCapture:
-    """``authorize_urls(provider)``: two attempts' authorize URLs, captured unfollowed, cached per worker."""
+) -> Iterator[AuthorizeCapture]:
+    """``authorize_urls(provider)``: two attempts' authorize URLs, captured unfollowed, cached per worker
+    (in untraced contexts; a check that fails gets a trace and screenshot of one more attempt)."""
     from smokegate.synthetic.artifacts import share_events
-    from smokegate.synthetic.journey import capture_authorize
+    from smokegate.synthetic.evidence import evidence_once, failed_before_teardown
+    from smokegate.synthetic.journey import Tab, capture_authorize
     from smokegate.synthetic.oauth import AuthorizeUrl
+
+    judged: dict[str, Provider] = {}
 
     def capture(provider: Provider) -> tuple[AuthorizeUrl, AuthorizeUrl]:
         if provider.name not in _captures:
             attempts = []
-            for _ in range(2):
-                context = new_context()
-                try:
-                    url = capture_authorize(context.new_page(), target.synthetic, provider, target.base_url)
-                finally:
-                    context.close()
-                attempts.append(AuthorizeUrl.parse(url))
+            # Two first visits: a fresh context, then the same one after its reset (no cookie or
+            # storage of the first attempt survives into the second).
+            tab = Tab()
+            try:
+                for _ in range(2):
+                    page = tab.visit(new_context.sample, target.base_url)
+                    attempts.append(AuthorizeUrl.parse(capture_authorize(page, target.synthetic, provider,
+                                                                         target.base_url)))
+            finally:
+                tab.close()
             _captures[provider.name] = (attempts[0], attempts[1])
         share_events(request.node, f"authorize:{provider.name}", output_path)
+        judged.setdefault(provider.name, provider)
         return _captures[provider.name]
 
-    return capture
+    yield capture
+    if judged and failed_before_teardown(request.node):
+        for provider in judged.values():
+
+            def attempt(shows: str, provider: Provider = provider) -> None:
+                syn = target.synthetic.model_copy(update={
+                    "navigation_timeout_ms": min(target.synthetic.navigation_timeout_ms, EVIDENCE_TIMEOUT_MS)})
+                capture_authorize(new_context.evidence(shows).new_page(), syn, provider, target.base_url)
+
+            evidence_once(request.node, f"authorize:{provider.name}", attempt,
+                          f"one more click on {provider.label!r}")
 
 
 # -- signed-in session, once per worker -----------------------------------------------------------

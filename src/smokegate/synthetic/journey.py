@@ -136,14 +136,26 @@ class ContextEvents:
     error_urls: set[str] = field(default_factory=set)
     in_flight: int = 0
     last_activity: float = field(default_factory=time.monotonic)
+    # What the context was for, in the evidence logs (empty: the check's own work).
+    label: str = ""
 
     def attach(self, context: BrowserContext) -> None:
-        context.on("console", self._console)
-        context.on("weberror", lambda error: self._page_error(str(error.error)))
-        context.on("request", self._request)
-        context.on("requestfinished", self._settled)
-        context.on("requestfailed", self._failed)
-        context.on("response", self._response)
+        self._handlers: list[tuple[str, Callable[[Any], None]]] = [
+            ("console", self._console),
+            ("weberror", lambda error: self._page_error(str(error.error))),
+            ("request", self._request),
+            ("requestfinished", self._settled),
+            ("requestfailed", self._failed),
+            ("response", self._response),
+        ]
+        for event, handler in self._handlers:
+            context.on(event, handler)  # type: ignore[call-overload]
+
+    def detach(self, context: BrowserContext) -> None:
+        """Stop listening (the context goes on to another sample with events of its own)."""
+        for event, handler in getattr(self, "_handlers", []):
+            context.remove_listener(event, handler)
+        self._handlers = []
 
     def _stamp(self, line: str) -> None:
         self.log.append(f"{time.strftime('%H:%M:%S')} {SCRUBBER.text(line)}")
@@ -206,18 +218,72 @@ class ContextEvents:
             page.wait_for_timeout(min(50, max(10, quiet_ms - idle_for)))
 
 
-def load_page(new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str) -> PageLoad:
+class Tab:
+    """A browser context and page kept open between the samples of one page.
+
+    The first load in it is a first visit (a fresh context); each later one starts with the reset
+    Lighthouse makes between its runs — the page's storage (cookies, local storage, IndexedDB,
+    service workers, Cache Storage) and the HTTP cache cleared, the context's own cookies (Vercel's
+    bypass) put back — without paying for a new context and renderer.  Chromium only (the reset
+    is made over CDP); elsewhere every load gets a fresh context.
+    """
+
+    def __init__(self) -> None:
+        self.context: BrowserContext | None = None
+        self.page: Page | None = None
+        self._cdp: Any = None
+        self._cookies: list[Any] = []
+
+    def open(self, new_context: Callable[..., BrowserContext]) -> Page:
+        self.close()
+        self.context = new_context()
+        self._cookies = self.context.cookies()
+        self.page = self.context.new_page()
+        return self.page
+
+    def reset(self, app_origin: str) -> Page | None:
+        """The page, ready for another first visit; None when this browser cannot be reset so."""
+        if self.context is None or self.page is None or self.page.is_closed():
+            return None
+        if self._cdp is None:
+            try:
+                self._cdp = self.context.new_cdp_session(self.page)
+            except PlaywrightError:
+                return None  # not Chromium
+        self.page.goto("about:blank")
+        self._cdp.send("Network.clearBrowserCache")
+        self._cdp.send("Storage.clearDataForOrigin", {"origin": origin_of(app_origin), "storageTypes": "all"})
+        self.context.clear_cookies()
+        if self._cookies:
+            self.context.add_cookies(self._cookies)
+        return self.page
+
+    def visit(self, new_context: Callable[..., BrowserContext], app_origin: str) -> Page:
+        """The page for the next first visit: this tab after its reset, else a fresh context's."""
+        page = self.reset(app_origin) if self.page is not None else None
+        return page if page is not None else self.open(new_context)
+
+    def close(self) -> None:
+        if self.context is not None:
+            self.context.close()
+        self.context = self.page = self._cdp = None
+
+
+def load_page(new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str,
+              tab: Tab | None = None) -> PageLoad:
     """Load ``path`` once in a fresh context (a first visit) and read what the browser measured.
 
-    A load the network cut (the page or one of its same-origin requests reset, closed or timed
-    out) says nothing about the page: it is loaded once more in a fresh context, and if the
-    network cuts that one too, the page load could not be determined
-    (:class:`~smokegate.failures.Inconclusive`).  Any other failure is the page's.
+    With ``tab`` the load is made in it (after its reset when it already holds an earlier load of
+    the page) and the tab stays open for the next one; the caller closes it.  A load the network cut
+    (the page or one of its same-origin requests reset, closed or timed out) says nothing about the
+    page: it is loaded once more in a fresh context, and if the network cuts that one too, the
+    page load could not be determined (:class:`~smokegate.failures.Inconclusive`).  Any other
+    failure is the page's.
     """
     reason = ""
     for _attempt in (1, 2):
         try:
-            load, events = _load_once(new_context, path, syn, app_origin)
+            load, events = _load_once(new_context, path, syn, app_origin, tab)
         except _CutLoad as cut:
             reason = cut.reason
             continue
@@ -234,13 +300,15 @@ class _CutLoad(Exception):
 
 
 def _load_once(
-    new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str
+    new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str, tab: Tab | None
 ) -> tuple[PageLoad, ContextEvents]:
-    context = new_context()
+    own = Tab() if tab is None else tab
+    page = own.visit(new_context, app_origin)
+    assert own.context is not None
     events = ContextEvents(app_origin)
-    events.attach(context)
+    events.attach(own.context)
+    kept = False
     try:
-        page = context.new_page()
         started = time.monotonic()
         try:
             page.goto(path, wait_until="load", timeout=syn.navigation_timeout_ms)
@@ -256,8 +324,12 @@ def _load_once(
         events.wait_quiet(page, syn.settle_ms, syn.navigation_timeout_ms)
         raw = page.evaluate(READ_VITALS)
         wall_ms = (time.monotonic() - started) * 1000
+        # A load the network cut is made again in a fresh context: only a clean one keeps its tab.
+        kept = tab is not None and not events.network_failures
     finally:
-        context.close()
+        events.detach(own.context)
+        if not kept:
+            own.close()
     return PageLoad.from_browser(
         raw,
         wall_ms,
