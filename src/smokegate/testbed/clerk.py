@@ -35,8 +35,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
+from smokegate.testbed import hosts
 from smokegate.testbed.fake_secrets import FAKE_SECRETS
 from smokegate.testbed.idp import DEFAULT_EMAIL
 
@@ -205,18 +206,7 @@ def backend_app(clerk: ClerkService) -> ASGIApp:
 
 def backend_by_host(app: ASGIApp, clerk: ClerkService, host: str) -> ASGIApp:
     """Serve the Backend API to ``/v1/`` requests for ``host``; everything else to ``app``."""
-    backend = backend_app(clerk)
-    host_bytes = host.encode()
-
-    async def route(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
-            request_host = dict(scope.get("headers") or []).get(b"host", b"")
-            if request_host.rsplit(b":", 1)[0] == host_bytes:
-                await backend(scope, receive, send)
-                return
-        await app(scope, receive, send)
-
-    return route
+    return hosts.by_host(app, host, backend_app(clerk), path_prefix="/v1/")
 
 
 # -- Frontend API (through the app's /__clerk proxy) and clerk-js -----------------------------------

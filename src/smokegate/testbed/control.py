@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from smokegate.testbed.instance import STATE_FILE
+from smokegate.testbed.instance import STATE_FILE, read_json
 
 
 class TestbedError(RuntimeError):
@@ -65,7 +64,7 @@ class RunningTestbed:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
         # Ready when testbed.json names this process: one left by another testbed is not ours.
-        while (info := _read_info(state_file)) is None or info.get("pid") != process.pid:
+        while (info := read_json(state_file)) is None or info.get("pid") != process.pid:
             if process.poll() is not None:
                 raise TestbedError(f"testbed exited with {process.returncode}: {_tail(log_file)}")
             if time.monotonic() > deadline:
@@ -147,14 +146,6 @@ class RunningTestbed:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-
-def _read_info(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -36,7 +36,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
+
+from smokegate.testbed import hosts
 
 # The testbed's test account.  Not a secret of anything: the testbed is a local stand-in, and the
 # self-tests and `make demo` export these so the suite reads them from the environment as it would
@@ -486,15 +488,4 @@ def create_app(idp: IdentityProvider) -> Starlette:
 
 def by_host(app: ASGIApp, idp: IdentityProvider) -> ASGIApp:
     """Serve the IdP to requests for its host (``127.0.0.1``), everything else to ``app``."""
-    idp_app = create_app(idp)
-    idp_host = (urlsplit(idp.origin).hostname or "").encode()
-
-    async def route(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            host = dict(scope.get("headers") or []).get(b"host", b"")
-            if host.rsplit(b":", 1)[0] == idp_host:
-                await idp_app(scope, receive, send)
-                return
-        await app(scope, receive, send)
-
-    return route
+    return hosts.by_host(app, urlsplit(idp.origin).hostname or "", create_app(idp))

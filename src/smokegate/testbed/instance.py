@@ -36,7 +36,7 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -61,7 +61,7 @@ def _lock_held(state_dir: Path) -> bool:
 
 def running_info(state_dir: Path) -> dict[str, Any] | None:
     """``testbed.json`` of the testbed running on ``state_dir``; None when none runs (stale or absent)."""
-    info = _read_json(state_dir / STATE_FILE)
+    info = read_json(state_dir / STATE_FILE)
     if info is None or not isinstance(info.get("pid"), int):
         return None
     if not pid_alive(info["pid"]) or not _lock_held(state_dir):
@@ -72,7 +72,7 @@ def running_info(state_dir: Path) -> dict[str, Any] | None:
 def _holder(fd: int, state_dir: Path) -> str:
     os.lseek(fd, 0, os.SEEK_SET)
     pid_text = os.read(fd, 32).decode(errors="replace").strip()
-    info = _read_json(state_dir / STATE_FILE) or {}
+    info = read_json(state_dir / STATE_FILE) or {}
     pid = info.get("pid") or (int(pid_text) if pid_text.isdigit() else None)
     where = info.get("https_url") or "(still starting, no URL yet)"
     return f"{where} (pid {pid if pid is not None else 'unknown'})"
