@@ -125,7 +125,7 @@ SMOKE = (
     ),
     _f(
         "error-5pct",
-        "under concurrent load (3+ client connections), 1 request in 20 answers 502 (upstream pool exhausted)",
+        "under concurrent load (3+ requests in flight), 1 request in 20 answers 502 (upstream pool exhausted)",
         "smoke/test_error_rate.py::test_error_rate_under_budget",
     ),
     _f(
