@@ -86,6 +86,30 @@ def test_loading_the_plugin_does_not_import_heavy_libraries(heavy: str) -> None:
     assert done.stdout.strip() == "False", f"loading the plugin imports {heavy}"
 
 
+# The TLS checks' modules read certificates with cryptography; any run that holds them scans with sslyze,
+# which loads it anyway.
+CHECKS_THAT_MAY_LOAD = {"chain": {"cryptography"}, "tls": {"cryptography"}}
+
+
+def test_importing_the_checks_loads_heavy_libraries_only_where_their_checks_use_them() -> None:
+    """Every check module is imported at collection, by every run: what one check needs (joserfc for a
+    forged token, sslyze for a scan) is imported by the function that needs it."""
+    code = (
+        "import sys, importlib, pkgutil, smokegate.checks as c\n"
+        f"heavy = {(*HEAVY, 'joserfc', 'playwright')!r}\n"
+        "for m in pkgutil.iter_modules(c.__path__):\n"
+        "    before = {h for h in heavy if h in sys.modules}\n"
+        "    importlib.import_module('smokegate.checks.' + m.name)\n"
+        "    print(m.name, *sorted(h for h in heavy if h in sys.modules and h not in before))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    loads = {line.split()[0]: set(line.split()[1:]) for line in done.stdout.splitlines()}
+    assert len(loads) >= 15, done.stdout
+    offenders = {name: libs - CHECKS_THAT_MAY_LOAD.get(name, set()) for name, libs in loads.items()}
+    assert not {name: libs for name, libs in offenders.items() if libs}
+
+
 def test_every_config_parameter_is_a_listed_fixture() -> None:
     """``pytest --fixtures`` documents every parameter the config generates."""
     from smokegate import params

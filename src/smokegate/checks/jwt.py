@@ -11,9 +11,6 @@ import json
 import time
 from typing import Any
 
-from joserfc import jwt
-from joserfc.jwk import RSAKey
-
 JWT_PATTERN = r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
 
 
@@ -50,6 +47,10 @@ def alg_none_token(claims: dict[str, Any]) -> str:
 
 def self_signed_token(claims: dict[str, Any]) -> str:
     """A well-formed RS256 token signed with a throwaway key the platform has never seen."""
+    # Imported here: joserfc loads cryptography, which only this check needs (start-up of every run).
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
     key = RSAKey.generate_key(2048, parameters={"kid": "smokegate-probe"})
     return jwt.encode({"alg": "RS256", "kid": "smokegate-probe", "typ": "JWT"}, claims, key)
 
