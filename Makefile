@@ -30,7 +30,7 @@ browser: $(STAMP)
 	  else \
 	    echo "no Chromium found: run 'sudo apt-get install chromium' (the synthetic suite needs it)"; \
 	  fi; }
-	@# Chromium's headless shell: the same engine at about half the CPU per page load (used when present).
+	@# Chromium's headless shell: the same engine at about 0.4 x the CPU per page load (used when present).
 	@command -v chromium-headless-shell >/dev/null || ! command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian's chromium-headless-shell (lighter headless Chromium for the synthetic suite)"; \

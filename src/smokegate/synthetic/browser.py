@@ -15,7 +15,8 @@ import pytest
 
 SYSTEM_CHROMIUM = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Chromium's headless shell (Debian's chromium-headless-shell, what Playwright itself runs headless):
-# the same Blink and V8 without the browser's UI layer, about half the CPU per page load (bench/).
+# the same Blink and V8 without the browser's UI layer, about 0.4 x the CPU per page load
+# (bench/bench_headless_shell.py).
 HEADLESS_SHELL = ("chromium-headless-shell",)
 INSTALL_HINT = "apt-get install chromium"
 # Quiet, reproducible runs: no updater, sync or background traffic that could land in a measurement.
