@@ -1,8 +1,10 @@
 """Forged webhook deliveries: what an attacker (or a replay) sends to a webhook receiver.
 
-Signatures are computed with the real ``stripe`` and ``svix`` libraries, so a well-formed header
-made with a wrong secret is exactly what Stripe or Clerk would send, only signed with another key.
-Every attack here must be refused with 400.
+Signatures are computed with the real libraries, so a well-formed header made with a wrong secret
+is exactly what Stripe or Clerk would send, only signed with another key: ``stripe``'s, and for
+Clerk's Svix deliveries ``standardwebhooks``, the signing scheme ``svix.webhooks.Webhook`` wraps
+(importing ``svix`` loads its whole API client, half a second of every run; the testbed verifies
+with ``svix`` itself, as the platform does).  Every attack here must be refused with 400.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def stripe_delivery(attack: str, secret: str | None = None) -> Delivery:
 
 
 def svix_delivery(attack: str, secret: str | None = None) -> Delivery:
-    from svix.webhooks import Webhook as SvixWebhook
+    from standardwebhooks.webhooks import Webhook as SvixWebhook  # svix's own signer (module docstring)
 
     body = _clerk_event()
     msg_id = f"msg_smokegate{secrets.token_hex(8)}"
@@ -98,7 +100,7 @@ def svix_delivery(attack: str, secret: str | None = None) -> Delivery:
 def signed_delivery(kind: str, secret: str) -> Delivery:
     """A correctly signed, current delivery: what the real provider sends (self-tests use it)."""
     import stripe
-    from svix.webhooks import Webhook as SvixWebhook
+    from standardwebhooks.webhooks import Webhook as SvixWebhook  # svix's own signer (module docstring)
 
     if kind == "stripe":
         body = _stripe_event()
