@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -226,49 +227,35 @@ def hostname_matches(cert: x509.Certificate, host: str) -> bool:
     return False
 
 
-def scan(host: str, port: int, *, ca_file: str | None, profile: str = "intermediate",
-         timeout_s: float = 10.0) -> TlsScan:
-    """Run sslyze against ``host:port`` (trusting ``ca_file``, or sslyze's Mozilla store).
+class _Sslyze:
+    """One server's sslyze runs: the scan commands the Mozilla checker needs, a subset on a retry."""
 
-    Everything that fails on the way is tried once more, and only once: the whole scan when it could
-    not start; each scan command that errored; each enumeration that saw a handshake cut off.  So
-    a scan is one sslyze run, two when something failed, and three only when a retry itself failed.
-    """
-    # Imported here: sslyze loads its OpenSSL builds and trust stores, which only the TLS checks need.
-    from sslyze.mozilla_tls_profile.tls_config_checker import (
-        SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER,
-        MozillaTlsConfiguration,
-        ServerNotCompliantWithTlsConfiguration,
-        ServerScanResultIncomplete,
-        TlsConfigurationEnum,
-        check_server_against_tls_configuration,
-    )
-    from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
-    from sslyze.plugins.openssl_cipher_suites.implementation import CipherSuitesScanResult
-    from sslyze.plugins.scan_commands import ScanCommand
-    from sslyze.scanner.models import (
-        ScanCommandsExtraArguments,
-        ServerConnectivityStatusEnum,
-        ServerScanRequest,
-        ServerScanResult,
-        ServerScanStatusEnum,
-    )
-    from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
-    from sslyze.scanner.scanner import Scanner
-    from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+    def __init__(self, host: str, port: int, ca_file: str | None, timeout_s: float) -> None:
+        # Imported here: sslyze loads its OpenSSL builds and trust stores, which only the TLS checks need.
+        from sslyze.mozilla_tls_profile.tls_config_checker import SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER
 
-    completed = ScanCommandAttemptStatusEnum.COMPLETED
-    report = TlsScan(host=host, port=port, profile=profile)
+        self.host, self.port, self.ca_file, self.timeout_s = host, port, ca_file, timeout_s
+        self.needed = {command.value: command for command in SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER}
 
-    def run(commands: set[ScanCommand]) -> ServerScanResult:
+    def run(self, names: Iterable[str]) -> Any:
+        """One sslyze run of these commands: its ``ServerScanResult``."""
+        from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
+        from sslyze.plugins.scan_commands import ScanCommand
+        from sslyze.scanner.models import ScanCommandsExtraArguments, ServerScanRequest
+        from sslyze.scanner.scanner import Scanner
+        from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+
+        commands = {self.needed[name] for name in names}
         # sslyze refuses extra arguments for a command not asked for (a retry may not ask for it).
-        extra = ScanCommandsExtraArguments(certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file))
-                                           if ca_file and ScanCommand.CERTIFICATE_INFO in commands else None)
+        custom_ca = self.ca_file and ScanCommand.CERTIFICATE_INFO in commands
+        extra = ScanCommandsExtraArguments(certificate_info=CertificateInfoExtraArgument(
+            custom_ca_file=Path(self.ca_file)) if custom_ca and self.ca_file else None)
         request = ServerScanRequest(
-            server_location=ServerNetworkLocation(hostname=host, port=port),
+            server_location=ServerNetworkLocation(hostname=self.host, port=self.port),
             # sslyze's own retry covers only a TCP connect that timed out: 2 attempts = one retry.
             network_configuration=ServerNetworkConfiguration(
-                tls_server_name_indication=host, network_timeout=int(max(1, timeout_s)), network_max_retries=2
+                tls_server_name_indication=self.host, network_timeout=int(max(1, self.timeout_s)),
+                network_max_retries=2,
             ),
             scan_commands=commands,
             scan_commands_extra_arguments=extra,
@@ -280,38 +267,48 @@ def scan(host: str, port: int, *, ca_file: str | None, profile: str = "intermedi
             scanner.queue_scans([request])
             return next(iter(scanner.get_results()))
 
-    def started(result: ServerScanResult) -> bool:
-        return (result.connectivity_status == ServerConnectivityStatusEnum.COMPLETED
-                and result.scan_status == ServerScanStatusEnum.COMPLETED and result.scan_result is not None)
+    @staticmethod
+    def started(result: Any) -> bool:
+        from sslyze.scanner.models import ServerConnectivityStatusEnum, ServerScanStatusEnum
 
-    needed = {command.value: command for command in SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER}
-    result = run(set(needed.values()))
-    if not started(result):
-        report.retried["*"] = "the scan could not start"
-        result = run(set(needed.values()))
-    if not started(result):
+        return bool(result.connectivity_status == ServerConnectivityStatusEnum.COMPLETED
+                    and result.scan_status == ServerScanStatusEnum.COMPLETED and result.scan_result is not None)
+
+    def not_started(self, result: Any, report: TlsScan) -> None:
+        """No scan after its retry: the server's answer (``error``) or the network's (``unknown``)."""
         trace = result.connectivity_error_trace
-        text = f"TLS connection to {host}:{port} failed: {_trace_text(trace) if trace else 'no handshake'}"
+        text = f"TLS connection to {self.host}:{self.port} failed: {_trace_text(trace) if trace else 'no handshake'}"
         # sslyze reports "no TLS version and cipher suite supported" as ServerTlsConfigurationNotSupported
         # and a refused connection as ServerRejectedConnection: both are the server's answer.
         if _trace_types(trace)[:1] in (["ConnectionToServerFailed"], ["ConnectionToServerTimedOut"]):
             report.unknown = Unknown(text + " (twice)")
         else:
             report.error = text
-        return report
-    assert result.scan_result is not None
 
-    # Every attempt of every command: what completed, and what errored.
-    observed: dict[str, list[Any]] = {name: [] for name in needed}
-    errored: dict[str, list[Any]] = {name: [] for name in needed}
 
-    def record(scan_result: Any, names: set[str]) -> None:
+@dataclass
+class _Attempts:
+    """Every attempt of every scan command: what completed, and what errored."""
+
+    names: list[str]
+    observed: dict[str, list[Any]] = field(default_factory=dict)
+    errored: dict[str, list[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.observed = {name: [] for name in self.names}
+        self.errored = {name: [] for name in self.names}
+
+    def record(self, scan_result: Any, names: Iterable[str]) -> None:
+        from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
+
         for name in names:
             attempt = getattr(scan_result, name)
-            (observed if attempt.status == completed and attempt.result is not None else errored)[name].append(attempt)
+            completed = attempt.status == ScanCommandAttemptStatusEnum.COMPLETED and attempt.result is not None
+            (self.observed if completed else self.errored)[name].append(attempt)
 
-    def why_again(name: str) -> str | None:
-        seen, failed = observed[name], errored[name]
+    def why_again(self, name: str) -> str | None:
+        """Why this command is worth one more run, or None."""
+        seen, failed = self.observed[name], self.errored[name]
         if not seen:
             return f"{getattr(failed[-1].error_reason, 'value', '')} error" if len(failed) < 2 else None
         if name in _ENUMERATIONS and len(seen) == 1 and len(seen) + len(failed) < 3 and has_cut_off(
@@ -319,46 +316,85 @@ def scan(host: str, port: int, *, ca_file: str | None, profile: str = "intermedi
             return "handshakes cut off (reset or timeout)"
         return None
 
-    record(result.scan_result, set(needed))
-    retry_error: str | None = None
+    def unknown(self, name: str) -> Unknown:
+        return command_unknown(name, self.errored[name])
+
+
+def scan(host: str, port: int, *, ca_file: str | None, profile: str = "intermediate",
+         timeout_s: float = 10.0) -> TlsScan:
+    """Run sslyze against ``host:port`` (trusting ``ca_file``, or sslyze's Mozilla store).
+
+    Everything that fails on the way is tried once more, and only once: the whole scan when it could
+    not start; each scan command that errored; each enumeration that saw a handshake cut off.  So
+    a scan is one sslyze run, two when something failed, and three only when a retry itself failed.
+    """
+    sslyze = _Sslyze(host, port, ca_file, timeout_s)
+    report = TlsScan(host=host, port=port, profile=profile)
+    result = sslyze.run(sslyze.needed)
+    if not sslyze.started(result):
+        report.retried["*"] = "the scan could not start"
+        result = sslyze.run(sslyze.needed)
+    if not sslyze.started(result):
+        sslyze.not_started(result, report)
+        return report
+    attempts = _Attempts(list(sslyze.needed))
+    attempts.record(result.scan_result, sslyze.needed)
+    retry_error = _retry(sslyze, attempts, report)
+    _read_certificate(report, attempts, ca_file)
+    merged = _read_versions(report, attempts, retry_error)
+    _judge_profile(report, result, attempts, merged)
+    return report
+
+
+def _retry(sslyze: _Sslyze, attempts: _Attempts, report: TlsScan) -> str | None:
+    """Run again, once, what errored or was cut off (twice for a retry that itself failed).
+
+    Returns why a retry could not start, if it could not."""
     for _ in range(2):
-        again = {name: why for name in needed if (why := why_again(name))}
+        again = {name: why for name in attempts.names if (why := attempts.why_again(name))}
         if not again:
-            break
+            return None
         for name, why in again.items():
             report.retried[name] = f"{report.retried[name]}; again: {why}" if name in report.retried else why
-        retry = run({needed[name] for name in again})
-        if not started(retry):
+        retry = sslyze.run(again)
+        if not sslyze.started(retry):
             trace = retry.connectivity_error_trace
-            retry_error = f"the retry could not start: {_trace_text(trace) if trace else 'no handshake'}"
-            break
-        record(retry.scan_result, set(again))
+            return f"the retry could not start: {_trace_text(trace) if trace else 'no handshake'}"
+        attempts.record(retry.scan_result, again)
+    return None
 
-    certificate = observed["certificate_info"]
-    if certificate:
-        deployment = certificate[-1].result.certificate_deployments[0]
-        report.chain = list(deployment.received_certificate_chain)
-        wanted = CUSTOM_STORE if ca_file else "Mozilla"
-        for validation in deployment.path_validation_results:
-            if validation.trust_store.name == wanted:
-                report.trust_store = wanted
-                report.trusted = validation.was_validation_successful
-                report.trust_error = validation.validation_error
-    else:
-        report.cert_unknown = command_unknown("certificate_info", errored["certificate_info"])
+
+def _read_certificate(report: TlsScan, attempts: _Attempts, ca_file: str | None) -> None:
+    certificate = attempts.observed["certificate_info"]
+    if not certificate:
+        report.cert_unknown = attempts.unknown("certificate_info")
+        return
+    deployment = certificate[-1].result.certificate_deployments[0]
+    report.chain = list(deployment.received_certificate_chain)
+    wanted = CUSTOM_STORE if ca_file else "Mozilla"
+    for validation in deployment.path_validation_results:
+        if validation.trust_store.name == wanted:
+            report.trust_store = wanted
+            report.trusted = validation.was_validation_successful
+            report.trust_error = validation.validation_error
+
+
+def _read_versions(report: TlsScan, attempts: _Attempts, retry_error: str | None) -> dict[str, Any]:
+    """Judge each protocol version from all its runs; returns each enumeration's runs merged into one
+    attempt (the accepted suites of every run), as the Mozilla checker reads them."""
+    from sslyze.plugins.openssl_cipher_suites.implementation import CipherSuitesScanResult
 
     merged: dict[str, Any] = {}
     for version, name in _VERSION_FIELDS.items():
-        runs = observed[name]
+        runs, failed = attempts.observed[name], attempts.errored[name]
         if not runs:
             report.versions[version] = None
-            report.version_unknown[version] = command_unknown(name, errored[name])
-            merged[name] = errored[name][-1]
+            report.version_unknown[version] = attempts.unknown(name)
+            merged[name] = failed[-1]
             continue
         outcomes = [handshake_outcomes([c.cipher_suite.name for c in a.result.accepted_cipher_suites],
                                        _rejections(a.result)) for a in runs]
-        failed = errored[name]
-        why = retry_error or (command_unknown(name, failed).reason if failed else None)
+        why = retry_error or (attempts.unknown(name).reason if failed else None)
         verdict = judge_version(version, outcomes, why)
         report.versions[version] = verdict.supported
         if verdict.unknown is not None:
@@ -370,14 +406,25 @@ def scan(host: str, port: int, *, ca_file: str | None, profile: str = "intermedi
             tls_version_used=first.tls_version_used, accepted_cipher_suites=list(accepted.values()),
             rejected_cipher_suites=[c for c in first.rejected_cipher_suites if c.cipher_suite.name not in accepted],
         ))
+    return merged
 
-    # The Mozilla profile reads every command: it is undetermined when any of them is.
-    for name in set(needed) - set(_VERSION_FIELDS.values()):
-        merged[name] = observed[name][-1] if observed[name] else errored[name][-1]
-    missing = sorted(name for name in needed if not observed[name])
+
+def _judge_profile(report: TlsScan, result: Any, attempts: _Attempts, merged: dict[str, Any]) -> None:
+    """The Mozilla profile reads every command: it is undetermined when any of them is."""
+    from sslyze.mozilla_tls_profile.tls_config_checker import (
+        MozillaTlsConfiguration,
+        ServerNotCompliantWithTlsConfiguration,
+        ServerScanResultIncomplete,
+        TlsConfigurationEnum,
+        check_server_against_tls_configuration,
+    )
+
+    for name in set(attempts.names) - set(_VERSION_FIELDS.values()):
+        merged[name] = attempts.observed[name][-1] if attempts.observed[name] else attempts.errored[name][-1]
+    missing = sorted(name for name in attempts.names if not attempts.observed[name])
     undetermined = sorted(v for v, supported in report.versions.items() if supported is None)
     if missing:
-        unknowns = [command_unknown(name, errored[name]) for name in missing]
+        unknowns = [attempts.unknown(name) for name in missing]
         report.profile_unknown = Unknown("; ".join(u.reason for u in unknowns), all(u.network for u in unknowns))
     elif undetermined:
         report.profile_unknown = Unknown(f"it depends on {', '.join(undetermined)}, which could not be determined: "
@@ -385,9 +432,9 @@ def scan(host: str, port: int, *, ca_file: str | None, profile: str = "intermedi
     else:
         checked = dataclasses.replace(result, scan_result=dataclasses.replace(result.scan_result, **merged))
         try:
-            check_server_against_tls_configuration(checked, MozillaTlsConfiguration.get(TlsConfigurationEnum(profile)))
+            check_server_against_tls_configuration(
+                checked, MozillaTlsConfiguration.get(TlsConfigurationEnum(report.profile)))
         except ServerNotCompliantWithTlsConfiguration as exc:
             report.profile_issues = dict(exc.issues)
         except ServerScanResultIncomplete as exc:  # pragma: no cover - every command was checked above
             report.profile_unknown = Unknown(str(exc), network=False)
-    return report
