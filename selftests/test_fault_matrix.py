@@ -17,7 +17,7 @@ import pytest
 from smokegate.testbed import faults
 from smokegate.testbed.control import RunningTestbed
 
-from .conftest import SUITES, cli_for, env_for, run_suite, suite_paths
+from .conftest import SUITES, SuiteRun, cli_for, env_for, run_suite, suite_paths
 
 pytestmark = pytest.mark.selftest_slow
 
@@ -43,6 +43,38 @@ def test_fault_fails_exactly_its_checks(fault: faults.Fault, testbed: RunningTes
         run = run_suite([*paths, *cli_for(testbed)], tmp_path, env=env_for(testbed))
     finally:
         testbed.set_faults([])
+    _assert_exactly_its_checks_failed(fault, run)
+
+
+# Faults whose catching depends on what the run's processes share: the error-rate burst against
+# latency samples, the rate-limit burst once per run and its wait joined on any worker.
+XDIST_FAULTS = ("error-5pct", "ratelimit-stuck", "ratelimit-no-retry-after")
+
+
+def test_healthy_testbed_passes_every_check_under_xdist(healthy_testbed: RunningTestbed, tmp_path: Path) -> None:
+    """Two workers (smokegate.distribute, smokegate.shared): the same verdict, no false alarm."""
+    run = run_suite([*suite_paths(SUITES), *cli_for(healthy_testbed), "-n", "2"], tmp_path,
+                    env=env_for(healthy_testbed))
+    not_passed = {c: o for c, o in run.outcomes.items() if o != "passed"}
+    assert run.gate.get("verdict") == "pass" and not not_passed, (
+        f"false alarms on the healthy testbed under xdist: {not_passed}\n{run.output[-3000:]}"
+    )
+    assert len(run.outcomes) > 150, run.output[-3000:]
+
+
+@pytest.mark.parametrize("name", XDIST_FAULTS)
+def test_fault_fails_exactly_its_checks_under_xdist(name: str, testbed: RunningTestbed, tmp_path: Path) -> None:
+    fault = faults.CATALOG[name]
+    testbed.set_faults([fault.name])
+    try:
+        paths = [f"tests/{path}" for path in fault.test_paths]
+        run = run_suite([*paths, *cli_for(testbed), "-n", "2"], tmp_path, env=env_for(testbed))
+    finally:
+        testbed.set_faults([])
+    _assert_exactly_its_checks_failed(fault, run)
+
+
+def _assert_exactly_its_checks_failed(fault: faults.Fault, run: SuiteRun) -> None:
     failed = run.with_outcome("failed")
     expected = set(fault.catches)
     assert failed == expected, (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
@@ -72,17 +72,20 @@ def _sends_to(item: pytest.Item, route: str) -> bool:
     return any(getattr(value, "path", None) == route for value in params.values())
 
 
-@pytest.fixture(autouse=True)
-def _outside_rate_limit_window(request: pytest.FixtureRequest) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
     """A check sending to the rate-limited route waits while this run's rate-limit window is open on it
-    (another worker's burst), and keeps the burst waiting while it runs: it must not meet that 429."""
-    run = runs.current(request.config)
+    (another worker's burst), and keeps the burst waiting while it runs: it must not meet that 429.
+
+    A hook, not an autouse fixture: every check of every suite would otherwise pay for a fixture
+    (and allure-pytest write a result container for it) to learn that it does not send there.
+    """
+    run = runs.current(item.config)
     route = run.target.security.rate_limit.path if run is not None else None
-    if run is None or route is None or not _sends_to(request.node, route):
-        yield
-        return
-    with run.locks.window(route, f"{request.node.name}: the rate-limit window on {route}"):
-        yield
+    if run is None or route is None or not _sends_to(item, route):
+        return (yield)
+    with run.locks.window(route, f"{item.name}: the rate-limit window on {route}"):
+        return (yield)
 
 
 def scan_pages(target: Target) -> list[Page]:

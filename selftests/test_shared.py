@@ -1,0 +1,123 @@
+"""The locks and the once-per-run result that a run's processes share (smokegate.shared).
+
+Each test takes the locks from separate processes (forked), as xdist's workers do: flock locks
+belong to open file descriptions, so what is proven here holds across processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from smokegate.failures import Inconclusive
+from smokegate.shared import RunLocks, once
+
+FORK = multiprocessing.get_context("fork")
+HOLD_S = 0.4
+
+
+def _log(path: Path, line: str) -> None:
+    with path.open("a") as out:
+        out.write(f"{line} {time.monotonic():.4f}\n")
+
+
+def _hold(kind: str, directory: str, log: str, start_after: float = 0.0) -> None:
+    """In a child process: take ``kind`` on the run's locks, hold it HOLD_S, log start and end."""
+    time.sleep(start_after)
+    locks, path = RunLocks(Path(directory)), Path(log)
+    lock = locks.load("burst") if kind == "load" else locks.measuring("sample")
+    with lock:
+        _log(path, f"{kind}-start")
+        time.sleep(HOLD_S)
+        _log(path, f"{kind}-end")
+
+
+def _spans(log: Path) -> dict[str, tuple[float, float]]:
+    times = {name: float(t) for name, t in (line.split() for line in log.read_text().splitlines())}
+    kinds = {name.rsplit("-", 1)[0] for name in times}
+    return {k: (times[f"{k}-start"], times[f"{k}-end"]) for k in kinds}
+
+
+def _run_all(*targets: tuple[Callable[..., None], tuple[object, ...]]) -> None:
+    processes = [FORK.Process(target=fn, args=args) for fn, args in targets]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(30)
+        assert process.exitcode == 0
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def test_a_load_and_a_measurement_never_overlap_across_processes(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    _run_all((_hold, ("measure", str(tmp_path), str(log))), (_hold, ("load", str(tmp_path), str(log), 0.1)))
+    spans = _spans(log)
+    assert not _overlap(spans["measure"], spans["load"]), spans
+    assert spans["load"][0] >= spans["measure"][1]
+
+
+def test_measurements_share_the_target(tmp_path: Path) -> None:
+    log_a, log_b = tmp_path / "a", tmp_path / "b"
+    _run_all((_hold, ("measure", str(tmp_path), str(log_a))), (_hold, ("measure", str(tmp_path), str(log_b), 0.1)))
+    assert _overlap(_spans(log_a)["measure"], _spans(log_b)["measure"])
+
+
+def test_a_waiting_load_keeps_new_measurements_out(tmp_path: Path) -> None:
+    """Measurements arriving one after another must not starve a burst that waits for its turn."""
+    first, load, late = tmp_path / "first", tmp_path / "load", tmp_path / "late"
+    _run_all((_hold, ("measure", str(tmp_path), str(first))),
+             (_hold, ("load", str(tmp_path), str(load), 0.1)),
+             (_hold, ("measure", str(tmp_path), str(late), 0.2)))
+    measured_first, loaded, measured_late = _spans(first)["measure"], _spans(load)["load"], _spans(late)["measure"]
+    assert loaded[0] >= measured_first[1], "the load started while a measurement ran"
+    assert measured_late[0] >= loaded[1], "a measurement that arrived while the load waited went first"
+
+
+def test_every_wait_is_bounded(tmp_path: Path) -> None:
+    locks = RunLocks(tmp_path)
+    with locks.load("the burst"):
+        started = time.monotonic()
+        with pytest.raises(Inconclusive, match="another check kept the target busy"), \
+                locks.measuring("a latency sample", wait_s=0.3):
+            pass
+        assert time.monotonic() - started < 2
+        with locks.measuring("a page load", wait_s=0.2, best_effort=True):
+            pass  # best effort: past the wait it goes on without the lock
+
+
+def test_a_rate_limit_window_holds_its_route_until_released(tmp_path: Path) -> None:
+    locks = RunLocks(tmp_path)
+    held = locks.hold_window("/api/waitlist", "the burst")
+    with pytest.raises(Inconclusive), locks.window("/api/waitlist", "a check on the route", wait_s=0.2):
+        pass
+    with locks.window("/api/status", "a check on another route", wait_s=0.2):
+        pass
+    held.release()
+    with locks.window("/api/waitlist", "a check on the route", wait_s=0.2):
+        pass
+
+
+def _once_child(directory: str, out: str) -> None:
+    def make() -> str:
+        Path(out + ".made").write_text("made")
+        time.sleep(0.2)
+        return "the burst's result"
+
+    value, made = once(Path(directory), "burst", make)
+    Path(out).write_text(f"{value}|{made}")
+
+
+def test_once_is_made_by_one_process_and_read_by_the_others(tmp_path: Path) -> None:
+    outs = [str(tmp_path / f"out{i}") for i in range(3)]
+    _run_all(*((_once_child, (str(tmp_path), out)) for out in outs))
+    results = [Path(out).read_text().split("|") for out in outs]
+    assert {value for value, _ in results} == {"the burst's result"}
+    assert sorted(made for _, made in results) == ["False", "False", "True"]
+    assert len(list(tmp_path.glob("out*.made"))) == 1
