@@ -7,6 +7,7 @@ token and a token signed with a key of their own.  A correct server refuses both
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from typing import Any
@@ -47,12 +48,19 @@ def alg_none_token(claims: dict[str, Any]) -> str:
 
 def self_signed_token(claims: dict[str, Any]) -> str:
     """A well-formed RS256 token signed with a throwaway key the platform has never seen."""
-    # Imported here: joserfc loads cryptography, which only this check needs (start-up of every run).
     from joserfc import jwt
+
+    return jwt.encode({"alg": "RS256", "kid": "smokegate-probe", "typ": "JWT"}, claims, _throwaway_key())
+
+
+@functools.cache
+def _throwaway_key() -> Any:
+    """One RSA key per process: making a 2048-bit key costs about 70 ms, and any key the platform
+    never saw proves the same thing."""
+    # Imported here: joserfc loads cryptography, which only this check needs (start-up of every run).
     from joserfc.jwk import RSAKey
 
-    key = RSAKey.generate_key(2048, parameters={"kid": "smokegate-probe"})
-    return jwt.encode({"alg": "RS256", "kid": "smokegate-probe", "typ": "JWT"}, claims, key)
+    return RSAKey.generate_key(2048, parameters={"kid": "smokegate-probe"})
 
 
 def expired_token() -> str:
