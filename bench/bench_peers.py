@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -264,7 +265,11 @@ class Bench:
         ``simulate`` (its default): wall time only, its metrics are a model's, not comparable.
         """
         out = self.tmp / f"lighthouse-{self._next()}.json"
-        flags = [*CHROMIUM_FLAGS, "--headless=new", "--no-sandbox", f"--ignore-certificate-errors-spki-list={pin}"]
+        # A flag Chromium ignores, naming this run: chrome-launcher starts Chromium in a session of its own,
+        # so a Lighthouse killed at its timeout would leave it running; the marker finds it (and only it).
+        marker = f"--smokegate-bench-run={os.getpid()}-{self._next()}"
+        flags = [*CHROMIUM_FLAGS, "--headless=new", "--no-sandbox", f"--ignore-certificate-errors-spki-list={pin}",
+                 marker]
         command = [
             str(LIGHTHOUSE), self.testbed.url + path, "--only-categories=performance",
             f"--throttling-method={throttling}", "--output=json", f"--output-path={out}", "--quiet",
@@ -273,7 +278,15 @@ class Bench:
             "--form-factor=desktop", "--screenEmulation.mobile=false", "--screenEmulation.width=1280",
             "--screenEmulation.height=720", "--screenEmulation.deviceScaleFactor=1",
         ]
-        seconds, done = wall(command, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=LIGHTHOUSE_TIMEOUT_S)
+        try:
+            # TMPDIR: chrome-launcher's profile directory lands in the bench's temporary directory, removed at
+            # the end even when a killed run could not remove it.
+            env = {**os.environ, "CHROME_PATH": CHROMIUM, "TMPDIR": str(self.tmp)}
+            seconds, done = wall(command, env=env, timeout=LIGHTHOUSE_TIMEOUT_S)
+        finally:
+            left = kill_marked(marker)
+        if left:
+            self.results.notes.append(f"Lighthouse on {path} left {left} Chromium process(es) running: killed")
         if done.returncode != 0 or not out.exists():
             raise RuntimeError(f"lighthouse {path} failed ({done.returncode}): {done.stderr[-2000:]}")
         report = json.loads(out.read_text())
@@ -322,6 +335,25 @@ class Bench:
             data = self.pytest("suite_s", *suites)
             self.results.machine["suite_checks"] = data["counts"]["passed"]
             self.results.machine["suite_requests"] = data["requests_sent"]
+
+
+def kill_marked(marker: str) -> int:
+    """SIGKILL the processes whose command line holds ``marker`` (one Lighthouse run's Chromium)."""
+    killed = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            arguments = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker.encode() in arguments:
+            try:
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+    return killed
 
 
 def sslyze_verdict(path: Path) -> str:
