@@ -66,9 +66,18 @@ selftest: setup postgres
 
 test: lint selftest
 
-bench: setup
+# bench_peers.py puts smokegate beside curl, sslyze's CLI and Lighthouse (bench/package.json, pinned,
+# installed into bench/node_modules from npm) in one run against its own testbed; Lighthouse runs the
+# system Chromium (never a browser download).  package.json's overrides pin the two packages Lighthouse's
+# trace engine asks for at "latest", which npm ci could not otherwise hold to the lock file.
+bench: setup bench/node_modules/.package-lock.json
 	$(BIN)/python bench/bench_smoke.py
 	$(BIN)/python bench/bench_report.py
+	$(BIN)/python bench/bench_peers.py
+
+bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: run 'sudo apt-get install npm' (bench_peers.py needs Lighthouse)"; exit 1; }
+	timeout 600 npm ci --prefix bench --no-audit --no-fund --loglevel=error
 
 # N whole-suite runs against the healthy testbed through network chaos; any failure is a false alarm.
 SOAK_RUNS ?= 10

@@ -32,7 +32,7 @@ def smoke_wall_times(testbed: RunningTestbed, reports: Path) -> list[float]:
             [sys.executable, "-m", "pytest", "tests/smoke", "-q", "-p", "no:cacheprovider", "--target", "local",
              "--base-url", testbed.url, "--ca-bundle", testbed.ca_file, "--expect-version", testbed.version,
              "--reports-dir", str(reports)],
-            cwd=ROOT, check=True, capture_output=True,
+            cwd=ROOT, check=True, capture_output=True, timeout=300,
         )
         times.append(time.perf_counter() - started)
     return times
@@ -58,7 +58,7 @@ def curl_times(testbed: RunningTestbed) -> list[float]:
         out = subprocess.run(
             ["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}", "--cacert", testbed.ca_file,
              "--max-time", "10", testbed.url + "/api/health"],
-            check=True, capture_output=True, text=True,
+            check=True, capture_output=True, text=True, timeout=30,
         ).stdout
         values.append(float(out) * 1000)
     return values
