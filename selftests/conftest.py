@@ -66,6 +66,21 @@ def run_suite(
     return SuiteRun(code, text, gate, reports_dir)
 
 
+@pytest.fixture(scope="module")
+def report_browser() -> Iterator[Any]:
+    """The system Chromium, to open the reports the way a reader does (render self-tests)."""
+    from .render_checks import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no system Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
 @pytest.fixture(scope="session")
 def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTestbed]:
     """One testbed per xdist worker; tests switch its faults and must leave them off."""

@@ -18,7 +18,6 @@ import json
 import re
 import shutil
 import zipfile
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from selftests.render_checks import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, local_links, overlaps, resolve, secret_hits
+from selftests.render_checks import VIEWPORT, local_links, overlaps, resolve, secret_hits
 from smokegate.allure_results import CATEGORIES_FILE
 from smokegate.failures import FailureKind
 from smokegate.testbed import fake_secrets, idp
@@ -111,18 +110,6 @@ def runs(testbed: RunningTestbed, tmp_path_factory: pytest.TempPathFactory, work
     data = json.loads(done.read_text())
     runs = {state: SuiteRun(**{**run, "reports_dir": Path(run["reports_dir"])}) for state, run in data["runs"].items()}
     return Runs(runs, Path(data["daily"]), shared)
-
-
-@pytest.fixture(scope="module")
-def report_browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no system Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
 
 
 def _open(browser: Any, path: Path) -> Any:

@@ -4,7 +4,6 @@ left out, a trend per check, labels that never overlap a bar — checked on the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from selftests.ops.conftest import check, make_gate
-from selftests.render_checks import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, overlaps
+from selftests.render_checks import VIEWPORT, overlaps
 from smokegate.ops.history import History
 from smokegate.ops.report import Bucket, CheckStats, ReportData, TargetStats, collect, write_report
 from smokegate.ops.report_page import collect_trends, has_something_to_say, render_page, sparkline
@@ -125,18 +124,6 @@ def test_a_weekly_trend_is_per_day(week_history: Path) -> None:
         data = collect(history, since=timedelta(days=7), now=NOW)
         trends = collect_trends(history, data)
     assert len(trends[("production", "page-home")]) == 7
-
-
-@pytest.fixture(scope="module")
-def report_browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no system Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
 
 
 def _overlaps_of(browser: Any, path: Path) -> list[Any]:
