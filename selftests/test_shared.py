@@ -1,7 +1,9 @@
 """The locks and the once-per-run result that a run's processes share (smokegate.shared).
 
 Each test takes the locks from separate processes (forked), as xdist's workers do: flock locks
-belong to open file descriptions, so what is proven here holds across processes.
+belong to open file descriptions, so what is proven here holds across processes.  The processes are
+put in order by events, not by sleeping: on a busy machine a forked child may start a second late,
+and a test that relied on start-up times would then prove nothing (or fail for no reason).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Callable
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,11 @@ from smokegate.failures import Inconclusive
 from smokegate.shared import RunLocks, once
 
 FORK = multiprocessing.get_context("fork")
-HOLD_S = 0.4
+HOLD_S = 0.3
+# How long a step waits for the step it follows; only reached when the lock under test is wrong.
+STEP_WAIT_S = 10.0
+# How long a process that claims to share or exclude waits for its lock before giving up.
+LOCK_WAIT_S = 5.0
 
 
 def _log(path: Path, line: str) -> None:
@@ -25,14 +32,26 @@ def _log(path: Path, line: str) -> None:
         out.write(f"{line} {time.monotonic():.4f}\n")
 
 
-def _hold(kind: str, directory: str, log: str, start_after: float = 0.0) -> None:
-    """In a child process: take ``kind`` on the run's locks, hold it HOLD_S, log start and end."""
-    time.sleep(start_after)
+def _hold(kind: str, directory: str, log: str, *, after: Event | None = None, entered: Event | None = None,
+          until: Event | None = None, arriving: Event | None = None) -> None:
+    """In a child process: take ``kind`` on the run's locks once ``after`` is set, log start and end.
+
+    ``arriving`` is set just before asking for the lock, ``entered`` once it is held; the lock is
+    held HOLD_S, then (if given) until ``until`` is set.
+    """
+    if after is not None:
+        assert after.wait(STEP_WAIT_S)
     locks, path = RunLocks(Path(directory)), Path(log)
-    lock = locks.load("burst") if kind == "load" else locks.measuring("sample")
+    if arriving is not None:
+        arriving.set()
+    lock = locks.load("burst", wait_s=LOCK_WAIT_S) if kind == "load" else locks.measuring("sample", wait_s=LOCK_WAIT_S)
     with lock:
         _log(path, f"{kind}-start")
+        if entered is not None:
+            entered.set()
         time.sleep(HOLD_S)
+        if until is not None:
+            until.wait(STEP_WAIT_S)
         _log(path, f"{kind}-end")
 
 
@@ -42,8 +61,8 @@ def _spans(log: Path) -> dict[str, tuple[float, float]]:
     return {k: (times[f"{k}-start"], times[f"{k}-end"]) for k in kinds}
 
 
-def _run_all(*targets: tuple[Callable[..., None], tuple[object, ...]]) -> None:
-    processes = [FORK.Process(target=fn, args=args) for fn, args in targets]
+def _run_all(*targets: tuple[Callable[..., None], tuple[object, ...], dict[str, object]]) -> None:
+    processes = [FORK.Process(target=fn, args=args, kwargs=kwargs) for fn, args, kwargs in targets]
     for process in processes:
         process.start()
     for process in processes:
@@ -56,28 +75,44 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 
 def test_a_load_and_a_measurement_never_overlap_across_processes(tmp_path: Path) -> None:
-    log = tmp_path / "log"
-    _run_all((_hold, ("measure", str(tmp_path), str(log))), (_hold, ("load", str(tmp_path), str(log), 0.1)))
+    log, measuring = tmp_path / "log", FORK.Event()
+    _run_all((_hold, ("measure", str(tmp_path), str(log)), {"entered": measuring}),
+             (_hold, ("load", str(tmp_path), str(log)), {"after": measuring}))
     spans = _spans(log)
     assert not _overlap(spans["measure"], spans["load"]), spans
     assert spans["load"][0] >= spans["measure"][1]
 
 
 def test_measurements_share_the_target(tmp_path: Path) -> None:
+    """The first measurement holds on until the second is in: with an exclusive lock, the second
+    would give up after LOCK_WAIT_S and its process would fail."""
     log_a, log_b = tmp_path / "a", tmp_path / "b"
-    _run_all((_hold, ("measure", str(tmp_path), str(log_a))), (_hold, ("measure", str(tmp_path), str(log_b), 0.1)))
+    a_in, b_in = FORK.Event(), FORK.Event()
+    _run_all((_hold, ("measure", str(tmp_path), str(log_a)), {"entered": a_in, "until": b_in}),
+             (_hold, ("measure", str(tmp_path), str(log_b)), {"after": a_in, "entered": b_in}))
     assert _overlap(_spans(log_a)["measure"], _spans(log_b)["measure"])
 
 
 def test_a_waiting_load_keeps_new_measurements_out(tmp_path: Path) -> None:
-    """Measurements arriving one after another must not starve a burst that waits for its turn."""
+    """Measurements arriving one after another must not starve a burst that waits for its turn.
+
+    The first measurement is still running when the late one arrives, so a shared lock alone would
+    let the late one in ahead of the waiting load.
+    """
     first, load, late = tmp_path / "first", tmp_path / "load", tmp_path / "late"
-    _run_all((_hold, ("measure", str(tmp_path), str(first))),
-             (_hold, ("load", str(tmp_path), str(load), 0.1)),
-             (_hold, ("measure", str(tmp_path), str(late), 0.2)))
+    first_in, load_waits, late_arrives = FORK.Event(), FORK.Event(), FORK.Event()
+    _run_all((_hold, ("measure", str(tmp_path), str(first)), {"entered": first_in, "until": late_arrives}),
+             (_hold, ("load", str(tmp_path), str(load)), {"after": first_in, "arriving": load_waits}),
+             (_late_measurement, (str(tmp_path), str(late), load_waits, late_arrives), {}))
     measured_first, loaded, measured_late = _spans(first)["measure"], _spans(load)["load"], _spans(late)["measure"]
     assert loaded[0] >= measured_first[1], "the load started while a measurement ran"
     assert measured_late[0] >= loaded[1], "a measurement that arrived while the load waited went first"
+
+
+def _late_measurement(directory: str, log: str, load_waits: Event, late_arrives: Event) -> None:
+    assert load_waits.wait(STEP_WAIT_S)
+    time.sleep(0.2)  # the load, told to go, is now queued on the lock (it takes microseconds)
+    _hold("measure", directory, log, arriving=late_arrives)
 
 
 def test_every_wait_is_bounded(tmp_path: Path) -> None:
@@ -116,7 +151,7 @@ def _once_child(directory: str, out: str) -> None:
 
 def test_once_is_made_by_one_process_and_read_by_the_others(tmp_path: Path) -> None:
     outs = [str(tmp_path / f"out{i}") for i in range(3)]
-    _run_all(*((_once_child, (str(tmp_path), out)) for out in outs))
+    _run_all(*((_once_child, (str(tmp_path), out), {}) for out in outs))
     results = [Path(out).read_text().split("|") for out in outs]
     assert {value for value, _ in results} == {"the burst's result"}
     assert sorted(made for _, made in results) == ["False", "False", "True"]
