@@ -92,7 +92,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if set(spec.names) <= wanted and not set(spec.names) & done:
             values = spec.values(run.target)
             argvalues = [v if len(spec.names) > 1 else v[0] for v in values]
-            metafunc.parametrize(",".join(spec.names), argvalues, ids=[spec.ids(v) for v in values], indirect=True)
+            # Module scope: checks of a module that take the same value share one setup of the
+            # parameter (pytest groups them), not one each; a value is plain config, never state.
+            metafunc.parametrize(",".join(spec.names), argvalues, ids=[spec.ids(v) for v in values], indirect=True,
+                                 scope="module")
             done |= set(spec.names)
 
 

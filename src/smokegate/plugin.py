@@ -38,6 +38,7 @@ pytest_plugins: list[str] = [
     "smokegate.scrub_hooks",
     "smokegate.ops.plugin",
     "smokegate.allure_results",
+    "smokegate.lean",
 ]
 
 _ALLURE_SEVERITY = {"critical": "blocker", "high": "critical", "medium": "normal", "low": "minor"}
