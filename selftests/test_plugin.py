@@ -191,3 +191,32 @@ def test_blip():
     assert [(c["check"], c["outcome"], c["attempts"]) for c in checks] == [
         ("smoke/test_checks.py::test_blip", "passed", 2)]
     assert checks[0]["details"]["flaky"] is True and gate_json(suite)["counts"]["flaky"] == 1
+
+
+LEAN_CHECKS = """
+import gc
+
+@pytest.mark.safe
+@pytest.mark.check(severity="low")
+def test_http_check(probe, request):
+    assert "_pw_trace_api_requests" not in request.fixturenames, "browser bookkeeping on an HTTP check"
+    assert gc.get_freeze_count() > 0, "the run's long-lived objects were not frozen"
+
+@pytest.mark.safe
+@pytest.mark.check(severity="low")
+def test_browser_check(playwright, request):
+    assert "_pw_trace_api_requests" in request.fixturenames, "a browser check lost pytest-playwright's tracing"
+"""
+
+
+def test_a_run_skips_only_work_that_changes_no_result(suite: pytest.Pytester) -> None:
+    """smokegate.lean: HTTP checks lose pytest-playwright's inert fixture, browser checks keep it,
+    and the heap frozen for the run is unfrozen by the time pytest returns."""
+    write_checks(suite, LEAN_CHECKS)
+    suite.makeconftest("""
+import atexit, gc, pathlib
+atexit.register(lambda: pathlib.Path("frozen-at-exit").write_text(str(gc.get_freeze_count())))
+""")
+    result = suite.runpytest_subprocess("--target", "prod", "tests")
+    result.assert_outcomes(passed=2)
+    assert (suite.path / "frozen-at-exit").read_text() == "0", "the run left the heap frozen"
