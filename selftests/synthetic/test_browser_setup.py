@@ -11,7 +11,7 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from smokegate.synthetic.browser import find_chromium
+from smokegate.synthetic.browser import driver_compile_cache, find_chromium
 from smokegate.synthetic.cert_pin import chromium_trust_args, pin_of_certificate
 from smokegate.synthetic.config import SyntheticConfig
 from smokegate.synthetic.fixtures import Credentials
@@ -32,6 +32,14 @@ def test_system_chromium_in_order() -> None:
 def test_no_browser_is_one_clear_error() -> None:
     with pytest.raises(pytest.UsageError, match="apt-get install chromium"):
         find_chromium(None, which=lambda name: None)
+
+
+def test_the_drivers_compile_cache_is_a_user_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert driver_compile_cache() == tmp_path / "smokegate" / "node-compile-cache"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert driver_compile_cache() == tmp_path / "home" / ".cache" / "smokegate" / "node-compile-cache"
 
 
 def test_system_trust_store_needs_no_flag() -> None:

@@ -147,17 +147,15 @@ class GateHtml:
         blocking = result is not None and result.blocking and report.failed
         figures = measured_vs_budget(result) if result is not None else ""
         kind = result.failure_kind if result is not None and report.failed else None
-        cells[2:2] = [
-            _cell(cell="severity", severity=severity, rank=rank, blocking=blocking),
-            _cell(cell="figures", figures=figures),
-            _cell(cell="message", text=self._row_message(report, result), kind=kind),
-        ]
+        # One rendering for the three cells (a row is made for each phase of every check).
+        cells[2:2] = _cells(severity=severity, rank=rank, blocking=blocking, figures=_one_line(figures),
+                            text=_one_line(self._row_message(report, result)), kind=kind)
         if report.failed and result is not None and cells[-1].startswith('<td class="col-links">'):
             # pytest-playwright links its own trace here; add what it does not know about.
             extra = [link for link in views.evidence_links(self.evidence.get(result.check, ()))
                      if f'href="{link.href}"' not in cells[-1]]
             if extra:
-                cells[-1] = cells[-1].removesuffix("</td>") + _cell(cell="links", links=extra).strip() + "</td>"
+                cells[-1] = cells[-1].removesuffix("</td>") + " ".join(_cells(links=extra)) + "</td>"
 
     def _row_message(self, report: Any, result: CheckResult | None) -> str:
         if report.skipped:
@@ -211,9 +209,14 @@ class GateHtml:
         return f"{minutes // 60:02d}:{minutes % 60:02d}:{seconds:02d}"
 
 
-def _cell(**context: Any) -> str:
-    # pytest-html reads sortable cells with a one-line regular expression: one line per cell.
-    return " ".join(render("_row_cells.html.j2", **context).split("\n")).strip()
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines())
+
+
+def _cells(**context: Any) -> list[str]:
+    """smokegate's cells of a row, each on one line: pytest-html reads sortable cells with a one-line
+    regular expression."""
+    return [line.strip() for line in render("_row_cells.html.j2", **context).split("\n") if line.strip()]
 
 
 def write_stopped_report(path: Path, gate: GateReport) -> Path:

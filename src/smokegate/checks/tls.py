@@ -263,7 +263,8 @@ class _Sslyze:
         with warnings.catch_warnings():
             # sslyze's bundled trust stores hold a few old roots that cryptography warns about.
             warnings.simplefilter("ignore")
-            scanner = Scanner()
+            # One server: sslyze's default starts 10 x 5 worker threads, for 10 servers at once.
+            scanner = Scanner(concurrent_server_scans_limit=1)
             scanner.queue_scans([request])
             return next(iter(scanner.get_results()))
 

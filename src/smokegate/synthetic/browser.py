@@ -54,3 +54,14 @@ def launch_flags() -> list[str]:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         flags.append("--no-sandbox")  # Chromium refuses to run its sandbox as root
     return flags
+
+
+def driver_compile_cache() -> Path:
+    """Where Node keeps the compiled code of Playwright's driver between runs (``NODE_COMPILE_CACHE``).
+
+    The driver is a Node program that compiles Playwright's JavaScript at every start: with the
+    cache a run after the first starts it about 0.1 s sooner (of 0.35-0.5 s, on 2 cores).  A user
+    cache directory (XDG), never the reports; Node skips the cache silently when it cannot write it.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "smokegate" / "node-compile-cache"

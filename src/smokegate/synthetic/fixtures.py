@@ -32,7 +32,7 @@ from smokegate import run as runs
 from smokegate.failures import CheckFailure, Inconclusive
 from smokegate.run import SmokegateRun
 from smokegate.scrub import SCRUBBER
-from smokegate.synthetic.browser import find_chromium, launch_flags
+from smokegate.synthetic.browser import driver_compile_cache, find_chromium, launch_flags
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Playwright
@@ -64,6 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # reads no CA file either: NODE_EXTRA_CA_CERTS adds exactly the target's CA to its roots.
         # Set before the driver starts (the `playwright` fixture), on every xdist worker.
         os.environ["NODE_EXTRA_CA_CERTS"] = target.ca_bundle
+    os.environ.setdefault("NODE_COMPILE_CACHE", str(driver_compile_cache()))
     account = target.synthetic.account
     SCRUBBER.add_env(account.email_env, account.password_env, target.synthetic.clerk.secret_key_env)
     config.pluginmanager.register(BrowserFixtures(), "smokegate-browser-fixtures")
