@@ -47,6 +47,8 @@ class Reachability:
     # How Vercel's Deployment Protection answered instead of the app (None: the app answered).
     protection: str | None = None
     bypass_sent: bool = False
+    # Setting up the first connection (TCP connect and TLS handshake, ms): how far away the target is.
+    setup_ms: float | None = None
 
     @property
     def summary(self) -> str:
@@ -56,7 +58,7 @@ class Reachability:
     def as_dict(self) -> dict[str, Any]:
         return {"reachable": self.reachable, "reason": self.reason, "status": self.status,
                 "version": self.version, "requests": self.requests, "kind": self.kind,
-                "protection": self.protection, "bypass_sent": self.bypass_sent}
+                "protection": self.protection, "bypass_sent": self.bypass_sent, "setup_ms": self.setup_ms}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reachability:
@@ -95,7 +97,13 @@ def probe_target(target: Target) -> Reachability:
             version = body["version"]
     except ValueError:
         pass
-    return Reachability(True, status=answer.status, version=version, requests=probe.requests_sent)
+    return Reachability(True, status=answer.status, version=version, requests=probe.requests_sent,
+                        setup_ms=_setup_ms(answer))
+
+
+def _setup_ms(answer: Exchange) -> float | None:
+    timing = answer.timing
+    return None if timing.connect_ms is None else timing.connect_ms + (timing.tls_ms or 0.0)
 
 
 class RedirectLoop(Exception):

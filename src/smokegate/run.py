@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from smokegate.config import Target
     from smokegate.reach import Reachability
     from smokegate.results import ResultCollector
+    from smokegate.security.tls_job import ScanJob
     from smokegate.shared import RunLocks
 
 
@@ -39,6 +40,9 @@ class SmokegateRun:
     collector: ResultCollector | None = None
     # The directory every process of the run shares (smokegate.shared): made by the controller.
     shared_dir: Path | None = None
+    # The TLS scan running in the background (smokegate.security.tls_job), and the check it starts at.
+    tls_scan_starts_at: str | None = None
+    tls_job: ScanJob | None = None
 
     @property
     def reports_dir(self) -> Path:

@@ -22,6 +22,7 @@ from smokegate import run as runs
 from smokegate.checks import notfound
 from smokegate.checks.html import inline_scripts, script_sources
 from smokegate.run import SmokegateRun
+from smokegate.security.tls_job import ScanJob, ScanRequest, network_bound, scan_for, start_index
 
 if TYPE_CHECKING:  # httpx, pydantic, cryptography and sslyze load with the checks that use them
     from smokegate.checks.ratelimit import Burst
@@ -229,17 +230,58 @@ def webhook_secret(target: Target, env_name: str) -> str | None:
     return os.environ.get(env_name) or None
 
 
-@pytest.fixture(scope="session")
-def tls_scan(target: Target, security: SecurityConfig) -> TlsScan:
-    """One sslyze scan of the target, shared by every TLS check."""
+def _scan_request(target: Target) -> ScanRequest | None:
+    """What the TLS scan scans; None when the target is not HTTPS."""
     parts = urlsplit(target.base_url)
     if parts.scheme != "https":
-        pytest.fail(f"{target.base_url} is not HTTPS: nothing to scan", pytrace=False)
-    ca_file = None if target.ca_bundle == "system" else target.ca_bundle
-    from smokegate.checks.tls import scan
+        return None
+    tls = target.security.tls
+    return ScanRequest(host=parts.hostname or "", port=parts.port or 443,
+                       ca_file=None if target.ca_bundle == "system" else target.ca_bundle,
+                       profile=tls.mozilla_profile, timeout_s=min(target.timeout_s, tls.scan_timeout_s))
 
-    return scan(parts.hostname or "", parts.port or 443, ca_file=ca_file, profile=security.tls.mozilla_profile,
-                timeout_s=min(target.timeout_s, security.tls.scan_timeout_s))
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Where the TLS scan starts in the background (smokegate.security.tls_job): one process only."""
+    run = runs.current(session.config)
+    if run is None or runs.is_worker(session.config) or _scan_request(run.target) is None:
+        return
+    if run.reach is None or not run.reach.reachable or not network_bound(run.reach.setup_ms):
+        return  # the first TLS check scans in process
+    items = session.items
+    infos = [markers.check_info(item) for item in items]
+    index = start_index([info is not None and info.measures for info in infos],
+                        ["tls_scan" in getattr(item, "fixturenames", ()) for item in items])
+    run.tls_scan_starts_at = items[index].nodeid if index is not None else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    run = runs.current(item.config)
+    if run is None or run.tls_scan_starts_at != item.nodeid or run.tls_job is not None:
+        return
+    request = _scan_request(run.target)
+    if request is not None and run.reach is not None and run.reach.reachable:
+        run.tls_job = ScanJob.start(request)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run = runs.current(session.config)
+    if run is not None and run.tls_job is not None:
+        run.tls_job.cancel()  # the run ended before a TLS check joined it (interrupted, or -x)
+        run.tls_job = None
+
+
+@pytest.fixture(scope="session")
+def tls_scan(target: Target, smokegate_run: SmokegateRun) -> TlsScan:
+    """One sslyze scan of the target, shared by every TLS check: the background job's when one was
+    started (smokegate.security.tls_job), else made here."""
+    request = _scan_request(target)
+    if request is None:
+        pytest.fail(f"{target.base_url} is not HTTPS: nothing to scan", pytrace=False)
+    job, smokegate_run.tls_job = smokegate_run.tls_job, None
+    result = job.result() if job is not None and job.request == request else None
+    return result if result is not None else scan_for(request)
 
 
 @pytest.fixture(scope="session")
