@@ -258,11 +258,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     run = runs.current(item.config)
-    if run is None or run.tls_scan_starts_at != item.nodeid or run.tls_job is not None:
-        return
-    request = _scan_request(run.target)
-    if request is not None and run.reach is not None and run.reach.reachable:
-        run.tls_job = ScanJob.start(request)
+    # Whether and where was decided once, after collection (reachability was probed before it).
+    if run is not None and run.tls_scan_starts_at == item.nodeid and run.tls_job is None:
+        request = _scan_request(run.target)
+        run.tls_job = ScanJob.start(request) if request is not None else None
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -280,7 +279,7 @@ def tls_scan(target: Target, smokegate_run: SmokegateRun) -> TlsScan:
     if request is None:
         pytest.fail(f"{target.base_url} is not HTTPS: nothing to scan", pytrace=False)
     job, smokegate_run.tls_job = smokegate_run.tls_job, None
-    result = job.result() if job is not None and job.request == request else None
+    result = job.result() if job is not None else None
     return result if result is not None else scan_for(request)
 
 

@@ -82,7 +82,6 @@ class ScanJob:
     """The child process scanning; :meth:`result` joins it."""
 
     def __init__(self, request: ScanRequest, process: subprocess.Popen[bytes], deadline_s: float | None = None) -> None:
-        self.request = request
         self._process = process
         self._deadline = time.monotonic() + (request.deadline_s() if deadline_s is None else deadline_s)
 
