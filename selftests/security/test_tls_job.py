@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from smokegate.checks.tls import scan
-from smokegate.security.tls_job import ScanJob, ScanRequest, network_bound, start_index
+from smokegate.security.tls_job import ScanJob, ScanRequest, start_index, worth_a_process
 from smokegate.testbed.control import RunningTestbed
 
 from ..conftest import ROOT, cli_for, env_for, run_suite
@@ -38,10 +38,14 @@ def test_the_scan_starts_after_the_last_measurement_before_it_is_read(kinds: tup
     assert _index(*kinds) == expected
 
 
-@pytest.mark.parametrize(("setup_ms", "expected"), [(None, False), (3.0, False), (19.9, False), (20.0, True),
-                                                  (60.0, True)])
-def test_the_job_runs_only_where_the_scan_waits_on_the_network(setup_ms: float | None, expected: bool) -> None:
-    assert network_bound(setup_ms) is expected
+@pytest.mark.parametrize(("setup_ms", "cpus", "expected"), [
+    (None, 1, False), (3.0, 1, False), (19.9, 1, False),    # one core, a target close by: in process
+    (20.0, 1, True), (60.0, 1, True),                        # one core, a wait worth hiding
+    (None, 2, True), (3.0, 2, True), (60.0, 8, True),        # a second core: always
+])
+def test_the_job_runs_where_a_second_core_or_a_network_wait_pays_for_it(setup_ms: float | None, cpus: int,
+                                                                        expected: bool) -> None:
+    assert worth_a_process(setup_ms, cpus) is expected
 
 
 def _request(testbed: RunningTestbed) -> ScanRequest:

@@ -22,7 +22,7 @@ from smokegate import run as runs
 from smokegate.checks import notfound
 from smokegate.checks.html import inline_scripts, script_sources
 from smokegate.run import SmokegateRun
-from smokegate.security.tls_job import ScanJob, ScanRequest, network_bound, scan_for, start_index
+from smokegate.security.tls_job import ScanJob, ScanRequest, scan_for, start_index, usable_cpus, worth_a_process
 
 if TYPE_CHECKING:  # httpx, pydantic, cryptography and sslyze load with the checks that use them
     from smokegate.checks.ratelimit import Burst
@@ -246,7 +246,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     run = runs.current(session.config)
     if run is None or runs.is_worker(session.config) or _scan_request(run.target) is None:
         return
-    if run.reach is None or not run.reach.reachable or not network_bound(run.reach.setup_ms):
+    if run.reach is None or not run.reach.reachable or not worth_a_process(run.reach.setup_ms, usable_cpus()):
         return  # the first TLS check scans in process
     items = session.items
     infos = [markers.check_info(item) for item in items]

@@ -1,17 +1,21 @@
 """The TLS scan in a process of its own: started early, joined by the first TLS check.
 
-sslyze's scan is mostly waiting: hundreds of handshakes, five at a time, each a round trip or two
-to the target (seconds against a deployment across the internet, 0.45 s against the testbed).  In a
-thread it would hold Python's lock through every handshake and slow each request of the checks
-running beside it; in a process of its own it waits beside them for free.
+sslyze's scan is hundreds of handshakes, five at a time: against a deployment across the internet
+it is mostly waiting (a round trip or two each), against the testbed on the same machine it is CPU
+(0.33-0.39 s, after 0.3 s importing sslyze).  In a thread it would hold Python's lock through every
+handshake and slow each request of the checks running beside it; in a process of its own it runs
+beside them.
 
-Whether it pays (:func:`network_bound`): the child costs a Python start-up and sslyze's import,
-about 0.35 s of CPU.  Against a target a few round trips away (setting up the reachability
-probe's connection, TCP and TLS, took ``NETWORK_BOUND_SETUP_MS`` or more) the scan waits far
-longer, and hiding that wait is the gain: with 30 ms per connection (the testbed's chaos proxy)
-the HTTP gate went from 7.24 to 6.68 s.  Against a target on this machine the scan is CPU, shared
-with the target itself, and the child only adds to it (3.27 s against 3.46 s on 2 cores): there
-the first TLS check scans in process.
+Whether it pays (:func:`worth_a_process`): the child costs a Python start-up, and takes sslyze's
+import and the scan (0.6-0.8 s of CPU) off the run's own process. With a second core to run on, that
+is a gain wherever the target is: against the testbed on the same 2-core machine the HTTP gate went
+from 3.75 to 3.33 s (medians of 12, alternated; 3.65 to 3.42 and 3.62 to 3.38 in two more rounds),
+because the run's process is busy with its checks while the child scans beside it. On a single core
+the child only adds its start-up (pinned to one core: 3.95 s in process, 4.29 s with the child,
+medians of 6), unless the scan mostly waits on the network (setting up the reachability probe's
+connection, TCP and TLS, took ``NETWORK_BOUND_SETUP_MS`` or more): with 30 ms per connection (the
+testbed's chaos proxy) the HTTP gate went from 7.24 to 6.68 s. Otherwise the first TLS check scans
+in process.
 
 When it starts (:func:`start_index`): a single-process run starts the scan at the first check after
 the last check that *measures* the target (``check(measures=True)``) before the first TLS check, so
@@ -28,6 +32,7 @@ finding: the first TLS check then scans in process, and the scan's own retries d
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -50,6 +55,19 @@ NETWORK_BOUND_SETUP_MS = 20.0
 def network_bound(setup_ms: float | None) -> bool:
     """Does a scan of a target this far away wait more than the child's start-up costs?"""
     return setup_ms is not None and setup_ms >= NETWORK_BOUND_SETUP_MS
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, which a container's cpuset narrows)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def worth_a_process(setup_ms: float | None, cpus: int) -> bool:
+    """Does the scan in a child beat the scan in process: a second core, or a wait to hide?"""
+    return cpus >= 2 or network_bound(setup_ms)
 
 
 @dataclass(frozen=True)
