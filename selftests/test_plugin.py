@@ -210,13 +210,24 @@ def test_browser_check(playwright, request):
 
 
 def test_a_run_skips_only_work_that_changes_no_result(suite: pytest.Pytester) -> None:
-    """smokegate.lean: HTTP checks lose pytest-playwright's inert fixture, browser checks keep it,
-    and the heap frozen for the run is unfrozen by the time pytest returns."""
+    """smokegate.lean: HTTP checks lose pytest-playwright's inert fixture, browser checks keep it;
+    the heap frozen for the run is unfrozen by the time pytest returns, and frozen again for the
+    interpreter's teardown at exit."""
     write_checks(suite, LEAN_CHECKS)
     suite.makeconftest("""
 import atexit, gc, pathlib
-atexit.register(lambda: pathlib.Path("frozen-at-exit").write_text(str(gc.get_freeze_count())))
+
+def record(name):
+    return lambda: pathlib.Path(name).write_text(str(gc.get_freeze_count()))
+
+# Exit handlers run last registered first: this one after smokegate's (registered after collection)...
+atexit.register(record("frozen-at-teardown"))
+
+def pytest_sessionfinish(session):
+    # ...and this one before it, when pytest has returned and cleaned up.
+    atexit.register(record("frozen-after-pytest"))
 """)
     result = suite.runpytest_subprocess("--target", "prod", "tests")
     result.assert_outcomes(passed=2)
-    assert (suite.path / "frozen-at-exit").read_text() == "0", "the run left the heap frozen"
+    assert (suite.path / "frozen-after-pytest").read_text() == "0", "the run left the heap frozen"
+    assert int((suite.path / "frozen-at-teardown").read_text()) > 0, "the heap was not frozen for the teardown"
