@@ -6,6 +6,8 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from smokegate.scrub import MASK, Scrubber
 
 PASSWORD = "Canary-P@ss word&42"
@@ -30,6 +32,19 @@ def test_shapes_without_known_values() -> None:
     for secret in ("abcDEF123456", JWT, "__session=abc", "x=y", "opaque-value-1234", "QWERTY123456", "zzz999"):
         assert secret not in cleaned, secret
     assert "state=xyz" in cleaned and MASK in cleaned
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a=1; __session=abc123; b=2", f"a=1; __session={MASK}; b=2"),
+    ("?x=1&__client_uat=1700000000", f"?x=1&__client_uat={MASK}"),
+    ("__clerk_db_jwt=dvb_2abc", f"__clerk_db_jwt={MASK}"),
+    ("__client=zzz", f"__client={MASK}"),
+    ("a__session=abc123", "a__session=abc123"),      # inside a longer name: not Clerk's cookie
+    ("___session=abc123", "___session=abc123"),
+    ("__sessionx=abc123", "__sessionx=abc123"),
+])
+def test_clerk_cookie_pairs_are_masked_only_at_a_word_boundary(text: str, expected: str) -> None:
+    assert Scrubber().text(text) == expected
 
 
 def test_short_values_are_not_treated_as_secrets() -> None:

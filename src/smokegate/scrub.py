@@ -15,6 +15,7 @@ picture is taken), since pixels cannot be scrubbed by text.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -53,7 +54,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # Raw header lines and cookie pairs.
     (re.compile(r"(?im)^(\s*(?:cookie|set-cookie|authorization):\s*).+$"), rf"\1{MASK}"),
-    (re.compile(r"\b(__session|__client|__client_uat|__clerk_[A-Za-z_]+)=[^;&\"'\s\\]+"), rf"\1={MASK}"),
+    # (The literal "__" comes first and the word boundary after it, as a lookbehind: the regular
+    # expression engine then skips ahead to each "__" instead of trying every position.)
+    (re.compile(r"__(?<!\w__)(session|client|client_uat|clerk_[A-Za-z_]+)=[^;&\"'\s\\]+"), rf"__\1={MASK}"),
 )
 
 
@@ -111,9 +114,9 @@ class Scrubber:
 
     def file(self, path: Path) -> bool:
         """Scrub one artifact in place (zip archives member by member); True when it changed."""
-        if zipfile.is_zipfile(path):
-            return self._zip(path)
         original = path.read_bytes()
+        if zipfile.is_zipfile(io.BytesIO(original)):
+            return self._zip(path)
         scrubbed = self.data(original)
         if scrubbed != original:
             path.write_bytes(scrubbed)
