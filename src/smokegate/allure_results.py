@@ -58,6 +58,8 @@ def kind_message(kind: str, message: str | None) -> str:
 def annotate(results_dir: Path, failed: Mapping[str, Mapping[str, Any]]) -> int:
     """Start each failed result's message with its check's failure kind; return how many changed."""
     changed = 0
+    if not failed:
+        return changed  # a passing run: no result file to read
     for path in sorted(results_dir.glob("*-result.json")):
         try:
             result = json.loads(path.read_text(encoding="utf-8"))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from smokegate.cache import cache_dir
+
 SYSTEM_CHROMIUM = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Chromium's headless shell (Debian's chromium-headless-shell, what Playwright itself runs headless):
 # the same Blink and V8 without the browser's UI layer, about 0.4 x the CPU per page load
@@ -63,5 +65,4 @@ def driver_compile_cache() -> Path:
     cache a run after the first starts it about 0.1 s sooner (of 0.35-0.5 s, on 2 cores).  A user
     cache directory (XDG), never the reports; Node skips the cache silently when it cannot write it.
     """
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "smokegate" / "node-compile-cache"
+    return cache_dir("node-compile-cache")
