@@ -8,6 +8,7 @@ typo in a template fails the self-tests instead of printing nothing.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Any
@@ -21,15 +22,18 @@ from smokegate.cache import cache_dir
 
 class _CompiledTemplates(FileSystemBytecodeCache):
     """Templates compiled by an earlier run (Jinja checks each against its source's checksum):
-    compiling the gate report's templates is 0.03 s of every run.  A cache that cannot be written
-    is skipped."""
+    compiling the gate report's templates is 0.03 s of every run.  A cache that cannot be read or
+    written is skipped."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        # Jinja itself skips a missing file, not a cache path that is not a directory.
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        try:
+        with contextlib.suppress(OSError):
             Path(self.directory).mkdir(parents=True, exist_ok=True)
             super().dump_bytecode(bucket)
-        except OSError:
-            pass
 
 
 _ENV = Environment(
