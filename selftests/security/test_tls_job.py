@@ -38,14 +38,16 @@ def test_the_scan_starts_after_the_last_measurement_before_it_is_read(kinds: tup
     assert _index(*kinds) == expected
 
 
-@pytest.mark.parametrize(("setup_ms", "cpus", "expected"), [
-    (None, 1, False), (3.0, 1, False), (19.9, 1, False),    # one core, a target close by: in process
-    (20.0, 1, True), (60.0, 1, True),                        # one core, a wait worth hiding
-    (None, 2, True), (3.0, 2, True), (60.0, 8, True),        # a second core: always
+@pytest.mark.parametrize(("setup_ms", "cpus", "loaded", "expected"), [
+    (None, 1, False, False), (3.0, 1, False, False), (19.9, 1, False, False),  # one core, a target close by
+    (20.0, 1, False, True), (60.0, 1, False, True),                            # one core, a wait worth hiding
+    (None, 2, False, True), (3.0, 2, False, True), (60.0, 8, False, True),     # a second core
+    (3.0, 2, True, False), (3.0, 8, True, False),    # sslyze already loaded (watch's fork server)...
+    (30.0, 2, True, True),                           # ...unless the scan waits on the network
 ])
 def test_the_job_runs_where_a_second_core_or_a_network_wait_pays_for_it(setup_ms: float | None, cpus: int,
-                                                                        expected: bool) -> None:
-    assert worth_a_process(setup_ms, cpus) is expected
+                                                                        loaded: bool, expected: bool) -> None:
+    assert worth_a_process(setup_ms, cpus, sslyze_loaded=loaded) is expected
 
 
 def _request(testbed: RunningTestbed) -> ScanRequest:

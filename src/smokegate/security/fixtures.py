@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sys
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -246,7 +247,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     run = runs.current(session.config)
     if run is None or runs.is_worker(session.config) or _scan_request(run.target) is None:
         return
-    if run.reach is None or not run.reach.reachable or not worth_a_process(run.reach.setup_ms, usable_cpus()):
+    if run.reach is None or not run.reach.reachable:
+        return
+    if not worth_a_process(run.reach.setup_ms, usable_cpus(), sslyze_loaded="sslyze" in sys.modules):
         return  # the first TLS check scans in process
     items = session.items
     infos = [markers.check_info(item) for item in items]

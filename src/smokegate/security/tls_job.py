@@ -65,9 +65,14 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def worth_a_process(setup_ms: float | None, cpus: int) -> bool:
-    """Does the scan in a child beat the scan in process: a second core, or a wait to hide?"""
-    return cpus >= 2 or network_bound(setup_ms)
+def worth_a_process(setup_ms: float | None, cpus: int, sslyze_loaded: bool = False) -> bool:
+    """Does the scan in a child beat the scan in process: a second core (while sslyze's import is
+    still to be paid), or a wait to hide?
+
+    A process that has sslyze loaded already (a run forked by ``smokegate watch``'s warm fork
+    server) would pay the import again in the child for nothing: it scans in process, where the
+    watcher's CPU budget is spent best, unless the scan waits on the network."""
+    return (cpus >= 2 and not sslyze_loaded) or network_bound(setup_ms)
 
 
 @dataclass(frozen=True)
