@@ -17,7 +17,7 @@ from smokegate.testbed.control import RunningTestbed
 
 from ..conftest import ROOT, cli_for, env_for, run_suite
 
-M, T, O = "measures", "tls", "other"  # noqa: E741 (the three kinds of check, as table letters)
+M, T, N = "measures", "tls", "neither"  # the three kinds of check, as table letters
 
 
 def _index(*kinds: str) -> int | None:
@@ -25,12 +25,12 @@ def _index(*kinds: str) -> int | None:
 
 
 @pytest.mark.parametrize(("kinds", "expected"), [
-    ((O, M, O, O, T, T), 2),     # after the last measuring check before the scan is read
-    ((M, M, O, T), 2),
-    ((O, O, T, M), 0),           # a measuring check after the TLS checks: the scan is joined by then
-    ((M, T, O), None),           # nothing between: the first TLS check scans, as without a job
-    ((T, O, M), None),
-    ((O, M, O), None),           # no TLS check: no scan
+    ((N, M, N, N, T, T), 2),     # after the last measuring check before the scan is read
+    ((M, M, N, T), 2),
+    ((N, N, T, M), 0),           # a measuring check after the TLS checks: the scan is joined by then
+    ((M, T, N), None),           # nothing between: the first TLS check scans, as without a job
+    ((T, N, M), None),
+    ((N, M, N), None),           # no TLS check: no scan
     ((), None),
 ])
 def test_the_scan_starts_after_the_last_measurement_before_it_is_read(kinds: tuple[str, ...],
