@@ -43,12 +43,39 @@ def test_burst_without_limit_sends_exactly_the_cap() -> None:
     assert (burst.sent, burst.first_429) == (36, None)
 
 
-def test_cap_is_limit_plus_20_percent_at_most_150() -> None:
+def test_cap_is_twice_the_limit_and_one_at_most_150() -> None:
     from smokegate.security.config import RateLimit
 
-    assert RateLimit(limit=30).cap == 36
+    assert RateLimit(limit=30).cap == 61
+    assert RateLimit(limit=74).cap == 149
+    assert RateLimit(limit=75).cap == 150
     assert RateLimit(limit=140).cap == 150
-    assert RateLimit(limit=1).cap == 2
+    assert RateLimit(limit=1).cap == 3
+
+
+@pytest.mark.parametrize("before_boundary", [0, 6, 18, 30])
+def test_a_burst_a_window_boundary_cuts_in_two_still_meets_the_limit(before_boundary: int) -> None:
+    """The testbed's limiter (clock-aligned fixed windows, as Upstash's) with its window turning over
+    after ``before_boundary`` requests of the burst: the burst at the configured cap meets its 429."""
+    from smokegate.security.config import RateLimit
+    from smokegate.testbed.security import RATE_LIMIT, RATE_WINDOW_S, _Window
+
+    boundary = 1000 * RATE_WINDOW_S
+    sent = 0
+    lock = threading.Lock()
+    window = _Window(clock=lambda: boundary - 0.01 if sent <= before_boundary else boundary + 0.01)
+
+    def send() -> _Answer:
+        nonlocal sent
+        with lock:  # one request at a time through the limiter: the boundary falls at a known request
+            sent += 1
+            allowed, _reset = window.hit("203.0.113.7")
+        return _Answer(200 if allowed else 429)
+
+    limit = RateLimit(limit=RATE_LIMIT)
+    burst = ratelimit.run_burst(send, cap=limit.cap, concurrency=limit.concurrency)
+    assert burst.limited_at == before_boundary + RATE_LIMIT + 1, (burst.sent, burst.statuses)
+    assert burst.sent <= limit.cap
 
 
 def test_retry_after_and_ratelimit_headers() -> None:

@@ -1,7 +1,7 @@
 """Rate limiting (ops guide: "Rate limiting active"): a bounded burst must be limited, and the 429 done right.
 
-Intrusive: one burst of at most limit + 20 % requests (hard cap 150, 5 in flight) per run, stopping
-at the first 429, shared by the checks below; then one request after the advertised wait, which runs
+Intrusive: one burst of at most twice the limit and one requests (hard cap 150, 5 in flight) per run,
+stopping at the first 429, shared by the checks below; then one request after the advertised wait, which runs
 out in the background while the other checks run (the check judging it is ordered last).
 """
 

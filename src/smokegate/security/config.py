@@ -64,7 +64,7 @@ class RateLimit(_Model):
     path: str = Field("/api/waitlist", pattern=r"^/")
     method: Method = "POST"
     json_body: dict[str, str] | None = {"email": "smokegate-ratelimit@example.com"}
-    # The documented limit per window; the burst stops at limit + 20 %, never above max_requests.
+    # The documented limit per window.
     limit: int = Field(30, ge=1)
     max_requests: int = Field(150, ge=1, le=150)
     concurrency: int = Field(5, ge=1, le=5)
@@ -73,7 +73,14 @@ class RateLimit(_Model):
 
     @property
     def cap(self) -> int:
-        return min(self.max_requests, self.limit + max(1, -(-self.limit // 5)))
+        """Where a burst that met no 429 stops: twice the limit and one, never above max_requests.
+
+        The common limiters count in fixed windows aligned on the clock (Upstash's ``fixedWindow``,
+        Vercel's WAF), so a burst that a window boundary cuts in two can be answered by the rest of
+        one window and the whole of the next: up to twice the limit without a 429, from a limiter
+        that works.  A burst that meets the limit stops at its first 429 whatever the cap.
+        """
+        return min(self.max_requests, 2 * self.limit + 1)
 
 
 class ProtectedRoute(_Model):

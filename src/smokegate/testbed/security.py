@@ -114,19 +114,25 @@ def _cors_headers(tb: Testbed, path: str, origin: str | None, preflight: bool, s
 
 
 class _Window:
-    """A fixed-window counter per client address."""
+    """A fixed-window counter per client address, its windows aligned on the clock.
 
-    def __init__(self) -> None:
-        self.counts: dict[str, tuple[float, int]] = {}
+    As Upstash's ``fixedWindow`` (the usual limiter of a Next.js app on Vercel) counts: the window is
+    ``floor(now / length)``, the same for every client, not one opened by a client's first request.
+    So a burst can straddle two windows, whatever came before it.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.counts: dict[str, tuple[int, int]] = {}
 
     def hit(self, client: str) -> tuple[bool, float]:
-        now = time.monotonic()
-        start, count = self.counts.get(client, (now, 0))
-        if now - start >= RATE_WINDOW_S:
-            start, count = now, 0
-        count += 1
-        self.counts[client] = (start, count)
-        return count <= RATE_LIMIT, RATE_WINDOW_S - (now - start)
+        """Whether this request is allowed, and the seconds until its window ends."""
+        now = self.clock()
+        window = int(now // RATE_WINDOW_S)
+        seen, count = self.counts.get(client, (window, 0))
+        count = count + 1 if seen == window else 1
+        self.counts[client] = (window, count)
+        return count <= RATE_LIMIT, (window + 1) * RATE_WINDOW_S - now
 
 
 class SecurityMiddleware:
