@@ -22,8 +22,9 @@ from smokegate import distribute, markers
 from smokegate import run as runs
 from smokegate.checks import notfound
 from smokegate.checks.html import inline_scripts, script_sources
+from smokegate.cpus import usable_cpus
 from smokegate.run import SmokegateRun
-from smokegate.security.tls_job import ScanJob, ScanRequest, scan_for, start_index, usable_cpus, worth_a_process
+from smokegate.security.tls_job import ScanJob, ScanRequest, scan_for, start_index, worth_a_process
 
 if TYPE_CHECKING:  # httpx, pydantic, cryptography and sslyze load with the checks that use them
     from smokegate.checks.ratelimit import Burst

@@ -32,7 +32,6 @@ finding: the first TLS check then scans in process, and the scan's own retries d
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -55,14 +54,6 @@ NETWORK_BOUND_SETUP_MS = 20.0
 def network_bound(setup_ms: float | None) -> bool:
     """Does a scan of a target this far away wait more than the child's start-up costs?"""
     return setup_ms is not None and setup_ms >= NETWORK_BOUND_SETUP_MS
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity, which a container's cpuset narrows)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS and Windows have no affinity call
-        return os.cpu_count() or 1
 
 
 def worth_a_process(setup_ms: float | None, cpus: int, sslyze_loaded: bool = False) -> bool:
