@@ -270,13 +270,11 @@ class ContextFactory:
 
 
 @pytest.fixture(scope="session")
-def vercel_bypass_cookies(
-    browser: Browser, browser_context_args: dict[str, Any], target: Target, smokegate_run: SmokegateRun
-) -> list[dict[str, Any]]:
+def vercel_bypass_cookies(probe: Probe, target: Target) -> list[dict[str, Any]]:
     """Vercel's bypass cookie for the target (host-only), asked for once per worker; empty without a secret."""
     from smokegate.synthetic.protection import bypass_cookies
 
-    return bypass_cookies(browser, browser_context_args, target, smokegate_run.count_request)
+    return bypass_cookies(probe, target)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,10 @@ A header added to the browser's requests travels further than it should: Playwri
 through redirects, to an OAuth provider or a CDN.  So the browser never gets the header.  Once per
 worker, one request with the bypass header and ``x-vercel-set-bypass-cookie: true`` asks Vercel for
 its bypass cookie (``_vercel_jwt``), and every browser context starts with that cookie: a host-only
-cookie that the browser itself sends to the deployment's host and nowhere else.
+cookie that the browser itself sends to the deployment's host and nowhere else.  The request goes
+through the run's own HTTP client (:class:`~smokegate.probe.Probe`: its timeouts, its one retry of a
+request the network cut), redirects unfollowed; :func:`browser_cookies` stores the answer's
+``Set-Cookie`` as a browser's cookie jar does (RFC 6265), in the form Playwright takes.
 
 :func:`bypass_leaks` is what the leak check judges: requests the browser sent to another origin that
 carried the bypass header, the secret or the bypass cookie's value (in the URL, a header or the body).
@@ -13,9 +16,14 @@ carried the bypass header, the secret or the bypass cookie's value (in the URL, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from smokegate.config import Target
 from smokegate.failures import CheckFailure, FailureKind
@@ -23,43 +31,95 @@ from smokegate.scrub import SCRUBBER
 from smokegate.vercel import HEADER, SET_COOKIE_HEADER, origin_of, protection_of
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from smokegate.probe import Probe
 
 # Vercel names its own cookies _vercel_*; its SSO nonce is no bypass.
 VERCEL_COOKIE_PREFIX = "_vercel"
 NOT_BYPASS = ("_vercel_sso_nonce",)
 
 
-def bypass_cookies(browser: Browser, context_args: dict[str, Any], target: Target,
-                   on_request: Callable[[], None]) -> list[dict[str, Any]]:
+def bypass_cookies(probe: Probe, target: Target) -> list[dict[str, Any]]:
     """Vercel's bypass cookie for the target, for every browser context (empty without a secret)."""
     bypass = target.bypass()
     if bypass is None:
         return []
-    url = target.url(target.health.path)
-    timeout = target.timeout_s * 1000
-    context = browser.new_context(**context_args)
-    try:
-        # One request with the header, through the context's own client: what it sets lands in its jar.
-        context.request.get(url, headers={HEADER: bypass.secret, SET_COOKIE_HEADER: "true"},
-                            max_redirects=0, timeout=timeout)
-        on_request()
-        cookies = [c for c in context.cookies(target.base_url)
-                   if c["name"].startswith(VERCEL_COOKIE_PREFIX) and c["name"] not in NOT_BYPASS]
-        if not cookies:
-            # No cookie: right for an unprotected deployment; find out whether this one is.
-            plain = context.request.get(url, max_redirects=0, timeout=timeout)
-            on_request()
-            protection = protection_of(plain.status, plain.headers, plain.text())
-            if protection:
-                raise CheckFailure(FailureKind.TEST_SETUP, (
-                    f"the deployment is protected by Vercel Deployment Protection ({protection}) and accepted the "
-                    f"bypass secret from {bypass.env}, but set no bypass cookie when asked ({SET_COOKIE_HEADER}): "
-                    "the browser cannot pass the protection"))
-    finally:
-        context.close()
+    path = target.health.path
+    asked = probe.get(path, headers={HEADER: bypass.secret, SET_COOKIE_HEADER: "true"})
+    cookies = [c for c in browser_cookies(asked.headers.get_list("set-cookie"), asked.url)
+               if c["name"].startswith(VERCEL_COOKIE_PREFIX) and c["name"] not in NOT_BYPASS]
+    if not cookies:
+        # No cookie: right for an unprotected deployment; find out whether this one is.
+        plain = probe.get(path)
+        protection = protection_of(plain.status, plain.headers, plain.text)
+        if protection:
+            raise CheckFailure(FailureKind.TEST_SETUP, (
+                f"the deployment is protected by Vercel Deployment Protection ({protection}) and accepted the "
+                f"bypass secret from {bypass.env}, but set no bypass cookie when asked ({SET_COOKIE_HEADER}): "
+                "the browser cannot pass the protection"))
     SCRUBBER.add(*(c["value"] for c in cookies), name="vercel bypass cookie")
-    return [dict(c) for c in cookies]
+    return cookies
+
+
+def browser_cookies(set_cookies: Iterable[str], url: str, now: float | None = None) -> list[dict[str, Any]]:
+    """The cookies a browser stores from these ``Set-Cookie`` lines of an answer from ``url``, as
+    Playwright's ``add_cookies`` takes them (and ``cookies()`` gives them back).
+
+    RFC 6265 section 5: a cookie is host-only unless it names a Domain the host domain-matches (else it
+    is rejected); without a Path, its path is the request path's directory; Max-Age wins over
+    Expires, and a cookie already expired is not stored.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    now = time.time() if now is None else now
+    stored: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for line in set_cookies:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(line)
+        except CookieError:
+            continue  # a browser ignores a line it cannot parse
+        for name, morsel in jar.items():
+            domain = morsel["domain"].strip().lstrip(".").lower()
+            if domain and host != domain and not host.endswith("." + domain):
+                continue
+            path = morsel["path"] if morsel["path"].startswith("/") else _default_path(parts.path)
+            expires = _expiry(morsel["max-age"], morsel["expires"], now)
+            if expires is not None and expires <= now:
+                continue
+            where = "." + domain if domain else host
+            cookie = {
+                "name": name,
+                "value": morsel.value,
+                "domain": where,
+                "path": path,
+                "expires": -1 if expires is None else expires,
+                "httpOnly": bool(morsel["httponly"]),
+                "secure": bool(morsel["secure"]),
+                "sameSite": _SAME_SITE.get(str(morsel["samesite"]).strip().lower(), "Lax"),
+            }
+            stored[(name, where, path)] = cookie  # a later line replaces an earlier one
+    return list(stored.values())
+
+
+# A browser takes SameSite case-insensitively; without it (or with a value it does not know), Lax.
+_SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
+
+
+def _default_path(request_path: str) -> str:
+    """RFC 6265 section 5.1.4: the request path up to, not including, its last slash; "/" at the root."""
+    if not request_path.startswith("/") or request_path.count("/") == 1:
+        return "/"
+    return request_path[: request_path.rindex("/")]
+
+
+def _expiry(max_age: str, expires: str, now: float) -> float | None:
+    """When the cookie expires (seconds since the epoch), or None for a session cookie."""
+    with contextlib.suppress(ValueError):
+        return now + max(0, int(str(max_age).strip()))  # zero or less: expired now
+    if expires:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            return parsedate_to_datetime(str(expires)).timestamp()
+    return None
 
 
 @dataclass(frozen=True)
