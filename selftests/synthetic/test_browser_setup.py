@@ -12,10 +12,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from smokegate.synthetic.browser import driver_compile_cache, find_chromium
-from smokegate.synthetic.cert_pin import chromium_trust_args, pin_of_certificate
+from smokegate.synthetic.cert_pin import PendingTrust, TrustError, chromium_trust_args, pin_of_certificate
 from smokegate.synthetic.config import SyntheticConfig
 from smokegate.synthetic.fixtures import Credentials
 from smokegate.synthetic.journey import looks_like_bot_challenge, redact_url
+from smokegate.testbed.control import RunningTestbed
 
 
 def test_playwrights_own_chromium_comes_first(tmp_path: Path) -> None:
@@ -44,6 +45,17 @@ def test_the_drivers_compile_cache_is_a_user_cache_dir(monkeypatch: pytest.Monke
 
 def test_system_trust_store_needs_no_flag() -> None:
     assert chromium_trust_args("https://napoleonai.app", "system") == []
+
+
+def test_the_pin_made_in_a_thread_is_the_pin(healthy_testbed: RunningTestbed, tmp_path: Path) -> None:
+    pending = PendingTrust(healthy_testbed.url, healthy_testbed.ca_file)
+    assert pending.result() == chromium_trust_args(healthy_testbed.url, healthy_testbed.ca_file)
+    assert pending.result()[0].startswith("--ignore-certificate-errors-spki-list=")
+    assert PendingTrust(healthy_testbed.url, "system").result() == []
+    other_ca = tmp_path / "other-ca.pem"
+    other_ca.write_bytes(trustme.CA().cert_pem.bytes())
+    with pytest.raises(TrustError, match=r"TLS verification with .* failed"):
+        PendingTrust(healthy_testbed.url, str(other_ca)).result()  # raised where the result is asked for
 
 
 def test_pin_is_the_sha256_of_the_public_key() -> None:

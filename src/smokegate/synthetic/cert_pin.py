@@ -13,6 +13,7 @@ import base64
 import hashlib
 import socket
 import ssl
+import threading
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -70,3 +71,34 @@ def chromium_trust_args(base_url: str, ca_bundle: str) -> list[str]:
     if ca_bundle == "system":
         return []
     return [f"--ignore-certificate-errors-spki-list={spki_pin(base_url, ca_bundle)}"]
+
+
+class PendingTrust:
+    """:func:`chromium_trust_args`, worked out in a thread of its own from the moment this is made.
+
+    Pinning is a TLS handshake with the target and a look into its certificate (with
+    ``cryptography``'s import): 0.04-0.06 s, which a thread spends while the run waits on something
+    else (Playwright's driver starting).  :meth:`result` waits for it, and raises what it raised.
+    """
+
+    def __init__(self, base_url: str, ca_bundle: str) -> None:
+        self._args: list[str] = []
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if ca_bundle != "system":
+            self._thread = threading.Thread(target=self._work, args=(base_url, ca_bundle),
+                                            name="smokegate-trust-pin", daemon=True)
+            self._thread.start()
+
+    def _work(self, base_url: str, ca_bundle: str) -> None:
+        try:
+            self._args = chromium_trust_args(base_url, ca_bundle)
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def result(self) -> list[str]:
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._args

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from smokegate.config import Page, Target
     from smokegate.options import Settings
     from smokegate.probe import Probe
+    from smokegate.synthetic.cert_pin import PendingTrust
     from smokegate.synthetic.clerk import BackendApi
     from smokegate.synthetic.config import Provider
     from smokegate.synthetic.journey import AuthorizeCapture, PageSampler
@@ -138,8 +139,13 @@ class BrowserFixtures:
 
     @pytest.fixture(scope="session")
     @classmethod
-    def playwright(cls, _pw_api_request_contexts: Any, pytestconfig: pytest.Config) -> Iterator[Playwright]:
-        """pytest-playwright's own, started on the early driver when it runs."""
+    def playwright(
+        cls, chromium_trust: PendingTrust, _pw_api_request_contexts: Any, pytestconfig: pytest.Config
+    ) -> Iterator[Playwright]:
+        """pytest-playwright's own, started on the early driver when it runs.
+
+        It asks for ``chromium_trust`` first, so that the target's certificate is pinned while the
+        driver starts."""
         playwright = pytestconfig.stash[EARLY_DRIVER].start_playwright()
         if _pw_api_request_contexts:
             _pw_api_request_contexts.instrument(playwright)
@@ -149,9 +155,10 @@ class BrowserFixtures:
     @pytest.fixture(scope="session")
     @classmethod
     def browser_type_launch_args(
-        cls, browser_type_launch_args: dict[str, Any], playwright: Playwright, target: Target, browser_name: str
+        cls, browser_type_launch_args: dict[str, Any], playwright: Playwright, chromium_trust: PendingTrust,
+        browser_name: str,
     ) -> dict[str, Any]:
-        from smokegate.synthetic.cert_pin import TrustError, chromium_trust_args
+        from smokegate.synthetic.cert_pin import TrustError
 
         args = list(browser_type_launch_args.get("args", []))
         launch = {**browser_type_launch_args}
@@ -163,11 +170,19 @@ class BrowserFixtures:
                     launch["executable_path"] = executable
             args += launch_flags()
             try:
-                args += chromium_trust_args(target.base_url, target.ca_bundle)
+                args += chromium_trust.result()
             except TrustError as exc:
                 raise pytest.UsageError(str(exc)) from None
         launch["args"] = args
         return launch
+
+    @pytest.fixture(scope="session")
+    @classmethod
+    def chromium_trust(cls, target: Target, browser_name: str) -> PendingTrust:
+        """The launch flags that make Chromium trust the target (:mod:`smokegate.synthetic.cert_pin`), under way."""
+        from smokegate.synthetic.cert_pin import PendingTrust
+
+        return PendingTrust(target.base_url, target.ca_bundle if browser_name == "chromium" else "system")
 
     @pytest.fixture(scope="session")
     @classmethod
