@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,10 @@ class SessionKeys:
         claims = {
             "sub": user["sub"], "name": user.get("name", ""), "email": user.get("email", ""),
             "iat": now, "nbf": now, "exp": now + ttl_s, "iss": issuer,
+            # Each sign-in is a session of its own (Clerk's sid claim).  Without it, two sign-ins of one
+            # user in the same second got the same token (RS256 signatures are deterministic), and
+            # signing one out revoked the other.
+            "sid": "sess_" + secrets.token_urlsafe(18),
         }
         return jwt.encode({"alg": "RS256", "kid": "testbed", "typ": "JWT"}, claims, self.key)
 
