@@ -8,17 +8,27 @@ In chaos mode (``chaos=ChaosSettings(...)``) a :class:`~smokegate.testbed.chaos.
 on the public HTTPS and HTTP ports and the listeners move behind it to free loopback ports: every
 URL the testbed hands out (testbed.json, redirects, its identity provider) is the proxied one.
 One testbed per state directory (:mod:`smokegate.testbed.instance`).
+
+SIGINT and SIGTERM stop every server, whatever restarts happened: the testbed handles them itself,
+once, on its event loop. uvicorn's own per-server handlers are switched off (:class:`_Server`): each
+server installs them when it starts and puts back, when it stops, whatever was there before it. With
+three servers started in turn and the HTTPS one restarted, that "before" is stale: a restarted HTTPS
+listener hands a signal on to the disposition the process started with, and a testbed started with
+SIGINT ignored (a shell's background job) then ignored it for good, its other servers serving on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
+import signal
 import socket
 import ssl
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +49,12 @@ from smokegate.testbed.tls_setups import TLS_FACTORIES, healthy_context
 
 LISTENER_FAULTS = {"target-down"}
 __all__ = ["STATE_FILE", "ListenerError", "TestbedServer"]
+
+# What stops the testbed: Ctrl-C, and `kill` (RunningTestbed.stop sends SIGINT).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# How long a stopping server waits for requests in flight (a client that never finishes its request
+# would otherwise hold the testbed up for good): then they are cancelled.
+GRACEFUL_CLOSE_S = 3
 
 # Faults that need another TLS setup register a context factory here: fault name -> factory.
 TlsFactory = Callable[[Certificates], ssl.SSLContext]
@@ -78,16 +94,51 @@ def _ipv6_loopback() -> bool:
     return True
 
 
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handlers alone: :meth:`TestbedServer.serve` owns them."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # uvicorn's version installs handle_exit for this server alone and, on the way out, restores
+        # the handlers it found and raises the signal again: stale ones once another server started
+        # or this one was restarted (see the module's docstring).
+        yield
+
+
+@contextlib.contextmanager
+def _stopping_on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> Iterator[None]:
+    """Call ``stop`` on SIGINT and SIGTERM, then put back the handlers that were there before.
+
+    Installed whatever the process inherited: one started with SIGINT ignored is still stopped by the
+    SIGINT that :class:`~smokegate.testbed.control.RunningTestbed` sends. The loop's handler also
+    wakes its selector at once (a plain ``signal.signal`` handler runs, but the loop acts on it only
+    when its select() next returns).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread can take signals (uvicorn's own handlers skip them there too)
+        return
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            loop.remove_signal_handler(sig)
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
 def _server(app: Any, port: int, ssl_context: ssl.SSLContext | None = None) -> uvicorn.Server:
     # proxy_headers=False: the testbed is the edge itself, so a client's X-Forwarded-For must not
     # become the peer address (uvicorn trusts it from 127.0.0.1 by default: a limiter bypass).
     config = uvicorn.Config(app, port=port, log_level="warning", lifespan="off", access_log=False,
-                            timeout_keep_alive=5, http="h11", server_header=False, proxy_headers=False)
+                            timeout_keep_alive=5, http="h11", server_header=False, proxy_headers=False,
+                            timeout_graceful_shutdown=GRACEFUL_CLOSE_S)
     config.load()
     # uvicorn only builds a context from files; ours is built in memory and may change per fault.
     config.ssl = ssl_context
-    server = uvicorn.Server(config)
-    return server
+    return _Server(config)
 
 
 @dataclass
@@ -113,6 +164,13 @@ class TestbedServer:
         self._https_task: asyncio.Task[None] | None = None
         self._tls_key: tuple[str, ...] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # One HTTPS restart at a time: two admin switches restarting it together both bound its port
+        # (the second failed, in use) and lost track of the server the first had started (HTTP 500).
+        self._restart_lock = asyncio.Lock()
+        self._closing = False  # set, under the lock, once the testbed stops: no restart after it
+        self._stop = asyncio.Event()
+        self._signals = 0
+        self._servers: list[uvicorn.Server] = []  # the redirect and admin servers
 
     def _listener_key(self, active: set[str]) -> tuple[str, ...]:
         return tuple(sorted(active & (LISTENER_FAULTS | set(TLS_FAULTS))))
@@ -130,9 +188,17 @@ class TestbedServer:
             self._https = None
             return
         sockets = [_bind(host, self._https_listen_port) for host in self.hosts]
-        self._https = _server(self.tb_app, self._https_listen_port, self._tls_context(active))
-        self._https_task = asyncio.create_task(self._https.serve(sockets=sockets))
-        while not self._https.started:
+        server = _server(self.tb_app, self._https_listen_port, self._tls_context(active))
+        task = asyncio.create_task(server.serve(sockets=sockets))
+        self._https, self._https_task = server, task
+        while not server.started:
+            if task.done():
+                # It ended before it served: say why, and let the next switch start afresh.
+                self._https, self._https_task, self._tls_key = None, None, None
+                for sock in sockets:
+                    sock.close()
+                task.result()
+                raise ListenerError(f"the HTTPS listener on port {self._https_listen_port} stopped at start")
             await asyncio.sleep(0.01)
 
     async def _stop_https(self) -> None:
@@ -148,9 +214,14 @@ class TestbedServer:
         await self._start_https()
 
     async def apply_faults(self, active: set[str]) -> None:
-        """Restart the HTTPS listener when the faults that shape it changed."""
-        if self._listener_key(active) != self._tls_key:
-            await self._restart_https()
+        """Restart the HTTPS listener when the faults that shape it changed.
+
+        ``active`` is what this switch set; the listener follows the faults as they are once it is
+        this switch's turn (a later switch may have changed them meanwhile: the last one wins).
+        """
+        async with self._restart_lock:
+            if not self._closing and self._listener_key(set(self.state.active)) != self._tls_key:
+                await self._restart_https()
 
     def run(self) -> None:
         """Serve until interrupted, holding the state directory (see :func:`instance.claim`)."""
@@ -169,8 +240,21 @@ class TestbedServer:
         self.proxies[name] = proxy
         return port
 
+    def _on_signal(self) -> None:
+        """SIGINT or SIGTERM: the first stops every server gracefully, the next one at once."""
+        self._signals += 1
+        self._stop.set()
+        if self._signals > 1:
+            for server in [*self._servers, *([self._https] if self._https else [])]:
+                server.should_exit = server.force_exit = True
+
     async def serve(self) -> None:
+        """Serve until SIGINT or SIGTERM (or until a server fails), then stop every server."""
         self._loop = asyncio.get_running_loop()
+        with _stopping_on_signals(self._loop, self._on_signal):
+            await self._serve()
+
+    async def _serve(self) -> None:
         self.state.set_faults(self.faults)
         self.tb.on_faults_changed = self.apply_faults
         self.tb_app = create_public_app(self.tb)
@@ -224,11 +308,15 @@ class TestbedServer:
         await self._start_https()
         redirect = _server(create_redirect_app(self.https_port, self.tb, self.tb_app), http_listen_port)
         admin = _server(create_admin_app(self.tb, info, self.proxies), self.admin_port)
+        self._servers = [redirect, admin]
         tasks = [
             asyncio.create_task(redirect.serve(sockets=http_socks)),
             asyncio.create_task(admin.serve(sockets=[admin_sock])),
         ]
         while not (redirect.started and admin.started):
+            if any(task.done() for task in tasks):
+                await self._close(tasks)  # raises what ended it
+                return
             await asyncio.sleep(0.01)
         logging.getLogger("smokegate.testbed").warning(
             "testbed up: %s (HTTP %s, CA %s)%s", info["https_url"], info["http_url"], info["ca_file"],
@@ -237,8 +325,24 @@ class TestbedServer:
         # Last: whoever waits for testbed.json finds the testbed serving and done writing.
         write_info(self.state_dir, {**info, "admin_token": self.state.admin_token,
                                     "bypass_secret": self.tb.protection.secret})
+        stopping = asyncio.create_task(self._stop.wait())
         try:
-            await asyncio.gather(*tasks)
+            # A server that ends on its own has failed: the others stop too, and gather says why.
+            await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            await self._close(tasks)
+
+    async def _close(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Stop the servers together: each takes uvicorn's graceful close (~0.2 s when idle)."""
+        # Under the lock: a restart under way finishes first, and none starts after this.
+        async with self._restart_lock:
+            self._closing = True
+        https_tasks = [self._https_task] if self._https is not None and self._https_task is not None else []
+        for server in [*self._servers, *([self._https] if self._https else [])]:
+            server.should_exit = True
+        try:
+            await asyncio.gather(*tasks, *https_tasks)
         finally:
             for proxy in self.proxies.values():
                 await proxy.stop()
