@@ -16,9 +16,6 @@ import ssl
 import threading
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 from smokegate.failures import Inconclusive
 from smokegate.probe import is_transient
 
@@ -58,6 +55,10 @@ def spki_pin(url: str, cafile: str, timeout_s: float = 10.0) -> str:
 
 
 def pin_of_certificate(der: bytes) -> str:
+    # Imported here: in the thread of PendingTrust, cryptography's import (0.04 s) is not the run's wait.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     spki = (
         x509.load_der_x509_certificate(der)
         .public_key()
