@@ -211,7 +211,6 @@ class Probe:
     """Timed, counted HTTP for one target. Use as a context manager or call :meth:`close`."""
 
     target: Target
-    http2: bool = False
     extra_headers: dict[str, str] = field(default_factory=dict)
     requests_sent: int = 0
     # Called once per request sent (a retry included), so a run can count every request across all its probes.
@@ -226,7 +225,6 @@ class Probe:
         self.client = httpx.Client(
             event_hooks={"request": [bypass.request_hook()] if bypass else []},
             verify=self.target.ssl_context(),
-            http2=self.http2,
             timeout=httpx.Timeout(self.target.timeout_s, connect=min(self.target.timeout_s, 5.0)),
             headers={"user-agent": USER_AGENT, **self.extra_headers},
             follow_redirects=False,
