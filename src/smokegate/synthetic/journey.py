@@ -37,6 +37,9 @@ REFUSED_SCRIPT = re.compile(r"Refused to execute script from '([^']+)'")
 # A request the network cut (reset, closed, timed out): not the page's failure, the load's.
 NETWORK_FAILURE = re.compile(PLAYWRIGHT_NETWORK)
 T = TypeVar("T")
+# How often a wait for quiet looks again while requests are in flight; one frame at 60 Hz.
+IN_FLIGHT_POLL_MS = 20.0
+FRAME_MS = 1000 / 60
 
 
 def goto(page: Page, url: str, timeout: float | None = None) -> Any:
@@ -215,7 +218,25 @@ class ContextEvents:
             idle_for = (time.monotonic() - self.last_activity) * 1000
             if self.in_flight == 0 and idle_for >= quiet_ms:
                 return
-            page.wait_for_timeout(min(50, max(10, quiet_ms - idle_for)))
+            # The rest of the quiet time in one wait; a request that comes meanwhile starts it again.
+            page.wait_for_timeout(IN_FLIGHT_POLL_MS if self.in_flight else max(1.0, quiet_ms - idle_for))
+
+    def read_when_quiet(self, page: Page, read: str, quiet_ms: int, timeout_ms: float) -> Any:
+        """What ``read`` (a page function of the delay it waits first, then a frame) returns as the
+        page's quiet time ends: one evaluation that waits out the rest of it in the page, made again
+        when a request came or ended meanwhile.  Timed out waiting for quiet, it reads what there is."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while time.monotonic() < deadline:
+            if self.in_flight:
+                page.wait_for_timeout(IN_FLIGHT_POLL_MS)
+                continue
+            activity = self.last_activity
+            rest_ms = quiet_ms - (time.monotonic() - activity) * 1000
+            # The read comes a frame after its delay: the delay ends a frame early.
+            raw = page.evaluate(read, max(0.0, rest_ms - FRAME_MS))
+            if self.in_flight == 0 and self.last_activity == activity:
+                return raw
+        return page.evaluate(read, 0)
 
 
 class Tab:
@@ -321,8 +342,7 @@ def _load_once(
                 raise
             raise _CutLoad(f"GET {path}: {cut.group(0).strip()}" if cut else
                            f"{events.network_failures[0]} ({first_line})") from None
-        events.wait_quiet(page, syn.settle_ms, syn.navigation_timeout_ms)
-        raw = page.evaluate(READ_VITALS)
+        raw = events.read_when_quiet(page, READ_VITALS, syn.settle_ms, syn.navigation_timeout_ms)
         wall_ms = (time.monotonic() - started) * 1000
         # A load the network cut is made again in a fresh context: only a clean one keeps its tab.
         kept = tab is not None and not events.network_failures

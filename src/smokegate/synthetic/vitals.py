@@ -34,8 +34,9 @@ OBSERVE_VITALS = """
 })();
 """
 
+# ``delayMs`` later, after the next frame (so a paint still pending has been made and reported).
 READ_VITALS = """
-() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => {
+(delayMs) => new Promise((resolve) => setTimeout(() => requestAnimationFrame(() => setTimeout(() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const vitals = window.__smokegateVitals || {lcp: null, shifts: []};
   resolve({
@@ -45,7 +46,7 @@ READ_VITALS = """
     status: nav ? nav.responseStatus : null,
     lcp: vitals.lcp, lcpElement: vitals.lcpElement || null, shifts: vitals.shifts,
   });
-}, 0)))
+}, 0)), delayMs || 0))
 """
 
 # Chromium logs every failed subresource as a console error too; those are judged by the
