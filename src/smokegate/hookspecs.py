@@ -21,9 +21,3 @@ def pytest_smokegate_run_finished(
     Also called for runs that could not judge anything (verdict ``error`` with ``error_kind``
     ``usage``: ``target`` is None when the config could not be used).
     """
-
-
-@pytest.hookspec
-def pytest_smokegate_settings_read(config: pytest.Config, settings: Settings) -> None:
-    """Called in the process that loads the run's config, once the command line's settings are read
-    and valid, before the target's config is loaded: for work that can start that early."""

@@ -119,8 +119,6 @@ def pytest_configure(config: pytest.Config) -> None:
     from smokegate import preflight
 
     settings, problems = options.read(config)
-    if not problems:
-        config.hook.pytest_smokegate_settings_read(config=config, settings=settings)
     reports_problem = preflight.reports_dir_problem(Path(settings.reports_dir))
     if reports_problem:
         raise pytest.UsageError("\n  ".join([reports_problem, *problems]))

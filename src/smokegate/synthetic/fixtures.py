@@ -33,13 +33,11 @@ from smokegate.failures import CheckFailure, Inconclusive
 from smokegate.run import SmokegateRun
 from smokegate.scrub import SCRUBBER
 from smokegate.synthetic.browser import driver_compile_cache, find_chromium, launch_flags
-from smokegate.synthetic.early_driver import EarlyDriver, Guess, worth_it_here  # Playwright: loaded by its plugin
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Playwright
 
     from smokegate.config import Page, Target
-    from smokegate.options import Settings
     from smokegate.probe import Probe
     from smokegate.synthetic.cert_pin import PendingTrust
     from smokegate.synthetic.clerk import BackendApi
@@ -52,31 +50,6 @@ def _explicit(config: pytest.Config, flag: str) -> bool:
     return any(arg == flag or arg.startswith(flag + "=") for arg in config.invocation_params.args)
 
 
-def driver_environment(ca_bundle: str) -> None:
-    """The environment Playwright's Node driver starts with, for a target whose CA is ``ca_bundle``."""
-    if ca_bundle != "system":
-        # Playwright's own HTTP stack (route.fetch, context.request) runs in its Node driver, which
-        # reads no CA file either: NODE_EXTRA_CA_CERTS adds exactly the target's CA to its roots.
-        # Set before the driver starts, on every xdist worker.
-        os.environ["NODE_EXTRA_CA_CERTS"] = ca_bundle
-    os.environ.setdefault("NODE_COMPILE_CACHE", str(driver_compile_cache()))
-
-
-def pytest_smokegate_settings_read(config: pytest.Config, settings: Settings) -> None:
-    """A run whose selection opened a browser last time starts Playwright's driver now, before the
-    target's config is loaded (:mod:`smokegate.synthetic.early_driver`)."""
-    if not worth_it_here(config):
-        return
-    guess = config.stash[GUESS] = Guess(config)
-    if guess.expected():
-        # The command line's CA is the target's; without one the target's own is known later,
-        # and a driver started without it is started again then (pytest_configure below).
-        driver_environment(str(Path(settings.ca_bundle).resolve()) if settings.ca_bundle not in (None, "system")
-                           else "system")
-        config.stash[EARLY_DRIVER] = EarlyDriver()
-        config.stash[EARLY_DRIVER].spawn()
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     run = runs.current(config)
@@ -87,39 +60,15 @@ def pytest_configure(config: pytest.Config) -> None:
     # for only on failure; --tracing/--screenshot given on the command line hand them to pytest-playwright.
     if not _explicit(config, "--output"):
         config.option.output = str(run.reports_dir / "playwright")
-    driver_environment(target.ca_bundle)
+    if target.ca_bundle != "system":
+        # Playwright's own HTTP stack (route.fetch, context.request) runs in its Node driver, which
+        # reads no CA file either: NODE_EXTRA_CA_CERTS adds exactly the target's CA to its roots.
+        # Set before the driver starts (the `playwright` fixture), on every xdist worker.
+        os.environ["NODE_EXTRA_CA_CERTS"] = target.ca_bundle
+    os.environ.setdefault("NODE_COMPILE_CACHE", str(driver_compile_cache()))
     account = target.synthetic.account
     SCRUBBER.add_env(account.email_env, account.password_env, target.synthetic.clerk.secret_key_env)
-    early = config.stash.setdefault(EARLY_DRIVER, EarlyDriver())
-    if GUESS not in config.stash and worth_it_here(config):
-        config.stash[GUESS] = Guess(config)  # an xdist worker: the run's settings were read by its controller
-    guess = config.stash.get(GUESS, None)
-    if guess is not None and guess.expected() and not early.current:
-        early.stop()
-        early.spawn()
     config.pluginmanager.register(BrowserFixtures(), "smokegate-browser-fixtures")
-
-
-# The driver started early (smokegate.synthetic.early_driver), and whether this run's selection opened
-# a browser last time (absent in xdist's controller, which collects nothing).
-EARLY_DRIVER = pytest.StashKey[EarlyDriver]()
-GUESS = pytest.StashKey[Guess]()
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    guess = session.config.stash.get(GUESS, None)
-    if guess is None:
-        return
-    opened = any("playwright" in getattr(item, "fixturenames", ()) for item in session.items)
-    guess.record(opened)
-    if not opened:
-        session.config.stash[EARLY_DRIVER].stop()
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    early = config.stash.get(EARLY_DRIVER, None)
-    if early is not None:
-        early.stop()
 
 
 def count_requests(context: BrowserContext, run: SmokegateRun) -> None:
@@ -132,21 +81,17 @@ class BrowserFixtures:
 
     Registered from ``pytest_configure``, after every plugin loaded by entry point, so these win
     over pytest-playwright's own whatever order the plugins were discovered in; each one asks for
-    the fixture it overrides and merges a copy, as pytest-playwright's docs recommend.  Its
-    ``playwright`` starts on the driver started early when there is one
-    (:mod:`smokegate.synthetic.early_driver`).
+    the fixture it overrides and merges a copy, as pytest-playwright's docs recommend.
     """
 
     @pytest.fixture(scope="session")
     @classmethod
-    def playwright(
-        cls, chromium_trust: PendingTrust, _pw_api_request_contexts: Any, pytestconfig: pytest.Config
-    ) -> Iterator[Playwright]:
-        """pytest-playwright's own, started on the early driver when it runs.
+    def playwright(cls, chromium_trust: PendingTrust, _pw_api_request_contexts: Any) -> Iterator[Playwright]:
+        """pytest-playwright's own, asking for ``chromium_trust`` first: the target's certificate is
+        pinned in a thread while Playwright's Node driver starts (0.3 s)."""
+        from playwright.sync_api import sync_playwright
 
-        It asks for ``chromium_trust`` first, so that the target's certificate is pinned while the
-        driver starts."""
-        playwright = pytestconfig.stash[EARLY_DRIVER].start_playwright()
+        playwright = sync_playwright().start()
         if _pw_api_request_contexts:
             _pw_api_request_contexts.instrument(playwright)
         yield playwright
