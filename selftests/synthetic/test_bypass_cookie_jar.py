@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Route, sync_playwright
@@ -46,7 +47,7 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-def _chromium_jar(browser: Browser, lines: list[str]) -> list[dict[str, object]]:
+def _chromium_jar(browser: Browser, lines: list[str]) -> list[dict[str, Any]]:
     context = browser.new_context()
     try:
         def answer(route: Route) -> None:
@@ -60,7 +61,7 @@ def _chromium_jar(browser: Browser, lines: list[str]) -> list[dict[str, object]]
         context.close()
 
 
-def _comparable(cookies: list[dict[str, object]]) -> list[dict[str, object]]:
+def _comparable(cookies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     keys = ("name", "value", "domain", "path", "httpOnly", "secure", "sameSite")
     return sorted(({k: c[k] for k in keys} | {"session": c["expires"] == -1} for c in cookies),
                   key=lambda c: (str(c["name"]), str(c["path"])))
@@ -74,4 +75,4 @@ def test_the_cookies_are_those_chromium_stores(chromium: Browser, case: str) -> 
     assert _comparable(ours) == _comparable(stored)
     for mine in ours:
         theirs = next(c for c in stored if (c["name"], c["path"]) == (mine["name"], mine["path"]))
-        assert abs(float(mine["expires"]) - float(theirs["expires"])) < 5, (mine, theirs)  # type: ignore[arg-type]
+        assert abs(float(mine["expires"]) - float(theirs["expires"])) < 5, (mine, theirs)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 class SetCookie:
     name: str
     attributes: dict[str, str] = field(default_factory=dict)
+    # For the one caller that must store the cookie (the Vercel bypass); never in a finding or a repr.
+    value: str = field(default="", repr=False)
 
     def has(self, attribute: str) -> bool:
         return attribute.lower() in self.attributes
@@ -30,13 +32,13 @@ class SetCookie:
 def parse_set_cookie(header: str) -> SetCookie:
     """One ``Set-Cookie`` header: the cookie's name and its attributes (names lower-cased)."""
     first, *rest = header.split(";")
-    name = first.partition("=")[0].strip()
+    name, _, value = first.partition("=")
     attributes: dict[str, str] = {}
     for part in rest:
-        key, _, value = part.strip().partition("=")
+        key, _, attribute = part.strip().partition("=")
         if key:
-            attributes[key.strip().lower()] = value.strip()
-    return SetCookie(name, attributes)
+            attributes[key.strip().lower()] = attribute.strip()
+    return SetCookie(name.strip(), attributes, value.strip())
 
 
 def secure_problem(cookie: SetCookie) -> str | None:

@@ -21,10 +21,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from smokegate.checks.cookies import parse_set_cookie
 from smokegate.config import Target
 from smokegate.failures import CheckFailure, FailureKind
 from smokegate.scrub import SCRUBBER
@@ -44,12 +44,13 @@ def bypass_cookies(probe: Probe, target: Target) -> list[dict[str, Any]]:
     if bypass is None:
         return []
     path = target.health.path
-    asked = probe.get(path, headers={HEADER: bypass.secret, SET_COOKIE_HEADER: "true"})
+    # The probe adds the bypass header to every request to the target's origin (smokegate.vercel).
+    asked = probe.get(path, headers={SET_COOKIE_HEADER: "true"})
     cookies = [c for c in browser_cookies(asked.headers.get_list("set-cookie"), asked.url)
                if c["name"].startswith(VERCEL_COOKIE_PREFIX) and c["name"] not in NOT_BYPASS]
     if not cookies:
-        # No cookie: right for an unprotected deployment; find out whether this one is.
-        plain = probe.get(path)
+        # No cookie: right for an unprotected deployment; find out whether this one is (without the header).
+        plain = probe.get(path, extensions={"smokegate_no_bypass": True})
         protection = protection_of(plain.status, plain.headers, plain.text)
         if protection:
             raise CheckFailure(FailureKind.TEST_SETUP, (
@@ -73,31 +74,28 @@ def browser_cookies(set_cookies: Iterable[str], url: str, now: float | None = No
     now = time.time() if now is None else now
     stored: dict[tuple[str, str, str], dict[str, Any]] = {}
     for line in set_cookies:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(line)
-        except CookieError:
-            continue  # a browser ignores a line it cannot parse
-        for name, morsel in jar.items():
-            domain = morsel["domain"].strip().lstrip(".").lower()
-            if domain and host != domain and not host.endswith("." + domain):
-                continue
-            path = morsel["path"] if morsel["path"].startswith("/") else _default_path(parts.path)
-            expires = _expiry(morsel["max-age"], morsel["expires"], now)
-            if expires is not None and expires <= now:
-                continue
-            where = "." + domain if domain else host
-            cookie = {
-                "name": name,
-                "value": morsel.value,
-                "domain": where,
-                "path": path,
-                "expires": -1 if expires is None else expires,
-                "httpOnly": bool(morsel["httponly"]),
-                "secure": bool(morsel["secure"]),
-                "sameSite": _SAME_SITE.get(str(morsel["samesite"]).strip().lower(), "Lax"),
-            }
-            stored[(name, where, path)] = cookie  # a later line replaces an earlier one
+        cookie = parse_set_cookie(line)
+        if not cookie.name:
+            continue  # a browser ignores a line without a cookie name
+        domain = (cookie.get("domain") or "").lstrip(".").lower()
+        if domain and host != domain and not host.endswith("." + domain):
+            continue
+        path = cookie.get("path") or ""
+        path = path if path.startswith("/") else _default_path(parts.path)
+        expires = _expiry(cookie.get("max-age") or "", cookie.get("expires") or "", now)
+        if expires is not None and expires <= now:
+            continue
+        where = "." + domain if domain else host
+        stored[(cookie.name, where, path)] = {  # a later line replaces an earlier one
+            "name": cookie.name,
+            "value": cookie.value,
+            "domain": where,
+            "path": path,
+            "expires": -1 if expires is None else expires,
+            "httpOnly": cookie.has("httponly"),
+            "secure": cookie.has("secure"),
+            "sameSite": _SAME_SITE.get((cookie.get("samesite") or "").lower(), "Lax"),
+        }
     return list(stored.values())
 
 
@@ -115,10 +113,10 @@ def _default_path(request_path: str) -> str:
 def _expiry(max_age: str, expires: str, now: float) -> float | None:
     """When the cookie expires (seconds since the epoch), or None for a session cookie."""
     with contextlib.suppress(ValueError):
-        return now + max(0, int(str(max_age).strip()))  # zero or less: expired now
+        return now + max(0, int(max_age))  # zero or less: expired now
     if expires:
         with contextlib.suppress(TypeError, ValueError, IndexError):
-            return parsedate_to_datetime(str(expires)).timestamp()
+            return parsedate_to_datetime(expires).timestamp()
     return None
 
 
