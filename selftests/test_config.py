@@ -74,8 +74,16 @@ def test_base_url_override_and_relative_ca_bundle(tmp_path: Path) -> None:
         ('[targets.x]\nbase_url = "https://x.test"\n[[targets.x.pages]]\nname = "a"\npath = "/"\n', "x",
          "targets.x.pages[0].text: required key is missing"),
         ("[targets.x\n", "x", "not valid TOML"),
+        ('[targets.x]\nbase_url = "https://x.test"\n[targets.x.health.metrics]\nmemory = { path = "m" }\n', "x",
+         "targets.x.health.metrics.memory: give either unit (percent, ratio, ms, s) or limit_path"),
+        ('[targets.x]\nbase_url = "https://x.test"\n[targets.x.health.metrics]\n'
+         'uptime = { path = "u", limit_path = "v" }\n', "x",
+         "targets.x.health: metrics.uptime: limit_path is for memory only"),
+        ('[targets.x]\nbase_url = "https://x.test"\n[targets.x.health.metrics]\ncpu = { path = "c", unit = "ratio" }\n',
+         "x", "targets.x.health.metrics.cpu"),
     ],
-    ids=["unknown-target", "malformed-url", "missing-field", "mistyped-field", "unknown-key", "nested", "toml"],
+    ids=["unknown-target", "malformed-url", "missing-field", "mistyped-field", "unknown-key", "nested", "toml",
+         "metric-unit", "metric-limit", "metric-name"],
 )
 def test_config_errors_name_the_file_and_key(tmp_path: Path, text: str, target: str, expected: str) -> None:
     path = write(tmp_path, text)

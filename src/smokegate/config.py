@@ -79,6 +79,21 @@ class ApiEndpoint(_Model):
     json_body: dict[str, Any] | None = None
 
 
+class HealthMetricField(_Model):
+    """Where the health body reports one of the guide's metrics, for a shape the suite cannot read by
+    itself: a dotted ``path`` and its ``unit``; for memory, ``limit_path`` instead of a unit (used / limit)."""
+
+    path: str = Field(min_length=1, pattern=r"^[^.\s]+(\.[^.\s]+)*$")
+    unit: Literal["percent", "ratio", "ms", "s"] | None = None
+    limit_path: str | None = Field(None, min_length=1, pattern=r"^[^.\s]+(\.[^.\s]+)*$")
+
+    @model_validator(mode="after")
+    def _unit_or_limit(self) -> HealthMetricField:
+        if (self.unit is None) == (self.limit_path is None):
+            raise ValueError("give either unit (percent, ratio, ms, s) or limit_path (memory used / limit)")
+        return self
+
+
 class Health(_Model):
     """The health endpoint and how it is sampled."""
 
@@ -88,6 +103,15 @@ class Health(_Model):
     database_component: str = "database"
     # The guide's health is real-time (refreshed every 30 s): a body timestamp older than this is a past state.
     max_age_s: float = Field(60, gt=0, le=3600)
+    # Where the guide's metrics are, when the health body's shape is one the suite does not read by itself.
+    metrics: dict[Literal["memory", "error_rate", "response_time", "uptime"], HealthMetricField] = {}
+
+    @model_validator(mode="after")
+    def _limit_only_for_memory(self) -> Health:
+        wrong = [name for name, spec in self.metrics.items() if spec.limit_path is not None and name != "memory"]
+        if wrong:
+            raise ValueError(f"metrics.{wrong[0]}: limit_path is for memory only; give a unit")
+        return self
 
 
 class ErrorBurst(_Model):

@@ -114,10 +114,15 @@ def test_health_metrics_within_guide(target: Target, health: Exchange, check_rec
     budgets = target.budgets
     limits = health_metrics.Thresholds(memory_pct=budgets.memory_ratio * 100, error_rate_pct=budgets.error_rate * 100,
                                        response_ms=budgets.response_ms, uptime_pct=budgets.uptime_ratio * 100)
-    metrics = health_metrics.read(_body_or_skip(health), limits)
+    fields = {name: health_metrics.MetricField(**spec.model_dump()) for name, spec in target.health.metrics.items()}
+    reading = health_metrics.read(_body_or_skip(health), limits, fields)
+    assert not reading.missing, (
+        f"{target.health.path} does not report what the config points at: {'; '.join(reading.missing)}")
+    metrics = reading.metrics
     if not metrics:
+        seen = f"; seen but not readable: {'; '.join(reading.unread)}" if reading.unread else ""
         pytest.skip(f"{target.health.path} reports none of the guide's metrics (memory, error rate, response time, "
-                    "uptime) in a form with a unit: not judged")
+                    f"uptime) in a form with a unit: not judged{seen} (point at them with health.metrics)")
     check_record.detail("metrics", {m.name: round(m.value, 2) for m in metrics})
     over = [m for m in metrics if not m.within]
     for metric in over:
