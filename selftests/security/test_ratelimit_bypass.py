@@ -51,6 +51,54 @@ def test_a_limit_that_lifts_on_its_own_proves_nothing() -> None:
     assert attempts[1].control_status == 201 and len(limiter.sent) == 3
 
 
+class _WindowedLimiter:
+    """A fixed-window limiter already over its limit, whose window ends after ``ends_after`` requests:
+    the next ``limit`` requests are answered, then it holds again; never keyed on a header."""
+
+    def __init__(self, ends_after: list[int], limit: int = 3) -> None:
+        self.ends_after, self.limit = list(ends_after), limit
+        self.sent = 0
+        self.fresh = 0  # requests left in a new window
+
+    def __call__(self, headers: Mapping[str, str]) -> _Answer:
+        self.sent += 1
+        if self.ends_after and self.sent > self.ends_after[0]:
+            self.ends_after.pop(0)
+            self.fresh = self.limit
+        if self.fresh:
+            self.fresh -= 1
+            return _Answer(201)
+        return _Answer(429)
+
+    def relimit(self) -> bool:
+        while self({}).status != 429:
+            pass
+        return True
+
+
+def test_a_window_that_ends_between_attempts_is_built_up_again_and_judged() -> None:
+    """Issue 19: make demo skipped the high bypass check when the window ended right after the burst's
+    first 429; the limit is built up again and the header tried once more."""
+    limiter = _WindowedLimiter(ends_after=[0])
+    attempts = try_headers(limiter, relimit=limiter.relimit)
+    assert [a.verdict for a in attempts] == ["undetermined", "held", "held", "held", "held"]
+    assert [a.header for a in attempts[1:]] == list(SPOOFABLE_HEADERS)
+
+
+def test_relimits_are_bounded() -> None:
+    calls: list[int] = []
+
+    def lifted(headers: Mapping[str, str]) -> _Answer:
+        return _Answer(201)
+
+    def relimit() -> bool:
+        calls.append(1)
+        return True
+
+    attempts = try_headers(lifted, relimit=relimit)
+    assert [a.verdict for a in attempts] == ["undetermined"] * 3 and len(calls) == 2
+
+
 def test_an_error_stops_the_attempts_undetermined() -> None:
     def broken(headers: Mapping[str, str]) -> _Answer:
         raise ConnectionResetError("reset by peer")

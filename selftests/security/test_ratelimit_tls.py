@@ -78,6 +78,39 @@ def test_a_burst_a_window_boundary_cuts_in_two_still_meets_the_limit(before_boun
     assert burst.sent <= limit.cap
 
 
+def test_a_window_that_ends_right_after_the_first_429_leaves_the_bypass_judged() -> None:
+    """Issue 19 item 9: make demo skipped the high bypass check ("the limit lifted on its own before a
+    header could be tried") when the testbed's clock-aligned window ended just after the burst's 429."""
+    from collections.abc import Mapping
+
+    from smokegate.security.config import RateLimit
+    from smokegate.security.ratelimit_run import send_burst
+    from smokegate.testbed.security import RATE_LIMIT, RATE_WINDOW_S, _Window
+
+    boundary = 1000 * RATE_WINDOW_S
+    sent = 0
+    lock = threading.Lock()
+    window = _Window(clock=lambda: boundary - 0.01 if sent <= RATE_LIMIT + 1 else boundary + 0.01)
+
+    @dataclass
+    class Answer:
+        status: int
+        headers: dict[str, str]
+
+    def send(headers: Mapping[str, str] | None) -> Answer:
+        nonlocal sent
+        with lock:
+            sent += 1
+            allowed, reset = window.hit("203.0.113.7")  # keyed on the socket, never on a header
+        return Answer(201, {}) if allowed else Answer(429, {"retry-after": str(reset)})
+
+    limit = RateLimit(limit=RATE_LIMIT)
+    run = send_burst(send, limit.cap, limit.concurrency, max_wait_s=5)
+    verdicts = [a.verdict for a in run.bypass]
+    assert verdicts[0] == "undetermined" and verdicts[1:] == ["held"] * 4, run.bypass
+    assert sent <= limit.cap + 2 + (RATE_LIMIT + 1) + 4  # burst, first attempt and control, one re-burst, 4 tries
+
+
 def test_retry_after_and_ratelimit_headers() -> None:
     now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     assert ratelimit.parse_retry_after("7") == 7

@@ -2,7 +2,9 @@
 
 Intrusive: right after the rate-limit burst's first 429, one request per client-IP header
 (X-Forwarded-For, X-Real-IP, True-Client-IP, CF-Connecting-IP) with a documentation address, and
-one without it after any that got through: at most 8 requests.
+one without it after any that got through: at most 8 requests.  A window that ends between two
+attempts lifts the limit on its own; the limit is then built up again (a burst until its next 429,
+at most twice) and the header tried once more, so the check judges rather than skips.
 """
 
 from __future__ import annotations

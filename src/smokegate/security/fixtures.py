@@ -298,7 +298,8 @@ def rate_limit_run(
     security_probe: Probe, security: SecurityConfig, target: Target, smokegate_run: SmokegateRun
 ) -> Iterator[RateLimitRun]:
     """The bounded burst against the rate-limited endpoint, continued at once (while the limit holds)
-    by at most two requests per spoofable client-IP header; sent once per run (by whichever process
+    by at most two requests per spoofable client-IP header (the limit built up again, at most twice,
+    when its window ends before they are done); sent once per run (by whichever process
     needs it first, the others read it), after which the limit's wait runs out in the background
     (:mod:`smokegate.security.ratelimit_run`)."""
     from smokegate.probe import Probe

@@ -166,6 +166,17 @@ def send_burst(send: Callable[[Mapping[str, str] | None], Exchange], limit_cap: 
         # The clock of the wait starts at the 429, before the bypass attempts.
         run.limited_at = time.time()
         run.wait_s = lift_wait(burst, max_wait_s)
+    def relimit() -> bool:
+        """The window ended before the bypass attempts were done: the limit is built up again, and the
+        lift's wait starts at this 429 (the window it opened is the one that must lift)."""
+        again = run_burst(lambda: send(None), cap=limit_cap, concurrency=concurrency,
+                          unsent=(Inconclusive, TargetUnreachable))
+        if again.first_429 is None or again.errors:
+            return False
+        run.limited_at = time.time()
+        run.wait_s = lift_wait(again, max_wait_s)
+        return True
+
     if burst.first_429 is not None and not burst.errors:
-        run.bypass = try_headers(send)
+        run.bypass = try_headers(send, relimit=relimit)
     return run
