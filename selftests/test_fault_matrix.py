@@ -94,6 +94,11 @@ def _assert_exactly_its_checks_failed(fault: faults.Fault, run: SuiteRun) -> Non
     assert not wrong, f"fault {fault.name}: other checks should have {fault.others}ed: {wrong}"
     if fault.others == "skip":
         assert "skipped" in others.values(), f"fault {fault.name} should have left checks skipped: {others}"
+    # One finding per fault: its failed checks are one blocking row naming the others as consequences.
+    findings = [c["check"] for c in run.gate["failed"] if not c.get("consequence_of")]
+    assert len(findings) == 1, (
+        f"fault {fault.name} is one fault but {len(findings)} findings: {findings} "
+        f"(name a shared cause: check_record.cause, smokegate.checks.causes)")
     assert run.gate["verdict"] == "fail" or all(
         c["severity"] not in ("critical", "high") for c in run.gate["failed"]
     ), run.gate

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from smokegate import failures
-from smokegate.gate import CheckResult, GateReport, write_json_atomic
+from smokegate.gate import CheckResult, GateReport, Outcome, write_json_atomic
 from smokegate.summary import summary_markdown
 
 
@@ -123,3 +123,59 @@ def test_usage_errors_and_unreachable_targets() -> None:
 def test_a_required_check_that_did_not_run_means_the_run_could_not_judge() -> None:
     gate = gate_with(CheckResult("health", "skipped", severity="critical", required=True, message="skipped"))
     assert gate.verdict == "error" and gate.verdict_error_kind == "not-run" and gate.exit_code() == 2
+
+
+def _caused(check: str, *keys: str, severity: str = "high", kind: str = "contract-broken",
+            outcome: Outcome = "failed") -> CheckResult:
+    return CheckResult(check, outcome, severity=severity, failure_kind=kind,
+                       details={"cause": {"summary": "the CORS policy", "keys": list(keys)}})
+
+
+def test_one_cause_is_one_blocking_row_naming_its_consequences() -> None:
+    """Issue 19 item 7: an unanchored CORS regex was 12 failing rows; a cause is one finding."""
+    rows = [_caused(f"security/test_cors.py::test_hostile_origin_refused[{route}-{kind}]", "cors-policy")
+            for route in ("plans", "status") for kind in ("prefix-lookalike", "unescaped-dot")]
+    gate = gate_with(*rows, CheckResult("smoke/other", "failed", severity="high"))
+    primary = rows[0]
+    assert [c.check for c in gate.blocking] == [primary.check, "smoke/other"]
+    assert primary.consequences == [r.check for r in rows[1:]]
+    assert {r.consequence_of for r in rows[1:]} == {primary.check}
+    assert gate.verdict == "fail" and gate.as_dict()["counts"]["blocking"] == 2
+    assert gate.as_dict()["counts"]["failed"] == 5  # every symptom is still a failed check
+
+
+def test_the_most_severe_symptom_is_the_finding_and_keys_link_through_others() -> None:
+    # asset 404 seen by a console check and a subresource check; the console check also names a
+    # second key shared by a third check: one finding across all three.
+    console = _caused("synthetic/console[landing]", "asset:https://x.test/a.css", "console:x", severity="medium")
+    subresource = _caused("synthetic/subresources[landing]", "asset:https://x.test/a.css", severity="high")
+    other_page = _caused("synthetic/console[pricing]", "console:x", severity="medium")
+    gate = gate_with(console, subresource, other_page)
+    assert [c.check for c in gate.blocking] == [subresource.check]
+    assert subresource.consequences == [console.check, other_page.check]
+    assert console.consequence_of == other_page.consequence_of == subresource.check
+
+
+def test_findings_below_the_gate_or_undetermined_are_not_grouped_into_blocking() -> None:
+    network = _caused("a", "cors-policy", kind="network")
+    finding = _caused("b", "cors-policy", severity="medium")
+    gate = gate_with(network, finding, gate_on="high")
+    assert network.consequence_of is None and finding.consequences == []
+    assert gate.verdict == "error" and not gate.blocking  # the network fault still makes the run unjudged
+    # A passing check that named a cause is no symptom of anything.
+    passed = _caused("c", "cors-policy", outcome="passed")
+    alone = _caused("d", "cors-policy")
+    gate = gate_with(passed, alone)
+    assert alone.consequences == [] and passed.consequence_of is None and gate.blocking == [alone]
+
+
+def test_a_cause_groups_the_same_way_whatever_the_order() -> None:
+    def checks() -> list[CheckResult]:
+        return [_caused("t1", "k1", severity="medium"), _caused("t2", "k2", severity="critical"),
+                _caused("t3", "k1", "k2", severity="high")]
+
+    for order in ([0, 1, 2], [2, 1, 0], [1, 0, 2]):
+        made = checks()
+        gate = gate_with(*(made[i] for i in order))
+        assert [c.check for c in gate.blocking] == ["t2"], order
+        assert sorted(made[1].consequences) == ["t1", "t3"]

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from smokegate.gate import same_cause_note
+
 EXIT = {"pass": 0, "fail": 1, "error": 2}
 
 
@@ -47,7 +49,9 @@ def workflow_commands(gate: Mapping[str, Any]) -> list[str]:
         if check.get("blocking"):
             title = _escape_property(f"{check['check']} ({check.get('severity')}, {check.get('failure_kind')})")
             message = (check.get("message") or "failed").splitlines()[0][:500]
-            lines.append(f"::error title={title}::{_escape(message + _figures(check))}")
+            note = same_cause_note(check.get("consequences") or [])
+            text = message + _figures(check) + (f" ({note})" if note else "")
+            lines.append(f"::error title={title}::{_escape(text)}")
     if verdict == "error":
         reason = str(gate.get("reason") or "the run could not judge the target")
         lines.append(f"::error title={_escape_property(f'smokegate could not judge {target}')}::{_escape(reason)}")

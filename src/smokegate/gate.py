@@ -17,6 +17,13 @@ from this one value:
 A finding wins over an inability to judge: one blocking failure makes the run ``fail`` even if
 another check was inconclusive.  A skipped check is never counted as passed.
 
+One finding per fault: a check that fails names what its failure is a symptom of (``details.cause``:
+a summary and keys such as ``asset:<url>``, ``cors-policy``, ``tls-certificate``, set through
+``check_record.cause``).  Failed checks that share a key, directly or through others, are one
+finding: the most severe (the first of equals) is its one blocking row, naming every other as a
+consequence (``consequences``); those say whose (``consequence_of``) and do not block on their own.
+The verdict is the same either way; the count of blocking rows is the count of causes.
+
 Exit codes: 0 pass, 1 fail, 2 error at run time (inconclusive, not run, interrupted, no checks),
 3 error inside the suite (internal), 4 usage error (bad option, config or file).
 
@@ -47,7 +54,8 @@ Schema (version 2)::
                    "blocking": bool, "inconclusive": bool, "message": str | null, "measured": float | null,
                    "budget": float | null, "unit": str | null, "requests": int,
                    "failure_kind": str | null, "attempts": int, "duration_s": float,
-                   "details": {...}}
+                   "details": {...},   # "cause": {"summary": str, "keys": [str]} when it named one
+                   "consequence_of": str | null, "consequences": [str]}
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +75,8 @@ Outcome = Literal["passed", "failed", "skipped"]
 Verdict = Literal["pass", "fail", "error"]
 ErrorKind = Literal["usage", "inconclusive", "not-run", "internal", "interrupted", "no-checks"]
 SCHEMA_VERSION = 2
+# The detail a check's record keeps its cause in (smokegate.run.CheckRecord.cause).
+CAUSE = "cause"
 # Failure kinds that say the run could not judge the check, not that the target failed it.
 UNDETERMINED_KINDS = ("network", "suite-error")
 EXIT_CODES: dict[ErrorKind | Verdict, int] = {
@@ -95,6 +106,23 @@ class CheckResult:
     # A check at or above the gate level that could not be determined (a network fault on the way, or an
     # error inside the suite): the run cannot judge it, so it does not block but makes the verdict error.
     inconclusive: bool = False
+    # One finding per fault: the check whose failure shares this one's cause (it alone blocks), and on
+    # that check, every check that failed for the same cause.
+    consequence_of: str | None = None
+    consequences: list[str] = field(default_factory=list)
+
+    @property
+    def cause_keys(self) -> frozenset[str]:
+        """What this check's failure is a symptom of, when it is a finding that named its cause."""
+        cause = self.details.get(CAUSE)
+        if self.outcome != "failed" or self.failure_kind in UNDETERMINED_KINDS or not isinstance(cause, dict):
+            return frozenset()
+        return frozenset(str(key) for key in cause.get("keys") or ())
+
+    @property
+    def cause_summary(self) -> str | None:
+        cause = self.details.get(CAUSE)
+        return str(cause["summary"]) if isinstance(cause, dict) and cause.get("summary") else None
 
 
 @dataclass
@@ -129,6 +157,32 @@ class GateReport:
         result.blocking = result.outcome == "failed" and gated and not undetermined
         result.inconclusive = undetermined and gated
         self.checks.append(result)
+        if result.cause_keys:
+            self._group(result)
+
+    def _group(self, result: CheckResult) -> None:
+        """Fold ``result`` into the finding whose cause it shares: the checks linked to it through shared
+        cause keys, one blocking row (the most severe, the first of equals) and its consequences."""
+        members, keys = [result], set(result.cause_keys)
+        others = [c for c in self.checks if c is not result and c.cause_keys]
+        grew = True
+        while grew:
+            grew = False
+            for other in others:
+                if other not in members and other.cause_keys & keys:
+                    members.append(other)
+                    keys |= other.cause_keys
+                    grew = True
+        if len(members) == 1:
+            return
+        order = {id(c): i for i, c in enumerate(self.checks)}
+        primary = min(members, key=lambda c: (severity_rank(c.severity), order[id(c)]))
+        primary.consequence_of = None
+        primary.blocking = at_or_above(primary.severity, self.gate_on)
+        primary.consequences = [c.check for c in sorted(members, key=lambda c: order[id(c)]) if c is not primary]
+        for member in members:
+            if member is not primary:
+                member.consequence_of, member.consequences, member.blocking = primary.check, [], False
 
     def fail_usage(self, reason: str) -> None:
         """The run could not start: a bad option, config or file."""
@@ -247,6 +301,14 @@ class GateReport:
     def exit_code(self) -> int:
         """0 pass, 1 fail, 2-4 error (see the module docstring)."""
         return EXIT_CODES[self.verdict_error_kind or self.verdict]
+
+
+def same_cause_note(consequences: Sequence[str], limit: int = 5) -> str:
+    """What a finding's row says of the other checks that failed for its cause; '' when there are none."""
+    if not consequences:
+        return ""
+    more = f" and {len(consequences) - limit} more" if len(consequences) > limit else ""
+    return f"same cause, also failing: {', '.join(consequences[:limit])}{more}"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -68,6 +68,10 @@ class CheckLine:
     bar: Bar | None
     evidence: list[Link] = field(default_factory=list)
     anchor: str | None = None
+    # One finding per fault: what the check's failure is a symptom of, and the other checks failing for it.
+    cause: str | None = None
+    consequences: list[str] = field(default_factory=list)
+    consequence_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,9 @@ def check_line(
         bar=bar_of(result),
         evidence=evidence_links(evidence),
         anchor=anchor,
+        cause=result.cause_summary,
+        consequences=list(result.consequences),
+        consequence_of=result.consequence_of,
     )
 
 

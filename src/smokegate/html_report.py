@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import Markup
 
 from smokegate import gate_view as views
 from smokegate import run as runs
@@ -131,7 +132,7 @@ class GateHtml:
         # The same settling the gate gets after pytest-html has written (interrupted, no checks).
         runs.settle(run.gate, session.exitstatus)
         view = views.gate_view(run.gate.as_dict(), evidence=self.evidence, anchors=self.anchors)
-        prefix.insert(0, render("gate_summary.html.j2", view=view))
+        prefix.insert(0, render("gate_summary.html.j2", view=view, demoted=_demoted(run.gate)))
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         cells.insert(2, '<th class="sortable" data-column-type="severity">Severity</th>')
@@ -148,8 +149,10 @@ class GateHtml:
         figures = measured_vs_budget(result) if result is not None else ""
         kind = result.failure_kind if result is not None and report.failed else None
         # One rendering for the three cells (a row is made for each phase of every check).
+        consequence_of = result.consequence_of if result is not None and report.failed else None
         cells[2:2] = _cells(severity=severity, rank=rank, blocking=blocking, figures=_one_line(figures),
-                            text=_one_line(self._row_message(report, result)), kind=kind)
+                            text=_one_line(self._row_message(report, result)), kind=kind,
+                            check=result.check if result is not None else "", consequence_of=consequence_of)
         if report.failed and result is not None and cells[-1].startswith('<td class="col-links">'):
             # pytest-playwright links its own trace here; add what it does not know about.
             extra = [link for link in views.evidence_links(self.evidence.get(result.check, ()))
@@ -207,6 +210,18 @@ class GateHtml:
             return f"{duration * 1000:.0f} ms"
         minutes, seconds = divmod(round(duration), 60)
         return f"{minutes // 60:02d}:{minutes % 60:02d}:{seconds:02d}"
+
+
+def _demoted(gate: GateReport) -> Markup:
+    """CSS hiding the "blocking" tag of rows made before a more severe check of the same cause failed
+    and became the finding (rows are made as checks finish; the banner is made at the end)."""
+    def css_string(text: str) -> str:
+        return '"' + "".join(c if c.isalnum() or c in "/_.:-[]" else f"\\{ord(c):x} " for c in text) + '"'
+
+    rules = [f".sg-tag.blocking[data-check={css_string(c.check)}]{{display:none}}" for c in gate.checks
+             if c.consequence_of]
+    # Safe as markup: every character outside [A-Za-z0-9/_.:[]-] is written as a CSS escape.
+    return Markup("\n".join(rules))
 
 
 def _one_line(text: str) -> str:

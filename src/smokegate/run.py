@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from smokegate.checks.warning_signs import WarningSign
-from smokegate.gate import Deselected, GateReport
+from smokegate.gate import CAUSE, Deselected, GateReport
 from smokegate.options import Settings
 
 if TYPE_CHECKING:
@@ -113,6 +113,14 @@ class CheckRecord:
     def raise_severity(self, reason: str) -> None:
         """If the check fails, it fails one severity higher, for ``reason`` (read by the collector)."""
         self.details[SEVERITY_RAISED] = reason
+
+    def cause(self, summary: str, *keys: str) -> None:
+        """What this check's failure would be a symptom of, said before it asserts: ``summary`` for a
+        reader ("the CORS policy of the API routes"), ``keys`` that other checks' failures of the same
+        cause name too (``asset:https://host/x.css``).  Checks that fail sharing a key are one finding
+        (:mod:`smokegate.gate`); a check that passes leaves nothing."""
+        found = self.details.setdefault(CAUSE, {"summary": summary, "keys": []})
+        found["keys"] += [key for key in keys if key not in found["keys"]]
 
     def add_requests(self, count: int) -> None:
         """Requests the check sent outside the run's counted probes (rare)."""

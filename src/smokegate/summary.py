@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from smokegate.gate import CheckResult, GateReport
+from smokegate.gate import CheckResult, GateReport, same_cause_note
 
 ICONS = {"pass": "✅", "fail": "❌", "error": "⚠️"}
 VERDICT_WORDS = {
@@ -61,10 +61,12 @@ def summary_markdown(gate: GateReport) -> str:
     if failed:
         lines += ["", "| Severity | Check | Measured / budget | Kind | Message |", "|---|---|---|---|---|"]
         for result in failed:
-            mark = " (blocking)" if result.blocking else " (could not judge)" if result.inconclusive else ""
+            mark = (" (blocking)" if result.blocking else " (could not judge)" if result.inconclusive
+                    else f" (consequence of `{result.consequence_of}`)" if result.consequence_of else "")
+            note = same_cause_note(result.consequences)
             lines.append(
                 f"| {result.severity}{mark} | `{result.check}` | {measured_vs_budget(result)} | "
-                f"{result.failure_kind or ''} | {_cell(result.message)} |"
+                f"{result.failure_kind or ''} | {_cell(result.message)}{' — ' + note if note else ''} |"
             )
     ai_unchecked = [c for c in gate.checks if c.feature == "ai" and c.outcome == "skipped"]
     if ai_unchecked and gate.error_kind is None:

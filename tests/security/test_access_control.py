@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,6 +13,13 @@ from smokegate.security.config import ProtectedRoute, SecurityConfig
 from smokegate.security.fixtures import fresh
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
+
+
+def _cause(check_record: Any, path: str, credential: str) -> None:
+    """An open route fails for every credential, and one token check that trusts alg: none fails on
+    every route: either way, one finding (the route's guard, or the session verification)."""
+    keys = [f"access-control:{path}"] + (["session-verification:alg-none"] if credential == "alg-none" else [])
+    check_record.cause("the guard in front of the protected routes", *keys)
 
 
 def _token(credential: str) -> str | None:
@@ -33,8 +41,9 @@ def _ask(probe: Probe, route: ProtectedRoute, credential: str, security: Securit
 
 @pytest.mark.check(severity="critical", feature="access-control")
 def test_protected_api_refuses(
-    security_probe: Probe, protected_api: ProtectedRoute, credential: str, security: SecurityConfig
+    security_probe: Probe, protected_api: ProtectedRoute, credential: str, security: SecurityConfig, check_record: Any
 ) -> None:
+    _cause(check_record, protected_api.path, credential)
     answer = _ask(security_probe, protected_api, credential, security, "application/json")
     assert answer.status in (401, 403, 404), (
         f"{protected_api.method} {protected_api.path} with {credential} answered {answer.status}"
@@ -45,8 +54,9 @@ def test_protected_api_refuses(
 
 @pytest.mark.check(severity="critical", feature="access-control")
 def test_protected_page_redirects_to_sign_in(
-    security_probe: Probe, protected_page: ProtectedRoute, credential: str, security: SecurityConfig
+    security_probe: Probe, protected_page: ProtectedRoute, credential: str, security: SecurityConfig, check_record: Any
 ) -> None:
+    _cause(check_record, protected_page.path, credential)
     answer = _ask(security_probe, protected_page, credential, security, "text/html")
     location = answer.headers.get("location", "")
     assert 300 <= answer.status < 400 and urlsplit(location).path == security.sign_in_path, (

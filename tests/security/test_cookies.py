@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,9 +21,19 @@ def _set_cookies(page: Page, page_answer: PageFetch, check_record: Any) -> list[
     return parsed
 
 
+def _problems(found: list[cookies.SetCookie], problem: Callable[[cookies.SetCookie], str | None],
+              check_record: Any) -> list[str]:
+    """What is wrong with each cookie; one cookie set wrongly (by the code that sets it on every page) is
+    one finding, whichever attributes and pages show it."""
+    wrong = [(c.name, p) for c in found if (p := problem(c))]
+    if wrong:
+        check_record.cause("the code that sets these cookies", *(f"cookie:{name}" for name, _ in wrong))
+    return [p for _, p in wrong]
+
+
 @pytest.mark.check(severity="high", feature="cookies")
 def test_cookies_are_secure(scan_page: Page, page_answer: PageFetch, check_record: Any) -> None:
-    problems = [p for c in _set_cookies(scan_page, page_answer, check_record) if (p := cookies.secure_problem(c))]
+    problems = _problems(_set_cookies(scan_page, page_answer, check_record), cookies.secure_problem, check_record)
     assert not problems, f"{scan_page.path}: " + "; ".join(problems)
 
 
@@ -31,19 +42,19 @@ def test_session_cookies_are_httponly(
     scan_page: Page, page_answer: PageFetch, security: SecurityConfig, check_record: Any
 ) -> None:
     allow = security.cookies.script_readable
-    problems = [p for c in _set_cookies(scan_page, page_answer, check_record)
-                if (p := cookies.httponly_problem(c, allow))]
+    problems = _problems(_set_cookies(scan_page, page_answer, check_record),
+                         lambda c: cookies.httponly_problem(c, allow), check_record)
     assert not problems, f"{scan_page.path}: " + "; ".join(problems) + f" (allowlist: {', '.join(allow)})"
 
 
 @pytest.mark.check(severity="medium", feature="cookies")
 def test_cookies_have_samesite(scan_page: Page, page_answer: PageFetch, check_record: Any) -> None:
-    problems = [p for c in _set_cookies(scan_page, page_answer, check_record) if (p := cookies.samesite_problem(c))]
+    problems = _problems(_set_cookies(scan_page, page_answer, check_record), cookies.samesite_problem, check_record)
     assert not problems, f"{scan_page.path}: " + "; ".join(problems)
 
 
 @pytest.mark.check(severity="medium", feature="cookies")
 def test_host_prefixed_cookies_are_host_only(scan_page: Page, page_answer: PageFetch, check_record: Any) -> None:
-    problems = [p for c in _set_cookies(scan_page, page_answer, check_record)
-                if (p := cookies.host_prefix_problem(c))]
+    problems = _problems(_set_cookies(scan_page, page_answer, check_record), cookies.host_prefix_problem,
+                         check_record)
     assert not problems, f"{scan_page.path}: " + "; ".join(problems)

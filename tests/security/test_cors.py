@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from smokegate.checks import cors
+from smokegate.checks import causes, cors
 from smokegate.probe import Exchange, Probe
 from smokegate.security.config import CorsRoute
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
+# The routes share the code that decides which origins get CORS: a sloppy matcher is one finding.
 
 
 def _get(probe: Probe, route: CorsRoute, origin: str) -> Exchange:
@@ -20,7 +23,10 @@ def _preflight(probe: Probe, route: CorsRoute, origin: str, method: str = "GET",
 
 
 @pytest.mark.check(severity="medium", feature="cors")
-def test_allowed_origin_echoed(security_probe: Probe, cors_route: CorsRoute, allowed_origin: str) -> None:
+def test_allowed_origin_echoed(
+    security_probe: Probe, cors_route: CorsRoute, allowed_origin: str, check_record: Any
+) -> None:
+    check_record.cause(*causes.CORS_POLICY)
     for kind, answer in (("GET", _get(security_probe, cors_route, allowed_origin)),
                          ("preflight", _preflight(security_probe, cors_route, allowed_origin))):
         acao = cors.acao(answer.headers)
@@ -31,7 +37,10 @@ def test_allowed_origin_echoed(security_probe: Probe, cors_route: CorsRoute, all
 
 
 @pytest.mark.check(severity="high", feature="cors")
-def test_hostile_origin_refused(security_probe: Probe, cors_route: CorsRoute, hostile_kind: str) -> None:
+def test_hostile_origin_refused(
+    security_probe: Probe, cors_route: CorsRoute, hostile_kind: str, check_record: Any
+) -> None:
+    check_record.cause(*causes.CORS_POLICY)
     # Derived from every allowed origin: a matcher may be sloppy for one of them only.
     origins = cors.hostile_origins_of_all(cors_route.allowed_origins, hostile_kind,
                                           allow_subdomains=cors_route.allow_subdomains)
@@ -50,7 +59,8 @@ def test_hostile_origin_refused(security_probe: Probe, cors_route: CorsRoute, ho
 
 
 @pytest.mark.check(severity="critical", feature="cors")
-def test_no_wildcard_with_credentials(security_probe: Probe, cors_route: CorsRoute) -> None:
+def test_no_wildcard_with_credentials(security_probe: Probe, cors_route: CorsRoute, check_record: Any) -> None:
+    check_record.cause(*causes.CORS_POLICY)
     for origin in (cors_route.allowed_origins[0], cors.hostile_origins(cors_route.allowed_origins[0])["arbitrary"]):
         answer = _get(security_probe, cors_route, origin)
         assert not (cors.acao(answer.headers) == "*" and cors.allows_credentials(answer.headers)), (
@@ -60,7 +70,8 @@ def test_no_wildcard_with_credentials(security_probe: Probe, cors_route: CorsRou
 
 
 @pytest.mark.check(severity="medium", feature="cors")
-def test_echoed_origin_varies_on_origin(security_probe: Probe, cors_route: CorsRoute) -> None:
+def test_echoed_origin_varies_on_origin(security_probe: Probe, cors_route: CorsRoute, check_record: Any) -> None:
+    check_record.cause(*causes.CORS_POLICY)
     # Whether an allowed origin is echoed at all is test_allowed_origin_echoed's concern; this one
     # holds every answer that does echo one to Vary: Origin.
     for origin in cors_route.allowed_origins:
@@ -73,7 +84,8 @@ def test_echoed_origin_varies_on_origin(security_probe: Probe, cors_route: CorsR
 
 
 @pytest.mark.check(severity="high", feature="cors")
-def test_disallowed_preflight_gets_nothing(security_probe: Probe, cors_route: CorsRoute) -> None:
+def test_disallowed_preflight_gets_nothing(security_probe: Probe, cors_route: CorsRoute, check_record: Any) -> None:
+    check_record.cause(*causes.CORS_POLICY)
     origin = cors.hostile_origins(cors_route.allowed_origins[0])["arbitrary"]
     answer = _preflight(security_probe, cors_route, origin, "DELETE", "authorization")
     granted = {name: answer.headers[name] for name in (
@@ -85,7 +97,8 @@ def test_disallowed_preflight_gets_nothing(security_probe: Probe, cors_route: Co
 
 
 @pytest.mark.check(severity="medium", feature="cors")
-def test_preflight_allows_only_route_methods(security_probe: Probe, cors_route: CorsRoute) -> None:
+def test_preflight_allows_only_route_methods(security_probe: Probe, cors_route: CorsRoute, check_record: Any) -> None:
+    check_record.cause(*causes.CORS_POLICY)
     origin = cors_route.allowed_origins[0]
     answer = _preflight(security_probe, cors_route, origin, "DELETE")
     extra = cors.allowed_methods(answer.headers) - set(cors_route.methods)

@@ -21,7 +21,14 @@ from smokegate.security.ratelimit_run import Lift
 pytestmark = [pytest.mark.intrusive, pytest.mark.check(epic="security")]
 
 
-def _limited(burst: Burst[Exchange], security: SecurityConfig) -> Exchange:
+def _no_limit_cause(check_record: Any, security: SecurityConfig) -> None:
+    """No limit at all fails the burst and leaves every 429 check without a 429: one finding."""
+    check_record.cause(f"the rate limit on {security.rate_limit.path}", f"rate-limit:{security.rate_limit.path}")
+
+
+def _limited(burst: Burst[Exchange], security: SecurityConfig, check_record: Any) -> Exchange:
+    if burst.first_429 is None:
+        _no_limit_cause(check_record, security)
     assert burst.first_429 is not None, (
         f"no 429 within {burst.sent} requests to {security.rate_limit.path}: nothing to inspect "
         f"(statuses {sorted(set(burst.statuses))})"
@@ -39,6 +46,7 @@ def test_burst_is_rate_limited(rate_limit_burst: Burst[Exchange], security: Secu
     why = ratelimit.undetermined(burst, limit.limit)
     if why is not None:
         raise Inconclusive(f"whether {limit.path} is rate limited: {why}")
+    _no_limit_cause(check_record, security)
     assert burst.limited_at is not None, (
         f"{burst.sent} requests to {limit.method} {limit.path} (limit {limit.limit}, cap {limit.cap}) "
         f"got no 429; statuses {sorted(set(burst.statuses))}"
@@ -46,8 +54,10 @@ def test_burst_is_rate_limited(rate_limit_burst: Burst[Exchange], security: Secu
 
 
 @pytest.mark.check(severity="medium", feature="rate-limit")
-def test_429_says_when_to_retry(rate_limit_burst: Burst[Exchange], security: SecurityConfig) -> None:
-    answer = _limited(rate_limit_burst, security)
+def test_429_says_when_to_retry(
+    rate_limit_burst: Burst[Exchange], security: SecurityConfig, check_record: Any
+) -> None:
+    answer = _limited(rate_limit_burst, security, check_record)
     retry_after = ratelimit.parse_retry_after(answer.headers.get("retry-after"))
     reset = ratelimit.parse_ratelimit_reset(answer.headers)
     assert retry_after is not None or reset is not None, (
@@ -57,8 +67,10 @@ def test_429_says_when_to_retry(rate_limit_burst: Burst[Exchange], security: Sec
 
 
 @pytest.mark.check(severity="medium", feature="rate-limit")
-def test_429_is_private_and_clean(rate_limit_burst: Burst[Exchange], security: SecurityConfig) -> None:
-    answer = _limited(rate_limit_burst, security)
+def test_429_is_private_and_clean(
+    rate_limit_burst: Burst[Exchange], security: SecurityConfig, check_record: Any
+) -> None:
+    answer = _limited(rate_limit_burst, security, check_record)
     cacheable = ratelimit.publicly_cacheable(answer.headers.get("cache-control"))
     assert cacheable is None, f"the 429 from {security.rate_limit.path} may be cached by a CDN ({cacheable})"
     trace = leaks.stack_trace(answer.text)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from smokegate.checks import notfound, secrets, sourcemaps
+from smokegate.checks import causes, notfound, secrets, sourcemaps
 from smokegate.config import Page
 from smokegate.probe import Probe
 from smokegate.security.config import SecurityConfig, SensitivePath
@@ -31,18 +31,21 @@ def test_no_secret_patterns_served(scan_page: Page, crawler: Crawler, check_reco
     if served.skipped:
         check_record.detail("not_scanned", served.skipped)
     findings = [f for name, text in docs for f in secrets.scan_patterns(text, name)]
+    # A secret in a shared chunk is one finding on every page that loads it, by shape and by value.
+    check_record.cause("a secret in what the site serves", *(f"secret-in:{f.source}" for f in findings))
     assert not findings, f"secrets served with {scan_page.path}: " + "; ".join(f.describe() for f in findings)
 
 
 @pytest.mark.check(severity="critical", feature="secrets")
 def test_no_secret_values_served(
-    scan_page: Page, crawler: Crawler, canaries: dict[str, str], security: SecurityConfig
+    scan_page: Page, crawler: Crawler, canaries: dict[str, str], security: SecurityConfig, check_record: Any
 ) -> None:
     if not canaries:
         pytest.skip("none of the secret env vars named in the config is set: no canary values to look for")
     docs = _documents(scan_page, crawler.page(scan_page))
     findings = [f for name, text in docs
                 for f in secrets.scan_canaries(text, name, canaries, security.secrets.canary_prefix_chars)]
+    check_record.cause("a secret in what the site serves", *(f"secret-in:{f.source}" for f in findings))
     assert not findings, f"server-side secret values served with {scan_page.path}: " + "; ".join(
         f.describe() for f in findings)
 
@@ -51,6 +54,7 @@ def test_no_secret_values_served(
 def test_source_maps_not_served(scan_page: Page, crawler: Crawler, check_record: Any) -> None:
     # Maps are found as browsers find them: the sourceMappingURL comment, the SourceMap header,
     # and the conventional <chunk>.js.map name (Turbopack hashes its maps apart from the chunks).
+    check_record.cause(*causes.SOURCE_MAPS)
     served = crawler.page(scan_page)
     exposed, elsewhere, checked = [], [], 0
     for path in served.scripts:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from smokegate.checks import chain, headers, tls
+from smokegate.checks import causes, chain, headers, tls
 from smokegate.checks.tls import TlsScan, Unknown
 from smokegate.config import Page, Target
 from smokegate.failures import Inconclusive
@@ -46,7 +46,8 @@ def _certificates(result: TlsScan) -> TlsScan:
 
 
 @pytest.mark.check(severity="critical", feature="tls", diagnoses="tls")
-def test_certificate_chain_is_trusted(tls_scan: TlsScan, target: Target) -> None:
+def test_certificate_chain_is_trusted(tls_scan: TlsScan, target: Target, check_record: Any) -> None:
+    check_record.cause(*causes.TLS_CERTIFICATE)
     result = _certificates(tls_scan)
     assert result.trusted, (
         f"the chain of {result.host}:{result.port} does not validate against {result.trust_store or 'the trust store'} "
@@ -55,7 +56,8 @@ def test_certificate_chain_is_trusted(tls_scan: TlsScan, target: Target) -> None
 
 
 @pytest.mark.check(severity="critical", feature="tls", diagnoses="tls")
-def test_certificate_matches_hostname(tls_scan: TlsScan) -> None:
+def test_certificate_matches_hostname(tls_scan: TlsScan, check_record: Any) -> None:
+    check_record.cause(*causes.TLS_CERTIFICATE)
     result = _certificates(tls_scan)
     assert result.chain, "the server sent no certificate"
     leaf = result.chain[0]
@@ -65,6 +67,7 @@ def test_certificate_matches_hostname(tls_scan: TlsScan) -> None:
 
 
 def _expiry(result: TlsScan, days: int, check_record: Any) -> list[tuple[str, float]]:
+    check_record.cause(*causes.TLS_CERTIFICATE)
     now = datetime.now(UTC)
     soonest = min(tls.days_left(c, now) for c in result.chain)
     # The window is a floor, not a ceiling: recorded beside the value, never as its budget, so
@@ -96,7 +99,6 @@ def test_no_certificate_expires_within_warn_window(
         days, ", ".join(f"{name} ({left:.1f} days left)" for name, left in soon))
 
 
-@pytest.mark.check(severity="high", feature="tls", diagnoses="tls")
 def _versions_determined(result: TlsScan, versions: tuple[str, ...]) -> None:
     for version in versions:
         if result.versions.get(version) is None:
@@ -104,7 +106,8 @@ def _versions_determined(result: TlsScan, versions: tuple[str, ...]) -> None:
 
 
 @pytest.mark.check(severity="high", feature="tls", diagnoses="tls")
-def test_legacy_tls_versions_refused(tls_scan: TlsScan) -> None:
+def test_legacy_tls_versions_refused(tls_scan: TlsScan, check_record: Any) -> None:
+    check_record.cause(*causes.TLS_VERSIONS)
     result = _scanned(tls_scan)
     offered = [v for v in tls.LEGACY_VERSIONS if result.versions.get(v)]
     # A version seen accepted is a finding even when another could not be determined.
@@ -113,7 +116,8 @@ def test_legacy_tls_versions_refused(tls_scan: TlsScan) -> None:
 
 
 @pytest.mark.check(severity="high", feature="tls", diagnoses="tls")
-def test_modern_tls_versions_offered(tls_scan: TlsScan) -> None:
+def test_modern_tls_versions_offered(tls_scan: TlsScan, check_record: Any) -> None:
+    check_record.cause(*causes.TLS_VERSIONS)
     result = _scanned(tls_scan)
     missing = [v for v in tls.MODERN_VERSIONS if result.versions.get(v) is False]
     assert not missing, f"{result.host} does not offer {', '.join(missing)}; TLS 1.2 and 1.3 are expected"
@@ -129,12 +133,17 @@ def test_mozilla_profile_compliance(tls_scan: TlsScan, check_record: Any) -> Non
         _determined(Unknown(f"the Mozilla {result.profile} profile: {result.profile_unknown.reason}",
                             result.profile_unknown.network))
     check_record.detail("mozilla_issues", result.profile_issues)
+    check_record.cause(f"the TLS configuration against Mozilla's {result.profile} profile",
+                       *causes.profile_keys(result.profile_issues))
     assert not result.profile_issues, f"not Mozilla {result.profile} compliant: " + "; ".join(
         f"{key}: {text}" for key, text in sorted(result.profile_issues.items()))
 
 
 @pytest.mark.check(severity="high", feature="tls")
-def test_hsts_policy(scan_page: Page, page_answer: PageFetch, security: SecurityConfig) -> None:
+def test_hsts_policy(
+    scan_page: Page, page_answer: PageFetch, security: SecurityConfig, check_record: Any
+) -> None:
+    check_record.cause(*causes.SECURITY_HEADERS)
     answer = page_answer(scan_page.path)
     value = answer.headers.get("strict-transport-security")
     problems = headers.hsts_problems(value, security.tls.hsts_min_age_s, security.tls.hsts_include_subdomains)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from smokegate.checks import causes
 from smokegate.checks.errorrate import ErrorTally
 from smokegate.checks.warning_signs import ERROR_RATE_INCREASE
 from smokegate.config import Target
@@ -40,6 +41,9 @@ def test_error_rate_under_budget(target: Target, probe: Probe, smokegate_run: Sm
     budget = target.budgets.error_rate
     check_record.measure(tally.rate * 100, budget * 100, unit="%", warning_sign=ERROR_RATE_INCREASE,
                          requests_in_burst=len(paths), answered=tally.answered, not_sent=len(tally.not_sent))
+    if tally.error_paths() == {target.health.path} and tally.statuses() <= {503}:
+        # Every error was the health endpoint saying it is unhealthy: the health checks' finding.
+        check_record.cause(*causes.HEALTH_UNHEALTHY)
     why = tally.undetermined()
     if why is not None:
         raise Inconclusive(f"the error rate: {why}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from smokegate.checks import freshness, health_metrics
+from smokegate.checks import causes, freshness, health_metrics
 from smokegate.checks.warning_signs import SLOW_RESPONSE
 from smokegate.config import Target
 from smokegate.probe import Exchange, Probe
@@ -52,6 +52,10 @@ def _body_or_skip(answer: Exchange) -> dict[str, Any]:
     return body
 
 
+def _component_keys(failing: list[str]) -> list[str]:
+    return [f"component:{entry.split(' ', 1)[0]}" for entry in failing]
+
+
 def _failing_components(body: dict[str, Any]) -> list[str]:
     failing = []
     for name, check in body["checks"].items():
@@ -68,6 +72,8 @@ def test_health_answers_200(health: Exchange, check_record: Any) -> None:
     failing = _failing_components(health.json()) if health.status == 503 and not _problem(health) else []
     if failing:
         check_record.detail("dependency", failing[0].split(" ", 1)[0])
+    if health.status == 503:
+        check_record.cause(*causes.HEALTH_UNHEALTHY, *_component_keys(failing))
     assert health.status == 200, (
         f"{health.url} answered {health.status}, expected 200"
         + (f"; failing: {', '.join(failing)}" if failing else "")
@@ -82,6 +88,7 @@ def test_health_reports_every_component_ok(target: Target, health: Exchange, che
     failing = _failing_components(body)
     if failing:
         check_record.detail("dependency", failing[0].split(" ", 1)[0])
+        check_record.cause(*causes.HEALTH_UNHEALTHY, *_component_keys(failing))
     assert not failing, f"health components not ok: {', '.join(failing)}"
 
 
@@ -151,6 +158,9 @@ def test_database_latency_within_budget(target: Target, health: Exchange, check_
     check_record.detail("dependency", name)
     assert isinstance(component, dict), f"health does not report the {name} component"
     latency = component.get("latency_ms")
+    if component.get("status") not in (None, "ok"):
+        # A component that is down reports no latency: the components check's finding.
+        check_record.cause(*causes.HEALTH_UNHEALTHY, *_component_keys([name]))
     assert isinstance(latency, int | float), (
         f"health reports no {name} latency (status {component.get('status')!r}"
         f"{', error: ' + str(component['error']) if component.get('error') else ''})"

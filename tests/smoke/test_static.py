@@ -7,6 +7,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from smokegate.checks import causes
 from smokegate.checks.html import script_sources
 from smokegate.config import Target
 from smokegate.probe import Probe, Sampler
@@ -32,5 +33,7 @@ def test_landing_page_scripts_load(target: Target, probe: Probe, page_samples: S
         kind = answer.headers.get("content-type", "").split(";")[0].strip()
         if answer.status != 200 or kind not in JS_TYPES:
             broken.append(f"{urlsplit(url).path} ({answer.status}, {kind or 'no content-type'})")
+            # The browser's page loads see the same file fail: one finding.
+            check_record.cause("a file the pages load", causes.asset_key(url))
     check_record.measure(len(broken), 0, unit="scripts", checked=len(same_origin[:MAX_SCRIPTS]))
     assert not broken, f"{len(broken)} of {len(same_origin)} landing-page scripts broken: {', '.join(broken)}"

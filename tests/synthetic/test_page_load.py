@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from smokegate.checks import causes
 from smokegate.config import Page, Target
 from smokegate.synthetic.journey import PageSampler
 
@@ -23,6 +24,7 @@ def test_page_loads_within_budget(target: Target, site_page: Page, page_loads: P
     loads = page_loads(site_page)
     budget = target.page_budget(site_page)
     load, ttfb = loads.load, loads.ttfb
+    check_record.cause(f"{site_page.path} rendering slowly", causes.page_key("page-latency", site_page.path))
     check_record.measure(
         load.median,
         budget,
@@ -40,6 +42,7 @@ def test_page_loads_within_budget(target: Target, site_page: Page, page_loads: P
 def test_page_logs_no_console_errors(site_page: Page, page_loads: PageSampler, check_record: Any) -> None:
     errors = page_loads(site_page).console_errors
     check_record.detail("console_errors", errors)
+    check_record.cause("a console error the pages log", *causes.message_keys("console", errors))
     assert not errors, f"{site_page.path} logged {len(errors)} console error(s): " + " | ".join(errors[:3])
 
 
@@ -47,6 +50,7 @@ def test_page_logs_no_console_errors(site_page: Page, page_loads: PageSampler, c
 def test_page_throws_no_uncaught_exceptions(site_page: Page, page_loads: PageSampler, check_record: Any) -> None:
     errors = page_loads(site_page).page_errors
     check_record.detail("uncaught_exceptions", errors)
+    check_record.cause("an exception the pages throw", *causes.message_keys("exception", errors))
     assert not errors, f"{site_page.path} threw {len(errors)} uncaught exception(s): " + " | ".join(errors[:3])
 
 
@@ -54,6 +58,9 @@ def test_page_throws_no_uncaught_exceptions(site_page: Page, page_loads: PageSam
 def test_page_subresources_load(site_page: Page, page_loads: PageSampler, check_record: Any) -> None:
     failed = page_loads(site_page).failed_requests
     check_record.detail("failed_requests", failed)
+    # "GET https://host/_next/static/css/x.css: HTTP 404": the same file on every page is one finding.
+    check_record.cause("a file the pages load", *(causes.asset_key(line.split(" ", 2)[1].rstrip(":"))
+                                                 for line in failed if line.count(" ") >= 1))
     assert not failed, f"{site_page.path}: {len(failed)} same-origin subresource(s) failed: " + "; ".join(failed[:3])
 
 
@@ -63,6 +70,7 @@ def test_largest_contentful_paint_is_good(
 ) -> None:
     loads = page_loads(site_page)
     lcp, threshold = loads.lcp, target.synthetic.lcp_warn_ms
+    check_record.cause(f"{site_page.path} rendering slowly", causes.page_key("page-latency", site_page.path))
     assert lcp is not None, f"{site_page.path}: the browser reported no Largest Contentful Paint (nothing painted?)"
     elements = sorted({x.lcp_element for x in loads.loads if x.lcp_element})
     check_record.measure(lcp.median, threshold, samples=list(lcp.values), elements=elements)

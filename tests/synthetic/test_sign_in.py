@@ -29,10 +29,13 @@ ContextFactory = Callable[..., BrowserContext]
 SESSION_COOKIE = "__session"
 
 
-def _journey_provider(target: Target) -> Any:
+def _journey_provider(target: Target, check_record: Any) -> Any:
     provider = target.synthetic.journey_provider()
     if provider is None:
         pytest.skip("no OAuth provider configured for the sign-in journey")
+    # Every journey check signs in first: a sign-in that breaks (a failing callback, a lost session
+    # cookie) fails each of them, and that is one finding.
+    check_record.cause(f"the sign-in journey with {provider.name}", f"sign-in:{provider.name}")
     return provider
 
 
@@ -41,7 +44,7 @@ def _journey_provider(target: Target) -> Any:
 def test_sign_in_reaches_dashboard(
     target: Target, new_context: ContextFactory, test_account: tuple[str, str], check_record: Any
 ) -> None:
-    syn, provider = target.synthetic, _journey_provider(target)
+    syn, provider = target.synthetic, _journey_provider(target, check_record)
     page = new_context().new_page()
     started = time.monotonic()
     result = sign_in(page, syn, provider, target.base_url, *test_account)
@@ -54,9 +57,11 @@ def test_sign_in_reaches_dashboard(
 
 @pytest.mark.safe
 @pytest.mark.check(severity="high", feature="sign-in")
-def test_sign_out_ends_session(target: Target, new_context: ContextFactory, test_account: tuple[str, str]) -> None:
+def test_sign_out_ends_session(
+    target: Target, new_context: ContextFactory, test_account: tuple[str, str], check_record: Any
+) -> None:
     # Its own sign-in: signing out revokes the session, so the worker's shared one must not be used.
-    syn, provider = target.synthetic, _journey_provider(target)
+    syn, provider = target.synthetic, _journey_provider(target, check_record)
     context = new_context()
     page = context.new_page()
     sign_in(page, syn, provider, target.base_url, *test_account)
@@ -92,8 +97,10 @@ def test_dashboard_redirects_signed_out_visitor(target: Target, new_context: Con
 
 @pytest.mark.intrusive
 @pytest.mark.check(severity="high", feature="sign-in")
-def test_tampered_state_is_rejected(target: Target, new_context: ContextFactory, test_account: tuple[str, str]) -> None:
-    syn, provider = target.synthetic, _journey_provider(target)
+def test_tampered_state_is_rejected(
+    target: Target, new_context: ContextFactory, test_account: tuple[str, str], check_record: Any
+) -> None:
+    syn, provider = target.synthetic, _journey_provider(target, check_record)
     context = new_context()
     page = context.new_page()
     callback = urlsplit(reach_callback(page, syn, provider, target.base_url, *test_account))
@@ -111,8 +118,10 @@ def test_tampered_state_is_rejected(target: Target, new_context: ContextFactory,
 
 @pytest.mark.intrusive
 @pytest.mark.check(severity="high", feature="sign-in")
-def test_replayed_code_is_rejected(target: Target, new_context: ContextFactory, test_account: tuple[str, str]) -> None:
-    syn, provider = target.synthetic, _journey_provider(target)
+def test_replayed_code_is_rejected(
+    target: Target, new_context: ContextFactory, test_account: tuple[str, str], check_record: Any
+) -> None:
+    syn, provider = target.synthetic, _journey_provider(target, check_record)
     page = new_context().new_page()
     result = sign_in(page, syn, provider, target.base_url, *test_account)
     assert result.callback_url, "the sign-in went through no OAuth callback to replay"

@@ -39,6 +39,14 @@ class ErrorTally:
     def rate(self) -> float:
         return len(self.server_errors) / self.answered if self.answered else 0.0
 
+    def error_paths(self) -> set[str]:
+        """The paths that answered 5xx."""
+        return {entry.rsplit(": ", 1)[0] for entry in self.server_errors}
+
+    def statuses(self) -> set[int]:
+        """The 5xx statuses answered."""
+        return {int(entry.rsplit(": ", 1)[1]) for entry in self.server_errors}
+
     def undetermined(self) -> str | None:
         """Why the rate says nothing: no answers, or fewer answers than requests the network lost."""
         if self.answered and len(self.not_sent) <= self.answered:

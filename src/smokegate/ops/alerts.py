@@ -36,6 +36,7 @@ from typing import Any, Literal
 import httpx
 
 from smokegate.failures import MEANINGS, FailureKind, kind_of
+from smokegate.gate import same_cause_note
 from smokegate.ops.config import MAX_TIMEOUT_S, AlertSettings
 from smokegate.ops.history import Notice, RunRow, gate_target, highest_failed_severity, parse_time
 
@@ -179,6 +180,17 @@ def _describe_check(check: Mapping[str, Any]) -> str:
     return f"`{check['check']}` ({check.get('severity', '?')}, {area}{kind}){figures}{message}"
 
 
+def findings(gate: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The failed checks that are findings of their own: a check failing as a consequence of another's
+    cause is named on that one's line (one finding per fault), not on a line of its own."""
+    return [c for c in gate.get("checks", []) if c.get("outcome") == "failed" and not c.get("consequence_of")]
+
+
+def describe_finding(check: Mapping[str, Any]) -> str:
+    note = same_cause_note(check.get("consequences") or [])
+    return _describe_check(check) + (f" ({note})" if note else "")
+
+
 def first_line(text: str, limit: int = 300) -> str:
     """A message's first non-empty line: tracebacks belong in report.html, not in a page to on-call."""
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
@@ -275,7 +287,7 @@ def incident_markdown(
         "## Failed checks",
         "",
     ]
-    lines += [f"- {_describe_check(c)}" for c in failed] or ["- none (the run could not test the target)"]
+    lines += [f"- {describe_finding(c)}" for c in findings(gate)] or ["- none (the run could not test the target)"]
     lines += ["", "## Reports", ""]
     # Only files this run wrote: a link to a report that does not exist misleads at 3 a.m.
     lines += [f"- [{name}]({name})" for name in REPORT_FILES if (reports_dir / name.rstrip("/")).exists()]
@@ -329,8 +341,8 @@ def slack_payload(
         severity = severity_label(gate)
         prefix = "REMINDER" if decision.kind == "reminder" else "ALERT"
         text = f"{prefix}: {target} gate failed, severity {severity} ({incident})"
-        failed = [c for c in gate.get("checks", []) if c.get("outcome") == "failed"]
-        shown = [f"• {_slack_escape(_describe_check(c))}" for c in failed[: settings.max_listed]]
+        failed = findings(gate)
+        shown = [f"• {_slack_escape(describe_finding(c))}" for c in failed[: settings.max_listed]]
         if len(failed) > settings.max_listed:
             shown.append(f"… and {len(failed) - settings.max_listed} more in incident.md")
         body = "*Failed checks*\n" + ("\n".join(shown) or "none: the run could not test the target")
