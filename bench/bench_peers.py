@@ -213,7 +213,7 @@ class Bench:
                    "tls_1_3_cipher_suites": "--tlsv1_3", "tls_compression": "--compression",
                    "tls_extended_master_secret": "--ems", "tls_fallback_scsv": "--fallback"}
         mozilla_only = sorted(options[c.value] for c in SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER)
-        from smokegate.checks.tls import scan
+        from smokegate.security.tls_scan import scan
 
         for i in range(self.runs.tls):
             self.pytest("tls_smokegate_s", TLS)
@@ -406,7 +406,7 @@ def table(results: Results, runs: Runs) -> str:
         ("TLS checks, wall from the shell (s)", f"`pytest {TLS}` (11 checks) {c('tls_smokegate_s')}",
          f"`sslyze --mozilla_config=intermediate --certinfo_ca_file=…`, default scans {c('tls_sslyze_default_s')}",
          ratio(m("tls_sslyze_default_s"), m("tls_smokegate_s")), f"{n('tls_smokegate_s')} each"),
-        ("", f"its sslyze scan alone, in process (`checks.tls.scan`) {c('tls_scan_s')}",
+        ("", f"its sslyze scan alone, in process (`security.tls_scan.scan`) {c('tls_scan_s')}",
          f"same, only the 15 scans Mozilla's checker reads {c('tls_sslyze_mozilla_s')}",
          f"{ratio(m('tls_sslyze_mozilla_s'), m('tls_smokegate_s'))} the pytest run, "
          f"{ratio(m('tls_sslyze_mozilla_s'), m('tls_scan_s'))} the scan alone", str(n("tls_sslyze_mozilla_s"))),

@@ -24,6 +24,7 @@ from smokegate.config import Target, load_config, resolve_target
 from smokegate.failures import Inconclusive
 from smokegate.probe import Probe, TargetUnreachable, UnusableAnswer
 from smokegate.reach import probe_target
+from smokegate.security import tls_scan
 from smokegate.synthetic.cert_pin import TrustError, spki_pin
 from smokegate.testbed.certs import Certificates
 from smokegate.testbed.chaos import ChaosProxy, ChaosSettings
@@ -208,7 +209,7 @@ def test_scan_through_resets_states_nothing_false(chaos: ChaosProxy, testbed: Ru
     # Far more than a flaky network (8 %): every part of the scan meets resets, and none of them
     # becomes a statement about the healthy server.
     chaos.configure(ChaosSettings(reset_rate=0.08, seed=5))
-    result = tls.scan("localhost", chaos.listen_port, ca_file=testbed.ca_file, timeout_s=5)
+    result = tls_scan.scan("localhost", chaos.listen_port, ca_file=testbed.ca_file, timeout_s=5)
     resets = chaos.stats.reset_at_accept + chaos.stats.reset_mid_stream
     assert resets > 20, chaos.stats
     assert result.error is None
@@ -226,7 +227,7 @@ def test_scan_through_resets_still_finds_a_legacy_version(chaos: ChaosProxy, tes
     testbed.set_faults(["tls-legacy-versions"])
     try:
         chaos.configure(ChaosSettings(reset_rate=0.08, seed=6))
-        result = tls.scan("localhost", chaos.listen_port, ca_file=testbed.ca_file, timeout_s=5)
+        result = tls_scan.scan("localhost", chaos.listen_port, ca_file=testbed.ca_file, timeout_s=5)
     finally:
         testbed.set_faults([])
     assert result.versions["TLSv1"] and result.versions["TLSv1.1"], result.versions
@@ -259,6 +260,48 @@ def test_a_cut_off_handshake_is_not_a_rejected_cipher(
     assert (result.unknown is not None) == (expected is None)
     if result.unknown is not None:
         assert result.unknown.network and version in result.unknown.reason
+
+
+@pytest.mark.parametrize(("version", "outcomes", "expected"), [
+    ("TLSv1.2", ["accepted"], True),
+    ("TLSv1.2", ["cut-off", "accepted"], True),
+    ("TLSv1", ["refused"], False),
+    ("TLSv1.3", ["cut-off", "refused"], False),
+    # Cut off on every fresh connection: undetermined where "not offered" is a finding ...
+    ("TLSv1.3", ["cut-off", "cut-off"], None),
+    # ... and refused where refusing is the healthy answer.
+    ("TLSv1.1", ["cut-off", "cut-off"], False),
+])
+def test_a_version_is_judged_by_its_own_client_hellos(
+    version: str, outcomes: list[tls.Outcome], expected: bool | None
+) -> None:
+    result = tls.judge_probe(version, [(o, "why") for o in outcomes])
+    assert result.supported is expected and (result.unknown is not None) == (expected is None)
+
+
+def test_the_probe_decides_and_the_enumeration_completes_it() -> None:
+    accepted, refused, unknown = (tls.VersionResult(True), tls.VersionResult(False),
+                                  tls.VersionResult(None, unknown=tls.Unknown("cut")))
+    enumerated = tls.VersionResult(True, frozenset({"AES"}))
+    assert tls.merge_versions(refused, enumerated).accepted == {"AES"}  # accepted by either is accepted
+    assert tls.merge_versions(refused, tls.VersionResult(False)) == refused
+    assert tls.merge_versions(unknown, tls.VersionResult(False)).supported is False  # the probe could not tell
+    assert tls.merge_versions(unknown, None) is unknown and tls.merge_versions(accepted, None).supported
+
+
+@pytest.mark.parametrize(("version", "resets", "expected"), [
+    ("TLSv1.2", 1, True), ("TLSv1.3", 1, True), ("TLSv1.3", 2, None), ("TLSv1", 2, False), ("TLSv1", 0, False),
+])
+def test_a_reset_costs_one_fresh_connection_not_a_protocol(
+    chaos: ChaosProxy, version: str, resets: int, expected: bool | None
+) -> None:
+    """Issue 19 item 6: per-connection retries, so a reset almost never leaves a protocol undetermined; a
+    version is decided by a ClientHello or two, not by the hundreds of handshakes of an enumeration."""
+    chaos.reset_next(resets, "accept")
+    result = tls_scan.probe_versions("localhost", chaos.listen_port, 5, [version])[version]
+    assert result.supported is expected, result
+    assert chaos.stats.reset_at_accept == resets
+    assert chaos.stats.connections <= 2, chaos.stats  # one ClientHello, and one more after a reset
 
 
 def test_cut_off_messages_are_told_from_the_servers_refusals() -> None:

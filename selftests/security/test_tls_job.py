@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from smokegate.checks.tls import scan
 from smokegate.security.tls_job import ScanJob, ScanRequest, start_index, worth_a_process
+from smokegate.security.tls_scan import scan
 from smokegate.testbed.control import RunningTestbed
 
 from ..conftest import ROOT, cli_for, env_for, run_suite

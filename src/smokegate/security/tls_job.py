@@ -152,7 +152,7 @@ def _loads(data: bytes) -> TlsScan:
 
 
 def scan_for(request: ScanRequest) -> TlsScan:
-    from smokegate.checks.tls import scan
+    from smokegate.security.tls_scan import scan
 
     return scan(request.host, request.port, ca_file=request.ca_file, profile=request.profile,
                 timeout_s=request.timeout_s)
