@@ -18,7 +18,7 @@ import pytest
 from smokegate.checks import advisories, versions
 from smokegate.config import Target
 from smokegate.failures import Inconclusive
-from smokegate.security.advisories import query
+from smokegate.security.osv_client import query
 from smokegate.security.config import SecurityConfig
 from smokegate.security.fixtures import Crawler, scan_pages
 
@@ -73,7 +73,8 @@ def test_no_critical_advisory_applies(
             raise Inconclusive(f"{answer.source}; it holds {answer.complete_from} advisories and up only, and "
                                f"security.advisories.fail_on is {config.fail_on}")
         for hit in advisories.matching(answer.records, package, found.version):
-            (failing if advisories.at_least(hit.severity, config.fail_on) else other).append(hit.describe(found.version))
+            blocking = advisories.at_least(hit.severity, config.fail_on)
+            (failing if blocking else other).append(hit.describe(found.version))
     check_record.detail("advisories_from", sorted(sources))
     if other:
         check_record.detail("below_fail_on", other)

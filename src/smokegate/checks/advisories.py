@@ -43,6 +43,12 @@ def _before(a: Key, b: Key) -> bool:
     return a[3] < b[3]
 
 
+def precedes(a: str, b: str) -> bool:
+    """Does version ``a`` come before ``b`` (semver precedence)?  False when either is not a version."""
+    key_a, key_b = version_key(a), version_key(b)
+    return key_a is not None and key_b is not None and _before(key_a, key_b)
+
+
 @dataclass(frozen=True)
 class Applies:
     id: str
@@ -84,9 +90,7 @@ def _in_range(version: Key, events: list[Mapping[str, str]]) -> tuple[bool, str 
     for key, event in keyed:
         if "introduced" in event and not _before(version, key):
             affected = True
-        elif "fixed" in event and not _before(version, key):
-            affected = False
-        elif "last_affected" in event and _before(key, version):
+        elif ("fixed" in event and not _before(version, key)) or ("last_affected" in event and _before(key, version)):
             affected = False
     if not affected:
         return False, None
@@ -108,7 +112,8 @@ def applies(record: Mapping[str, Any], package: str, version: str) -> Applies | 
             if span.get("type") in ("SEMVER", "ECOSYSTEM") and not hit:
                 hit, fixed = _in_range(key, list(span.get("events") or []))
         if hit:
-            return Applies(str(record.get("id")), tuple(a for a in record.get("aliases") or [] if a != record.get("id")),
+            aliases = tuple(a for a in record.get("aliases") or [] if a != record.get("id"))
+            return Applies(str(record.get("id")), aliases,
                            str(record.get("summary") or record.get("details", "")[:100]).strip(),
                            severity(record), package, fixed)
     return None

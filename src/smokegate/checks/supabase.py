@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -165,7 +165,7 @@ def buckets(status: int, text: str) -> dict[str, bool]:
 
 
 # What /auth/v1/settings says, by the name the config uses.
-AUTH_SETTINGS = {
+AUTH_SETTINGS: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
     "signups": ("new users can sign up", lambda s: not s.get("disable_signup", False)),
     "email_autoconfirm": ("e-mail sign-ups are confirmed without a click in the mail",
                           lambda s: bool(s.get("mailer_autoconfirm"))),

@@ -438,7 +438,8 @@ ISSUE_20: tuple[Fault, ...] = (
        "postgres.<ref>:<password>@…pooler.supabase.com:6543/postgres",
        "security/test_secrets.py::test_no_secret_patterns_in_json_answers"),
     _f("secret-key-in-rsc", "a server component hands the Supabase secret key (sb_secret_…) to a client component: "
-       "it is serialised into /pricing's RSC payload", "security/test_secrets.py::test_no_secret_patterns_served[pricing]"),
+       "it is serialised into /pricing's RSC payload",
+       "security/test_secrets.py::test_no_secret_patterns_served[pricing]"),
     _f("middleware-bypass", "self-hosted `next start` 15.2.2: x-middleware-subrequest naming the middleware skips "
        "it (CVE-2025-29927): /dashboard and /api/user let anyone in",
        f"{_NEXT}test_middleware_bypass_refused_api[user]", f"{_NEXT}test_middleware_bypass_refused_page[dashboard]"),

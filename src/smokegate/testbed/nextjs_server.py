@@ -101,8 +101,9 @@ class NextServer:
         if path == "/_next/image" and scope["method"] in ("GET", "HEAD"):
             error = image_error(scope.get("query_string", b"").decode("latin-1"), state.on("image-optimizer-open"))
             status, text = error or (404, "")
-            await PlainTextResponse(text, status_code=status,
-                                    headers={"cache-control": "public, max-age=0, must-revalidate"})(scope, receive, send)
+            answer = PlainTextResponse(text, status_code=status,
+                                       headers={"cache-control": "public, max-age=0, must-revalidate"})
+            await answer(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
         subrequest = headers.get(b"x-middleware-subrequest", b"").decode("latin-1")

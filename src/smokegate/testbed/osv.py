@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smokegate.checks.advisories import applies
-from smokegate.security.advisories import load_snapshot
+from smokegate.security.osv_client import load_snapshot
 from smokegate.testbed import hosts
 
 PATH = "/v1/query"

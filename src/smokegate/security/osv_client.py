@@ -7,7 +7,7 @@ network fault after one retry, an answer that is not OSV's), the dated snapshot 
 (``smokegate/data/osv_snapshot.json``) answers instead, and says so: it holds every advisory from its
 ``complete_from`` severity up, and a check that must judge lower severities cannot be determined from it.
 
-``python -m smokegate.security.advisories --refresh`` rewrites the snapshot from OSV (every advisory of
+``python -m smokegate.security.osv_client --refresh`` rewrites the snapshot from OSV (every advisory of
 each package, all severities), where OSV is reachable.
 """
 
@@ -139,7 +139,7 @@ def refresh(api: str = "https://api.osv.dev", path: Path | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m smokegate.security.advisories", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m smokegate.security.osv_client", description=__doc__)
     parser.add_argument("--refresh", action="store_true", help="rewrite the shipped snapshot from OSV")
     parser.add_argument("--api", default="https://api.osv.dev")
     args = parser.parse_args(argv)
