@@ -122,6 +122,8 @@ class SupabaseProject:
         if method in ("GET", "HEAD"):
             return self.read(request, table, role)
         if method in ("PATCH", "DELETE"):
+            # Recorded for the self-tests: the production-safety guard must keep every write off a target.
+            self.state.record("supabase-write", method=method, table=table, query=request.url.query)
             if role != "service_role" and not (self.state.on("anon-writes-granted") and table == "profiles"):
                 # No UPDATE/DELETE privilege for anon: PostgREST answers 401 to the anonymous role.
                 return _error(401, "42501", f"permission denied for table {table}")
