@@ -17,6 +17,7 @@ from smokegate.testbed.nextjs_server import image_error, skips_middleware
     (400, '"url" parameter is not allowed', True),
     (400, "400: BAD_REQUEST\nCode: INVALID_IMAGE_OPTIMIZE_REQUEST", True),  # Vercel's optimizer
     (404, "", True),                                                         # unoptimized: no optimizer
+    (400, "Bad Request", True),                                              # a minimal-mode server
     (400, '"q" parameter (quality) of 75 is not allowed', False),            # the URL passed the allowlist
     (500, '"url" parameter is valid but upstream response is invalid', False),
     (504, '"url" parameter is valid but upstream response timed out', False),

@@ -52,13 +52,14 @@ def judge_image_answer(status: int, body: str) -> ImageVerdict:
     text = body.strip()[:200]
     if status in (408, 429):
         return ImageVerdict(False, f"{status} (try again later)", undetermined=True)
-    if status == 400 and (any(m in text for m in _URL_REFUSED) or _VERCEL_REFUSED in text):
-        return ImageVerdict(True, f"400 {text!r}")
-    if status == 400:
+    if status == 400 and ('"w" parameter' in text or '"q" parameter' in text):
         # The URL passed the allowlist; only the width or quality stopped the fetch.
         return ImageVerdict(False, f"400 {text!r}: the URL passed images.remotePatterns")
-    if status in (401, 403, 404, 405, 410):
-        return ImageVerdict(True, f"{status} (no image optimizer served here)")
+    if status == 400 and (any(m in text for m in _URL_REFUSED) or _VERCEL_REFUSED in text):
+        return ImageVerdict(True, f"400 {text!r}")
+    if 400 <= status < 500:
+        # No optimizer here (unoptimized: 404; a minimal-mode server's bare 400 "Bad Request"): nothing fetched.
+        return ImageVerdict(True, f"{status} {text[:60]!r} (the URL was not fetched)")
     if 500 <= status < 600:
         return ImageVerdict(False, f"{status} {text!r}: the server tried to fetch the URL")
     return ImageVerdict(False, f"{status}: the URL was accepted")

@@ -56,8 +56,12 @@ class Testbed:
         from smokegate.testbed.fake_secrets import SUPABASE_ANON_KEY
 
         self.supabase.configure(url)
+        before = self.build
         self.build = Build.create(self.state.version, {**PUBLIC_ENV, "NEXT_PUBLIC_SUPABASE_URL": url,
                                                        "NEXT_PUBLIC_SUPABASE_ANON_KEY": SUPABASE_ANON_KEY})
+        # Chunks added since (the page faults' scripts, testbed/auth.py) keep being served.
+        for path, text in before.files.items():
+            self.build.files.setdefault(path, text)
 
     def current_user(self, request: Request) -> dict[str, Any] | None:
         if self.auth.is_revoked(request):  # signed out: the cookie's token is dead server-side

@@ -100,8 +100,9 @@ class Build:
             build.add(
                 "chunks/",
                 "main-app",
-                _module_chunk(744, f'window.next={{version:"{next_version}",appDir:!0}};'
-                                   'Promise.resolve().then(function(){n(4402)("app-router")})'),
+                # app-bootstrap runs as the chunk loads: a browser finds window.next.version at once.
+                f'window.next={{version:"{next_version}",appDir:!0}};'
+                + _module_chunk(744, 'Promise.resolve().then(function(){n(4402)("app-router")})'),
             ),
         ]
         url, key = public_env.get("NEXT_PUBLIC_SUPABASE_URL"), public_env.get("NEXT_PUBLIC_SUPABASE_ANON_KEY")
