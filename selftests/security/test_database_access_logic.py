@@ -79,3 +79,18 @@ def test_auth_settings() -> None:
     assert supabase.auth_mismatches({"disable_signup": True}, {"signups": False}) == []
     with pytest.raises(ValueError):
         supabase.auth_mismatches({"message": "Invalid API key"}, {"signups": False})
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ({"private_tables": ["profiles; drop table x"]}, "not a table name"),
+    ({"private_buckets": ["../etc"]}, "not a bucket name"),
+    ({"url": "https://abc.supabase.co/rest/v1"}, "not an origin"),
+    ({"auth": {"signups": "no"}}, "valid boolean"),
+])
+def test_config_refuses_what_it_could_not_probe_safely(section: dict[str, object], message: str) -> None:
+    from pydantic import ValidationError
+
+    from smokegate.security.config import SecurityConfig
+
+    with pytest.raises(ValidationError, match=message):
+        SecurityConfig.model_validate({"supabase": section})
