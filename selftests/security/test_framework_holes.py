@@ -102,3 +102,14 @@ def test_osv_unreachable_falls_back_to_the_dated_snapshot(tmp_path: Path, monkey
     ids = {hit.id for hit in advisories.matching(answer.records, "next", "15.2.2")}
     assert {"GHSA-f82v-jwr5-mffw", "GHSA-9qr9-h5gf-34mp"} <= ids
     assert advisories.matching(answer.records, "next", NEXT_VERSION) == []
+
+
+def test_versions_in_a_real_turbopack_build() -> None:
+    # Excerpts of the main chunk of `next build` (Next.js 16.5.0, Turbopack, its vendored React canary).
+    chunk = ('c()}):c()}window.next={version:"16.5.0",appDir:!0},("function"==typeof c.default||"object"'
+             ';if(!mm.isDisabled&&mm.supportsFiber)try{aA=mm.inject({bundleType:0,version:"19.3.0-canary-'
+             '89d7b2b4-20261123",rendererPackageName:"react-dom",currentDispatcherRef:W,reconcilerVersion:"x"})')
+    docs = [("0-anpfcst4f44.js", chunk), ("turbopack-3rh6aw8qaij42.js", "globalThis.TURBOPACK_CHUNK_LISTS")]
+    assert versions.next_version(docs).version == "16.5.0" == NEXT_VERSION  # type: ignore[union-attr]
+    assert versions.react_version(docs).version == REACT_VERSION  # type: ignore[union-attr]
+    assert versions.bundler(docs) == "turbopack"
