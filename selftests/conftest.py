@@ -102,11 +102,11 @@ def cli_for(testbed: RunningTestbed) -> list[str]:
 
 def env_for(testbed: RunningTestbed) -> dict[str, str]:
     """The environment a run against the testbed needs: fake secrets (canaries, webhook keys, Clerk's secret
-    key), test account, Vercel's bypass secret and where the testbed's Clerk Backend API answers."""
+    key), test account, Vercel's bypass secret and where the testbed's Clerk Backend API and OSV stand-in answer."""
     from smokegate.testbed import fake_secrets, idp
 
     return {**fake_secrets.env(), **idp.account_env(), "VERCEL_AUTOMATION_BYPASS_SECRET": testbed.bypass_secret,
-            "CLERK_API_URL": testbed.clerk_api_url}
+            "CLERK_API_URL": testbed.clerk_api_url, "OSV_API_URL": testbed.clerk_api_url}
 
 
 def suite_paths(suites: Sequence[str]) -> list[str]:

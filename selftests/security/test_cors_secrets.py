@@ -99,3 +99,24 @@ def test_leaks() -> None:
     assert leaks.stack_trace('{"error":"Invalid JSON body"}') is None
     assert leaks.framework_name("Powered by Next.js") == "Next.js"
     assert leaks.framework_name('{"error":"Method Not Allowed"}') is None
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://postgres.abcdefghijklmnopqrst:S3cr%40t-pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres",
+    "postgres://app:hunter2hunter2@db.internal:5432/app", "mysql://root:r00tpass@10.0.0.5/shop",
+    "redis://default:AbC123xyz@eu1-redis.upstash.io:6379", "mongodb+srv://svc:Pa55word99@cluster0.mongodb.net/db",
+])
+def test_connection_strings_with_a_password_are_found_and_keep_only_where_they_point(url: str) -> None:
+    findings = secrets.scan_patterns(f'{{"database":{{"url":"{url}"}}}}', "/api/health answer")
+    assert [f.rule for f in findings] == ["connection-string-with-password"]
+    password = url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    assert password not in findings[0].describe() and url.split("@", 1)[1].split("/", 1)[0] in findings[0].masked
+
+
+@pytest.mark.parametrize("text", [
+    "postgres://postgres:[YOUR-PASSWORD]@db.abcdefghijklmnopqrst.supabase.co:5432/postgres",  # Supabase's docs
+    "postgresql://user:password@localhost:5432/db", "postgres://app@db.internal/app",  # no password
+    "redis://:${REDIS_PASSWORD}@cache:6379", "https://user:pw@example.com/",  # not a database URL
+])
+def test_placeholder_and_passwordless_connection_strings_are_not_findings(text: str) -> None:
+    assert secrets.scan_patterns(text, "page") == []

@@ -3,14 +3,17 @@
 The testbed is protected (Vercel's Deployment Protection: the suite needs the bypass secret), its
 test user has canary credentials (the OAuth journey types the canary password), the synthetic Clerk
 user signs in by sign-in token (Testing Tokens, session JWTs), and a signed-in check fails on purpose
-(``signed-in-api-500``) so the failure path writes its evidence too.  ``--tracing on --screenshot on``
-keep every trace and screenshot.  Then:
+(``signed-in-api-500``) so the failure path writes its evidence too, and the health endpoint and a page's
+RSC payload serve server-side keys by their shape (``db-url-in-health``: a Postgres connection string
+with its password; ``secret-key-in-rsc``: a ``sb_secret_`` key), caught by the secret checks, which run
+beside.  ``--tracing on --screenshot on`` keep every trace and screenshot.  Then:
 
 - behind protection every check passes except the one the fault breaks, and no other origin the
   pages, the journey or Clerk reach ever saw the bypass;
 - every file under the reports directory — traces and other archives unzipped — holds none of the
-  canaries (password, email, bypass secret, Clerk's secret key, the tokens Clerk issued), no JSON web
-  token (a session) and no OAuth ``code=`` value.
+  canaries (password, email, bypass secret, Clerk's secret key, the tokens Clerk issued, the database
+  password, the Supabase secret key), no JSON web token (a session), no OAuth ``code=`` value, no
+  server-side key by its shape and no connection string with its password.
 
 One run for all of it: the suite behind protection with tracing is the costliest thing the self-tests
 start, and every assertion here reads the same artifacts.
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 import pytest
 
 from smokegate.testbed.control import RunningTestbed
-from smokegate.testbed.fake_secrets import FAKE_SECRETS
+from smokegate.testbed.fake_secrets import DATABASE_URL, FAKE_SECRETS
 from smokegate.testbed.idp import EMAIL_ENV, PASSWORD_ENV
 
 from ..conftest import SuiteRun, cli_for, env_for, run_suite
@@ -34,9 +37,14 @@ from ..render_checks import files_and_members, secret_hits
 pytestmark = pytest.mark.selftest_slow
 
 FAULT_CHECK = "synthetic/test_signed_in_api.py::test_user_api_answers_signed_in"
+SHAPE_FAULTS = {"db-url-in-health": "security/test_secrets.py::test_no_secret_patterns_in_json_answers",
+                "secret-key-in-rsc": "security/test_secrets.py::test_no_secret_patterns_served[pricing]"}
 SHAPES = (
     re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # a session JWT, _vercel_jwt
     re.compile(rb"(?:[?&]|\\u0026)code=[A-Za-z0-9_-]{20,}"),  # an OAuth code
+    # Server-side keys by their shape, and a connection string's password (issue 20).
+    re.compile(rb"\b(?:sb_secret_[A-Za-z0-9_-]{16,}|(?:sk|rk)_live_[0-9A-Za-z]{10,}|sk-proj-[A-Za-z0-9_-]{20,})"),
+    re.compile(rb"\b(?:postgres(?:ql)?|mysql|rediss?|mongodb(?:\+srv)?)://[^\s:/@\"']+:(?!\[redacted\])[^\s@/\"']+@"),
 )
 
 
@@ -57,15 +65,19 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> TracedRun:
         # The testbed process inherits these: its test user signs in with the canary password.
         patch.setenv(EMAIL_ENV, email)
         patch.setenv(PASSWORD_ENV, password)
-        with RunningTestbed.start(tmp / "testbed", faults=["signed-in-api-500"], protection=True) as testbed:
+        with RunningTestbed.start(tmp / "testbed", faults=["signed-in-api-500", *SHAPE_FAULTS],
+                                  protection=True) as testbed:
             run = run_suite(
-                ["tests/smoke", "tests/synthetic", *cli_for(testbed), "--tracing", "on", "--screenshot", "on"],
+                ["tests/smoke", "tests/synthetic", "tests/security/test_secrets.py", *cli_for(testbed),
+                 "--tracing", "on", "--screenshot", "on"],
                 tmp / "reports",
                 env={**env_for(testbed), EMAIL_ENV: email, PASSWORD_ENV: password},
             )
             events = testbed.events()
             canaries = {"password": password, "email": email, "bypass secret": testbed.bypass_secret,
-                        "Clerk secret key": FAKE_SECRETS["CLERK_SECRET_KEY"]}
+                        "Clerk secret key": FAKE_SECRETS["CLERK_SECRET_KEY"],
+                        "Supabase secret key": FAKE_SECRETS["SUPABASE_SECRET_KEY"],
+                        "database password": DATABASE_URL.split("@", 1)[0].rsplit(":", 1)[1]}
     return TracedRun(
         run=run,
         canaries=canaries,
@@ -77,7 +89,8 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> TracedRun:
 def test_behind_protection_only_the_broken_check_fails_and_no_other_origin_sees_the_bypass(traced: TracedRun) -> None:
     run = traced.run
     not_passed = {c: o for c, o in run.outcomes.items() if o != "passed"}
-    assert not_passed == {FAULT_CHECK: "failed"}, f"{not_passed}\n{run.output[-3000:]}"
+    assert not_passed == dict.fromkeys((FAULT_CHECK, *SHAPE_FAULTS.values()), "failed"), (
+        f"{not_passed}\n{run.output[-3000:]}")
     assert run.gate["verdict"] == "fail"
     assert not traced.bypass_seen, traced.bypass_seen
     # The journey really typed the canary password, and Clerk really handed out tokens.

@@ -61,3 +61,13 @@ def test_zip_members_are_scrubbed_and_binaries_kept(tmp_path: Path) -> None:
     with zipfile.ZipFile(archive) as z:
         assert PASSWORD not in z.read("trace.trace").decode()
         assert z.read("resources/shot.png") == png
+
+
+def test_server_side_key_shapes_and_connection_string_passwords() -> None:
+    from smokegate.testbed.fake_secrets import DATABASE_URL, FAKE_SECRETS
+
+    keys = [FAKE_SECRETS[n] for n in ("SUPABASE_SECRET_KEY", "STRIPE_SECRET_KEY", "OPENAI_API_KEY", "CLERK_SECRET_KEY")]
+    password = DATABASE_URL.split("@", 1)[0].rsplit(":", 1)[1]
+    cleaned = Scrubber().text(f'{{"database":{{"url":"{DATABASE_URL}"}}}} ' + " ".join(keys))
+    assert password not in cleaned and not any(k in cleaned for k in keys)
+    assert "pooler.supabase.com:6543" in cleaned  # where it points stays readable

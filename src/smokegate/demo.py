@@ -25,7 +25,7 @@ def testbed_environment(testbed: RunningTestbed) -> dict[str, str]:
     from smokegate.testbed import fake_secrets, idp
 
     return {**fake_secrets.env(), **idp.account_env(), "VERCEL_AUTOMATION_BYPASS_SECRET": testbed.bypass_secret,
-            "CLERK_API_URL": testbed.clerk_api_url}
+            "CLERK_API_URL": testbed.clerk_api_url, "OSV_API_URL": testbed.clerk_api_url}
 
 
 def main(argv: list[str] | None = None) -> int:

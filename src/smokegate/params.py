@@ -79,6 +79,13 @@ PARAMETERS: tuple[Parametrization, ...] = (
                     lambda v: _named(v[0])),
     Parametrization(("return_route",), lambda t: [(r,) for r in t.security.return_routes], lambda v: _named(v[0])),
     Parametrization(("provider",), lambda t: [(p,) for p in t.synthetic.providers], lambda v: _named(v[0])),
+    Parametrization(("protected_api",), lambda t: [(r,) for r in t.security.protected_api], lambda v: _named(v[0])),
+    Parametrization(("protected_page",), lambda t: [(r,) for r in t.security.protected_pages],
+                    lambda v: _named(v[0])),
+    Parametrization(("private_table",), lambda t: [(n,) for n in t.security.supabase.private_tables],
+                    lambda v: str(v[0])),
+    Parametrization(("private_bucket",), lambda t: [(n,) for n in t.security.supabase.private_buckets],
+                    lambda v: str(v[0])),
 )
 
 
@@ -192,4 +199,16 @@ def return_route(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def provider(request: pytest.FixtureRequest) -> Any:
     """An OAuth provider of ``synthetic.providers`` (Google, Microsoft, Slack)."""
+    return _param(request)
+
+
+@pytest.fixture
+def private_table(request: pytest.FixtureRequest) -> Any:
+    """A table of ``security.supabase.private_tables``: no visitor may read or write it with the anon key."""
+    return _param(request)
+
+
+@pytest.fixture
+def private_bucket(request: pytest.FixtureRequest) -> Any:
+    """A bucket of ``security.supabase.private_buckets``: its objects may not be listed with the anon key."""
     return _param(request)

@@ -52,6 +52,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf'\1{MASK}"',
     ),
+    # Server-side keys by their shape (smokegate.checks.secrets finds them served): Supabase secret
+    # keys, Stripe secret and restricted keys (Clerk's share the shape), OpenAI project keys.
+    (re.compile(r"\b(?:sb_secret_[A-Za-z0-9_-]{16,}|(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}"
+                r"|sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,})"), MASK),
+    # The password of a connection string (postgresql://user:password@host): where it points stays.
+    (re.compile(r"\b((?:postgres(?:ql)?|mysql|mariadb|rediss?|mongodb(?:\+srv)?|amqps?)://[^\s:/@\"'<>`]+:)"
+                r"[^\s@/\"'<>`]+(@)"), rf"\1{MASK}\2"),
     # Raw header lines and cookie pairs.
     (re.compile(r"(?im)^(\s*(?:cookie|set-cookie|authorization):\s*).+$"), rf"\1{MASK}"),
     # (The literal "__" comes first and the word boundary after it, as a lookbehind: the regular

@@ -1,4 +1,5 @@
-"""Leaked secrets (ops guide: "Environment variables secured"): pages, their scripts, source maps, sensitive paths."""
+"""Leaked secrets (ops guide: "Environment variables secured"): pages, their RSC payloads, scripts and source
+maps, the JSON answers the suite reads (health!), sensitive paths."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Any
 import pytest
 
 from smokegate.checks import causes, notfound, secrets, sourcemaps
-from smokegate.config import Page
+from smokegate.config import Page, Target
 from smokegate.probe import Probe
 from smokegate.security.config import SecurityConfig, SensitivePath
-from smokegate.security.fixtures import Crawler, Served
+from smokegate.security.fixtures import Crawler, Served, fresh
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 
@@ -23,10 +24,30 @@ def _documents(page: Page, served: Served) -> list[tuple[str, str]]:
     return docs
 
 
+def _served_maps(crawler: Crawler, served: Served) -> list[tuple[str, str]]:
+    """(source name, text) of the source maps of the page's scripts that are served (fetched once per run)."""
+    maps = []
+    for path in served.scripts:
+        exchange = crawler.script(path)
+        if exchange is None:
+            continue
+        for ref in sourcemaps.references(exchange.url, exchange.text, exchange.headers):
+            map_path = None if ref.inline else crawler.same_origin_path(ref.url)
+            if map_path is not None:
+                answer = crawler.fetch(map_path)
+                if answer.status == 200 and sourcemaps.is_source_map(answer.text):
+                    maps.append((f"{map_path} (source map)", answer.text))
+    return maps
+
+
 @pytest.mark.check(severity="critical", feature="secrets")
 def test_no_secret_patterns_served(scan_page: Page, crawler: Crawler, check_record: Any) -> None:
     served = crawler.page(scan_page)
     docs = _documents(scan_page, served)
+    rsc = crawler.rsc(scan_page.path)
+    if rsc.status == 200:
+        docs.append((f"{scan_page.path} (RSC payload)", rsc.text))
+    docs += _served_maps(crawler, served)
     check_record.detail("scanned", [name for name, _ in docs])
     if served.skipped:
         check_record.detail("not_scanned", served.skipped)
@@ -34,6 +55,23 @@ def test_no_secret_patterns_served(scan_page: Page, crawler: Crawler, check_reco
     # A secret in a shared chunk is one finding on every page that loads it, by shape and by value.
     check_record.cause("a secret in what the site serves", *(f"secret-in:{f.source}" for f in findings))
     assert not findings, f"secrets served with {scan_page.path}: " + "; ".join(f.describe() for f in findings)
+
+
+@pytest.mark.check(severity="critical", feature="secrets")
+def test_no_secret_patterns_in_json_answers(
+    target: Target, security_probe: Probe, check_record: Any
+) -> None:
+    # The answers every run reads: the health endpoint (a dumped client config shows its database
+    # URL there) and the public API endpoints, signed out, as anyone on the internet gets them.
+    paths = [target.health.path, *(a.path for a in target.api if a.method == "GET")]
+    findings, read = [], []
+    for path in dict.fromkeys(paths):
+        answer = fresh(security_probe).get(path, headers={"accept": "application/json"})
+        read.append(f"{path} ({answer.status})")
+        findings += secrets.scan_patterns(answer.text, f"{path} answer")
+    check_record.detail("scanned", read)
+    check_record.cause("a secret in what the site serves", *(f"secret-in:{f.source}" for f in findings))
+    assert not findings, "secrets in the API answers anyone can read: " + "; ".join(f.describe() for f in findings)
 
 
 @pytest.mark.check(severity="critical", feature="secrets")

@@ -1,8 +1,9 @@
 """Leaked secrets in what a site serves: pattern rules, the exact-value canary, and masking.
 
 A finding names the rule and the file and shows the secret masked (first 4 characters and the
-length): a secret never reaches a report.  Public-by-design values (publishable keys, the Supabase
-anon key) are not findings.
+length; a connection string keeps its scheme, user and host and loses its password): a secret never
+reaches a report.  Public-by-design values (publishable keys, the Supabase anon key) are not findings.
+The rules read any text the suite fetched: pages, RSC payloads, chunks, source maps, JSON answers.
 """
 
 from __future__ import annotations
@@ -34,12 +35,38 @@ def _is_service_role(token: str) -> bool:
     return bool(claims) and claims.get("role") == "service_role"  # type: ignore[union-attr]
 
 
+# A connection string with a password: ``scheme://user:password@host``.  The password may not hold
+# "@", "/" or whitespace unescaped (RFC 3986 userinfo); the host is kept in a report, the password not.
+CONNECTION_STRING = re.compile(
+    r"\b(?P<scheme>postgres(?:ql)?|mysql|mariadb|rediss?|mongodb(?:\+srv)?|amqps?)://"
+    r"(?P<user>[^\s:/@\"'<>`]+):(?P<password>[^\s@/\"'<>`]+)@(?P<host>[^\s/?#\"'<>`]+)"
+)
+# Passwords of documentation examples and templates: not a credential anybody can use.
+_PLACEHOLDER = re.compile(r"^(?:password|pass|passwd|secret|changeme|xxx+|\*+)$|[\[\]<>{}$]", re.I)
+
+
+def _is_real_password(value: str) -> bool:
+    match = CONNECTION_STRING.fullmatch(value) or CONNECTION_STRING.match(value)
+    return match is not None and not _PLACEHOLDER.search(match.group("password"))
+
+
+def mask_connection_string(value: str) -> str:
+    """``postgresql://postgres.abc:…(16 chars)@host``: where it points, never the password."""
+    match = CONNECTION_STRING.match(value)
+    if match is None:
+        return mask(value)
+    return (f"{match.group('scheme')}://{match.group('user')}:[password, {len(match.group('password'))} chars]"
+            f"@{match.group('host')}")
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
     pattern: re.Pattern[str]
     # Some matches are only secret on a closer look (a Supabase JWT is public unless service_role).
     confirm: Callable[[str], bool] | None = None
+    # How a finding shows the match (default: mask()).
+    shown: Callable[[str], str] = mask
 
 
 RULES: tuple[Rule, ...] = (
@@ -53,6 +80,8 @@ RULES: tuple[Rule, ...] = (
     Rule("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     Rule("slack-webhook-url", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}")),
     Rule("google-oauth-client-secret", re.compile(r"\bGOCSPX-[A-Za-z0-9_-]{20,}")),
+    Rule("connection-string-with-password", CONNECTION_STRING, confirm=_is_real_password,
+         shown=mask_connection_string),
     Rule("private-key-block", re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----")),
 )
 
@@ -67,7 +96,7 @@ def scan_patterns(text: str, source: str, rules: tuple[Rule, ...] = RULES) -> li
                 continue
             if (rule.name, value) not in seen:
                 seen.add((rule.name, value))
-                findings.append(Finding(rule.name, source, mask(value)))
+                findings.append(Finding(rule.name, source, rule.shown(value)))
     return findings
 
 

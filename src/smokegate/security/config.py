@@ -7,6 +7,7 @@ named by environment variable, like everything else in the target config.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -140,6 +141,66 @@ class SecretScan(_Model):
     canary_prefix_chars: int = Field(12, ge=8)
 
 
+class SupabaseAuth(_Model):
+    """What ``/auth/v1/settings`` must say (None: not checked).  The platform signs users in with Clerk,
+    so Supabase Auth takes no sign-ups of its own."""
+
+    signups: StrictBool | None = False
+    email_autoconfirm: StrictBool | None = False
+    anonymous_sign_ins: StrictBool | None = False
+
+
+class Supabase(_Model):
+    """The Supabase project the pages talk to, probed with the public anon key only (black box)."""
+
+    # The project's API origin (https://<ref>.supabase.co); None: read where the browser gets it.
+    url: str | None = None
+    # The variable holding the anon (or publishable) key; unset: the key the pages serve.
+    anon_key_env: str = Field("NEXT_PUBLIC_SUPABASE_ANON_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # Tables and buckets no visitor may read (row level security, storage policies).
+    private_tables: tuple[str, ...] = ()
+    private_buckets: tuple[str, ...] = ()
+    # The column the intrusive write probes filter on (a value no row has): PATCH/DELETE must be refused.
+    write_probe_column: str = Field("id", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    auth: SupabaseAuth = SupabaseAuth()
+
+    _url = field_validator("url")(classmethod(lambda cls, v: None if v is None else _origin(v)))
+
+    @field_validator("private_tables")
+    @classmethod
+    def _tables(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", name):
+                raise ValueError(f"not a table name: {name!r}")
+        return value
+
+    @field_validator("private_buckets")
+    @classmethod
+    def _buckets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._ -]*", name):
+                raise ValueError(f"not a bucket name: {name!r}")
+        return value
+
+
+Package = Literal["next", "react", "react-dom", "react-server-dom-webpack", "react-server-dom-turbopack"]
+
+
+class Advisories(_Model):
+    """Published advisories (OSV) against the framework versions the deployment serves."""
+
+    # OSV's API; the variable api_url_env names, when set, wins (a mirror, or the testbed's stand-in).
+    api_url: str = "https://api.osv.dev"
+    api_url_env: str | None = Field("OSV_API_URL", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    packages: tuple[Package, ...] = ("next", "react", "react-dom", "react-server-dom-webpack",
+                                     "react-server-dom-turbopack")
+    # The lowest advisory severity that fails the check (the guide: zero critical vulnerabilities).
+    fail_on: Literal["critical", "high", "moderate", "low"] = "critical"
+    cache_hours: float = Field(24, ge=0, le=24 * 30)
+
+    _api = field_validator("api_url")(classmethod(lambda cls, v: _origin(v)))
+
+
 class SecurityConfig(_Model):
     tls: Tls = Tls()
     cors: tuple[CorsRoute, ...] = (
@@ -178,6 +239,10 @@ class SecurityConfig(_Model):
     )
     # Headers, cookies and served code are checked on the target's pages with ``scan = true``.
     secrets: SecretScan = SecretScan()
+    supabase: Supabase = Supabase()
+    advisories: Advisories = Advisories()
+    # Next.js's image optimizer: it must refuse a URL outside images.remotePatterns.
+    image_optimizer_path: str = Field("/_next/image", pattern=r"^/")
 
     @model_validator(mode="after")
     def _unique_names(self) -> SecurityConfig:

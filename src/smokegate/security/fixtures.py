@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # httpx, pydantic, cryptography and sslyze load with the chec
     from smokegate.probe import Exchange, Probe
     from smokegate.security.config import SecurityConfig
     from smokegate.security.ratelimit_run import Lift, RateLimitRun
+    from smokegate.security.supabase_access import SupabaseAccess
 
 _BUILD_ID = re.compile(r'0:\[\\?"([A-Za-z0-9_-]{6,64})\\?"')
 
@@ -177,6 +178,13 @@ class Crawler:
         if path not in self.others:
             self.others[path] = self.probe.get(path)
         return self.others[path]
+
+    def rsc(self, path: str) -> Exchange:
+        """The page's React Server Components payload, as a client-side navigation asks for it (once per run)."""
+        key = f"{path} (RSC)"
+        if key not in self.others:
+            self.others[key] = self.probe.get(path, headers={"rsc": "1", "accept": "text/x-component"})
+        return self.others[key]
 
     def script(self, path: str) -> Exchange | None:
         if path not in self.bodies:
@@ -355,3 +363,37 @@ def rate_limit_lift(
 def rate_limit_burst(rate_limit_run: RateLimitRun) -> Burst[Exchange]:
     """The bounded burst against the rate-limited endpoint, sent once for the rate-limit checks."""
     return rate_limit_run.burst
+
+
+@pytest.fixture(scope="session")
+def supabase_access(
+    target: Target, security: SecurityConfig, crawler: Crawler, smokegate_run: SmokegateRun
+) -> Iterator[SupabaseAccess]:
+    """The Supabase project the pages talk to, with the anon key: the config's, else what the browser gets."""
+    from smokegate.checks.supabase import Project, find_project
+    from smokegate.failures import CheckFailure, FailureKind
+    from smokegate.security.supabase_access import SupabaseAccess
+
+    config = security.supabase
+    key = os.environ.get(config.anon_key_env) or None
+    found = Project(None, None)
+    if config.url is None or key is None:
+        docs = []
+        for page in scan_pages(target):
+            served = crawler.page(page)
+            docs += [(f"{page.path} (HTML)", served.html), *((f"{page.path} inline script", t) for t in served.inline),
+                     *sorted(served.scripts.items())]
+        found = find_project(docs)
+    project = Project(config.url or found.url, key or found.key,
+                      "security.supabase.url" if config.url else found.url_from,
+                      config.anon_key_env if key else found.key_from)
+    if project.url is None or project.key is None:
+        missing = " and ".join(w for w, v in (("URL", project.url), ("anon key", project.key)) if v is None)
+        raise CheckFailure(FailureKind.TEST_SETUP, (
+            f"no Supabase {missing} found on the scanned pages (a createBrowserClient/createClient call, an "
+            f"anon-role JWT or sb_publishable_ key): set security.supabase.url and {config.anon_key_env}"))
+    access = SupabaseAccess(project, target, on_request=smokegate_run.count_request)
+    try:
+        yield access
+    finally:
+        access.close()

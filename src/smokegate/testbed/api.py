@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from smokegate.testbed.context import Testbed
+from smokegate.testbed.fake_secrets import DATABASE_URL
 from smokegate.testbed.site import PLANS
 
 NO_STORE = {"cache-control": "no-store, max-age=0"}
@@ -27,6 +28,9 @@ def health_body(tb: Testbed) -> tuple[int, dict[str, Any]]:
         "ai": {"status": "ok", "latency_ms": 186},
         "payments": {"status": "ok", "latency_ms": 63},
     }
+    if state.on("db-url-in-health"):
+        # The route dumps its database client's settings, connection string and password included.
+        checks["database"]["url"] = DATABASE_URL
     if state.on("health-db-down"):
         checks["database"] = {"status": "error", "latency_ms": None, "error": "connection timeout"}
     healthy = all(c["status"] == "ok" for c in checks.values())

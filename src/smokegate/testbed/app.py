@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from smokegate.testbed import api, auth, clerk, security, site, vercel, webhooks
+from smokegate.testbed import api, auth, clerk, nextjs_server, security, site, vercel, webhooks
 from smokegate.testbed import faults as fault_catalog
 from smokegate.testbed.chaos import ChaosProxy, ChaosSettings, ChaosSpecError
 from smokegate.testbed.context import Testbed
@@ -132,7 +132,9 @@ def create_public_app(tb: Testbed) -> ASGIApp:
     )
     # Outermost, so the security faults can also take away what the edge adds; Vercel's Deployment
     # Protection answers before any of it, as it does at Vercel's edge.
-    return vercel.DeploymentProtection(security.SecurityMiddleware(EdgeMiddleware(app, tb), tb), tb)
+    # next start's own layer (middleware, image optimizer: testbed/nextjs_server.py) sits inside the edge.
+    server = nextjs_server.NextServer(app, tb)
+    return vercel.DeploymentProtection(security.SecurityMiddleware(EdgeMiddleware(server, tb), tb), tb)
 
 
 def create_redirect_app(https_port: int, tb: Testbed | None = None, public: ASGIApp | None = None) -> ASGIApp:

@@ -14,6 +14,7 @@ from smokegate.testbed.idp import IdentityProvider
 from smokegate.testbed.nextjs import Build
 from smokegate.testbed.sessions import SessionKeys
 from smokegate.testbed.state import TestbedState
+from smokegate.testbed.supabase_project import SupabaseProject
 from smokegate.testbed.vercel import ProtectionKeys, leak_widget
 
 # What a Next.js build inlines from NEXT_PUBLIC_* variables: public by design, so no secret.
@@ -39,6 +40,8 @@ class Testbed:
     protection: ProtectionKeys = field(default_factory=ProtectionKeys)
     # Another origin than the app's (https://127.0.0.1:<port>): the IdP, Clerk's Backend API, partners.
     other_origin: str = ""
+    # The Supabase project the pages talk to (testbed/supabase_project.py), on the other origin.
+    supabase: SupabaseProject = field(init=False)
     # Set by the server: applies faults that need the listener itself changed (TLS, target down).
     on_faults_changed: Callable[[set[str]], Awaitable[None]] | None = None
 
@@ -46,6 +49,19 @@ class Testbed:
         self.build = Build.create(self.state.version, PUBLIC_ENV)
         self.auth = AuthService(self, self.idp)
         self.clerk = ClerkService(self)
+        self.supabase = SupabaseProject(self.state)
+
+    def serve_supabase_at(self, url: str) -> None:
+        """The Supabase project's origin, known once the server listens: the build inlines it and the anon key."""
+        from smokegate.testbed.fake_secrets import SUPABASE_ANON_KEY
+
+        self.supabase.configure(url)
+        before = self.build
+        self.build = Build.create(self.state.version, {**PUBLIC_ENV, "NEXT_PUBLIC_SUPABASE_URL": url,
+                                                       "NEXT_PUBLIC_SUPABASE_ANON_KEY": SUPABASE_ANON_KEY})
+        # Chunks added since (the page faults' scripts, testbed/auth.py) keep being served.
+        for path, text in before.files.items():
+            self.build.files.setdefault(path, text)
 
     def current_user(self, request: Request) -> dict[str, Any] | None:
         if self.auth.is_revoked(request):  # signed out: the cookie's token is dead server-side

@@ -40,10 +40,15 @@ FAKE_SECRETS: dict[str, str] = {
     "CLERK_WEBHOOK_SECRET": "whsec" + "_" + base64.b64encode(hashlib.sha256(b"clerk-webhook").digest()[:24]).decode(),
     "SUPABASE_SERVICE_ROLE_KEY": _supabase_jwt("service" + "_role"),
     "OPENAI_API_KEY": "sk-" + "proj-" + _noise("openai", 56),
+    # Supabase's new secret API key (sb_secret_…), the successor of the service_role JWT.
+    "SUPABASE_SECRET_KEY": "sb_" + "secret_" + _noise("supabase-secret", 32),
     "GOOGLE_CLIENT_SECRET": "GOC" + "SPX-" + _noise("google", 28),
     "MICROSOFT_CLIENT_SECRET": _noise("microsoft", 40),
     "SLACK_CLIENT_SECRET": _noise("slack", 32).lower(),
 }
+# The pooler connection string of the project's Postgres, with its password (never a client's to see).
+DATABASE_URL = ("postgresql://postgres.napoleontestbedrefx:" + _noise("database-password", 24)
+                + "@aws-0-eu-central-1.pooler.supabase.com:6543/postgres")
 # Public by design (NEXT_PUBLIC_SUPABASE_ANON_KEY): served on every page, never a finding.
 SUPABASE_ANON_KEY = _supabase_jwt("anon")
 

@@ -418,8 +418,40 @@ REAL_DEPLOYMENT: tuple[Fault, ...] = (
        f"{_TLS}test_certificate_chain_is_trusted", f"{_TLS}test_mozilla_profile_compliance", others="skip"),
 )
 
+# -- issue 20: database access (testbed/supabase_project.py), keys that must never reach the client,
+# Next.js's own holes and its published advisories (testbed/nextjs_server.py) ---------------------
+_DB = "security/test_database_access.py::"
+_NEXT = "security/test_nextjs.py::"
+ISSUE_20: tuple[Fault, ...] = (
+    _f("rls-disabled", "row level security is off on `profiles`: the anon key every browser holds reads every "
+       "user's e-mail, name and plan", f"{_DB}test_private_table_not_readable[profiles]"),
+    _f("anon-writes-granted", "`profiles` still grants UPDATE and DELETE to the anon role (a table created before "
+       "Supabase's October 2026 change): only its policies stand between visitors and its rows",
+       f"{_DB}test_private_table_refuses_writes[profiles]"),
+    _f("bucket-listable", "a storage policy `using (true)` for anon: the private `invoices` bucket's objects (and "
+       "every bucket) are listed to anyone", f"{_DB}test_private_bucket_not_listable[invoices]"),
+    _f("signups-open", "Supabase Auth takes sign-ups (the platform signs users in with Clerk): anyone gets an "
+       "authenticated session from the project", f"{_DB}test_auth_settings_as_expected"),
+    _f("schema-exposed", "an older project: /rest/v1/ answers the anon key with PostgREST's OpenAPI, every table "
+       "and column listed", f"{_DB}test_schema_not_exposed"),
+    _f("db-url-in-health", "/api/health dumps its database client's settings: database.url = postgresql://"
+       "postgres.<ref>:<password>@…pooler.supabase.com:6543/postgres",
+       "security/test_secrets.py::test_no_secret_patterns_in_json_answers"),
+    _f("secret-key-in-rsc", "a server component hands the Supabase secret key (sb_secret_…) to a client component: "
+       "it is serialised into /pricing's RSC payload",
+       "security/test_secrets.py::test_no_secret_patterns_served[pricing]"),
+    _f("middleware-bypass", "self-hosted `next start` 15.2.2: x-middleware-subrequest naming the middleware skips "
+       "it (CVE-2025-29927): /dashboard and /api/user let anyone in",
+       f"{_NEXT}test_middleware_bypass_refused_api[user]", f"{_NEXT}test_middleware_bypass_refused_page[dashboard]"),
+    _f("image-optimizer-open", "next.config images.remotePatterns [{hostname: '**'}]: /_next/image fetches any "
+       "URL it is given (the deployment is an open proxy)", f"{_NEXT}test_image_optimizer_refuses_foreign_url"),
+    _f("next-vulnerable", "the deployment runs Next.js 15.2.2 with React 19.0.0: critical advisories "
+       "(the middleware bypass, the RSC remote code execution) apply",
+       "security/test_vulnerabilities.py::test_no_critical_advisory_applies"),
+)
+
 CATALOG: dict[str, Fault] = {
-    fault.name: fault for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *PREVIEW, *CLERK, *REAL_DEPLOYMENT)
+    fault.name: fault for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *PREVIEW, *CLERK, *REAL_DEPLOYMENT, *ISSUE_20)
 }
 
 

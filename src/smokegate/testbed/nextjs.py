@@ -8,6 +8,13 @@ A real `next build` with the App Router emits content-hashed chunks under
 the ``RSC: 1`` header gets that payload alone as ``text/x-component``.  Chunks are served with
 ``Cache-Control: public, max-age=31536000, immutable``; source maps are not served unless
 ``productionBrowserSourceMaps`` is on.
+
+The framework's versions are where a real build puts them: Next.js's client runtime sets
+``window.next = {version: "<next>", appDir: true}`` (``next/dist/client/app-bootstrap.js``, its version
+a literal the build inlines), and react-dom registers itself with React DevTools' hook as
+``{bundleType: 0, version: "<react>", rendererPackageName: "react-dom", ...}`` in the framework chunk.
+A page that creates the Supabase browser client carries its URL and anon key as the two literals of
+``createBrowserClient(url, key)`` once the ``NEXT_PUBLIC_`` values are inlined.
 """
 
 from __future__ import annotations
@@ -34,6 +41,21 @@ def _webpack_runtime() -> str:
     )
 
 
+# The versions of the healthy testbed's build: Next.js and the React canary it vendors for the App Router.
+NEXT_VERSION = "16.5.0"
+REACT_VERSION = "19.3.0-canary-89d7b2b4-20261123"
+
+
+def _react_dom(version: str) -> str:
+    """The end of react-dom's client bundle, minified: the renderer's DevTools registration."""
+    return (
+        f'var i={{bundleType:0,version:"{version}",rendererPackageName:"react-dom",currentDispatcherRef:o,'
+        f'reconcilerVersion:"{version}"}};if("undefined"!=typeof __REACT_DEVTOOLS_GLOBAL_HOOK__){{var u='
+        "__REACT_DEVTOOLS_GLOBAL_HOOK__;if(!u.isDisabled&&u.supportsFiber)try{l=u.inject(i),s=u}catch(e){}}"
+        f't.version="{version}"'
+    )
+
+
 def _module_chunk(chunk_id: int, body: str) -> str:
     return (
         f"(self.webpackChunk_N_E=self.webpackChunk_N_E||[]).push([[{chunk_id}],"
@@ -56,7 +78,8 @@ class Build:
         return path
 
     @classmethod
-    def create(cls, version: str, public_env: dict[str, str]) -> Build:
+    def create(cls, version: str, public_env: dict[str, str], next_version: str = NEXT_VERSION,
+               react_version: str = REACT_VERSION) -> Build:
         build = cls(build_id=hashlib.sha1(version.encode()).hexdigest()[:21], public_env=public_env)
         env_literal = json.dumps(public_env, sort_keys=True)
         shared = [
@@ -65,7 +88,8 @@ class Build:
                 "chunks/",
                 "fd9d1056",
                 _module_chunk(
-                    931, 'var r=n(2265);t.jsx=function(e,t){return r.createElement(e,t)};t.version="18.3.1"'
+                    931, "var r=n(2265),o=r.__CLIENT_INTERNALS_DO_NOT_USE_OR_WARN_USERS_THEY_CANNOT_UPGRADE,l,s;"
+                    "t.jsx=function(e,t){return r.createElement(e,t)};" + _react_dom(react_version)
                 ),
             ),
             build.add(
@@ -76,9 +100,16 @@ class Build:
             build.add(
                 "chunks/",
                 "main-app",
-                _module_chunk(744, 'Promise.resolve().then(function(){n(4402)("app-router")})'),
+                # app-bootstrap runs as the chunk loads: a browser finds window.next.version at once.
+                f'window.next={{version:"{next_version}",appDir:!0}};'
+                + _module_chunk(744, 'Promise.resolve().then(function(){n(4402)("app-router")})'),
             ),
         ]
+        url, key = public_env.get("NEXT_PUBLIC_SUPABASE_URL"), public_env.get("NEXT_PUBLIC_SUPABASE_ANON_KEY")
+        if url and key:
+            # lib/supabase/client.ts: createBrowserClient(process.env.NEXT_PUBLIC_SUPABASE_URL!, ..._ANON_KEY!)
+            shared.append(build.add("chunks/", "5121", _module_chunk(
+                5121, f"var r=n(8120);t.supabase=(0,r.createBrowserClient)({json.dumps(url)},{json.dumps(key)})")))
         for route, body in {
             "/": 'e.exports=function(){return"landing"}',
             "/pricing": 'e.exports=function(){return"pricing"}',

@@ -37,6 +37,7 @@ import uvicorn
 
 from smokegate.testbed import clerk as clerk_api
 from smokegate.testbed import idp as identity_provider
+from smokegate.testbed import osv, supabase_project
 from smokegate.testbed import vercel as vercel_edge
 from smokegate.testbed.app import create_admin_app, create_public_app, create_redirect_app
 from smokegate.testbed.auth import CALLBACK_PATH
@@ -290,6 +291,11 @@ class TestbedServer:
         # the Vercel bypass (testbed/vercel.py): no other origin may ever see it.
         self.tb.other_origin = idp_url
         self.tb_app = clerk_api.backend_by_host(self.tb_app, self.tb.clerk, "127.0.0.1")
+        # And the Supabase project's APIs (/rest/v1, /storage/v1, /auth/v1), as at https://<ref>.supabase.co.
+        self.tb.serve_supabase_at(idp_url)
+        self.tb_app = supabase_project.by_host(self.tb_app, self.tb.supabase, "127.0.0.1")
+        # And OSV's query API (testbed/osv.py): the advisory checks never reach the network from a self-test.
+        self.tb_app = osv.by_host(self.tb_app, "127.0.0.1")
         self.tb_app = vercel_edge.watch_other_origin(self.tb_app, self.tb, "127.0.0.1")
         self.tb.auth.ca_file = str(self.certs.ca_file.resolve())
 

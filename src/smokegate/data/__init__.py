@@ -1,0 +1,1 @@
+"""Data shipped with smokegate: the dated OSV snapshot for offline advisory checks."""
