@@ -75,6 +75,8 @@ def test_no_critical_advisory_applies(
         for hit in advisories.matching(answer.records, package, found.version):
             blocking = advisories.at_least(hit.severity, config.fail_on)
             (failing if blocking else other).append(hit.describe(found.version))
+            if blocking:  # the deployed package is the cause, whatever its advisories show elsewhere
+                check_record.cause("the deployed framework version", f"framework:{package.split('-')[0]}")
     check_record.detail("advisories_from", sorted(sources))
     if other:
         check_record.detail("below_fail_on", other)
