@@ -17,7 +17,7 @@ from smokegate.testbed.control import RunningTestbed
 from .suite_runner import run_pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ("smoke", "security", "synthetic")
+SUITES = ("smoke", "security", "synthetic", "providers")
 
 
 @dataclass
@@ -102,11 +102,13 @@ def cli_for(testbed: RunningTestbed) -> list[str]:
 
 def env_for(testbed: RunningTestbed) -> dict[str, str]:
     """The environment a run against the testbed needs: fake secrets (canaries, webhook keys, Clerk's secret
-    key), test account, Vercel's bypass secret and where the testbed's Clerk Backend API answers."""
+    key), test account, Vercel's bypass secret, where the testbed's Clerk Backend API answers, and the
+    provider stand-ins' tokens and URLs."""
     from smokegate.testbed import fake_secrets, idp
+    from smokegate.testbed import providers as provider_apis
 
     return {**fake_secrets.env(), **idp.account_env(), "VERCEL_AUTOMATION_BYPASS_SECRET": testbed.bypass_secret,
-            "CLERK_API_URL": testbed.clerk_api_url}
+            "CLERK_API_URL": testbed.clerk_api_url, **provider_apis.environment(testbed.provider_urls)}
 
 
 def suite_paths(suites: Sequence[str]) -> list[str]:

@@ -79,6 +79,7 @@ PARAMETERS: tuple[Parametrization, ...] = (
                     lambda v: _named(v[0])),
     Parametrization(("return_route",), lambda t: [(r,) for r in t.security.return_routes], lambda v: _named(v[0])),
     Parametrization(("provider",), lambda t: [(p,) for p in t.synthetic.providers], lambda v: _named(v[0])),
+    Parametrization(("status_page",), lambda t: [(p,) for p in t.providers.status.pages], lambda v: _named(v[0])),
 )
 
 
@@ -192,4 +193,10 @@ def return_route(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def provider(request: pytest.FixtureRequest) -> Any:
     """An OAuth provider of ``synthetic.providers`` (Google, Microsoft, Slack)."""
+    return _param(request)
+
+
+@pytest.fixture
+def status_page(request: pytest.FixtureRequest) -> Any:
+    """A provider status page of ``providers.status.pages`` and the components of it the platform uses."""
     return _param(request)
