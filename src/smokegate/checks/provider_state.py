@@ -122,7 +122,8 @@ def backup_state(body: Any, now: datetime | None = None) -> BackupState:
               if isinstance(b, Mapping) and str(b.get("status", "")).upper() == "COMPLETED"]
     dated = [p for p in points if p is not None]
     pitr = data.get("pitr_enabled") if isinstance(data.get("pitr_enabled"), bool) else None
-    window = data.get("physical_backup_data") if isinstance(data.get("physical_backup_data"), Mapping) else {}
+    found = data.get("physical_backup_data")
+    window: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     if pitr:
         dated += [p for p in (_unix(window.get("earliest_physical_backup_date_unix")),
                               _unix(window.get("latest_physical_backup_date_unix"))) if p is not None]

@@ -155,7 +155,8 @@ def _when(moment: datetime, now: datetime) -> str:
 
 def describe(state: ComponentState, provider: str, now: datetime) -> str:
     """``Supabase reports a partial outage of Database in eu-west-1 since 10:42 UTC (incident: ...)``."""
-    text = f"{provider} reports {'a ' if state.status != 'under_maintenance' else ''}{WORDS[state.status]} of {state.shown}"
+    article = "" if state.status == "under_maintenance" else "a "
+    text = f"{provider} reports {article}{WORDS[state.status]} of {state.shown}"
     if state.since is not None:
         text += f" since {_when(state.since, now)}"
     if state.incident:

@@ -698,7 +698,8 @@ class History:
         """
         stream, params = _stream(suite, location)
         last_pass = self.query(
-            f"SELECT MAX(ts) FROM runs WHERE target = ?{stream} AND verdict = 'pass' AND ts <= ? AND maintenance IS NULL",
+            f"SELECT MAX(ts) FROM runs WHERE target = ?{stream} AND verdict = 'pass' AND ts <= ?"
+            " AND maintenance IS NULL",
             [target, *params, upto_ts],
         )[0][0]
         sql = (f"SELECT {_RUN_FIELDS} FROM runs WHERE target = ?{stream} AND verdict = 'fail' AND ts <= ?"

@@ -174,8 +174,8 @@ class ProviderApi:
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > MAX_ANSWER_BYTES or time.monotonic() > deadline:
-                    raise ProviderDegraded(
-                        f"{self._where()} answered {method} {path} with {'more than 8 MiB' if size > MAX_ANSWER_BYTES else 'a body that did not end in time'}; stopped reading")
+                    what = "more than 8 MiB" if size > MAX_ANSWER_BYTES else "a body that did not end in time"
+                    raise ProviderDegraded(f"{self._where()} answered {method} {path} with {what}; stopped reading")
                 chunks.append(chunk)
             return response.status_code, response.headers, b"".join(chunks)
         finally:

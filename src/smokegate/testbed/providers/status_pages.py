@@ -131,7 +131,8 @@ def stripe_current(tb: Testbed) -> dict[str, Any]:
 def statuspage_routes(provider: str, tb: Testbed, origin: str) -> list[Route]:
     async def summary_json(request: Request) -> Response:
         tb.state.record("status-page-read", provider=provider, at=time.time())
-        return JSONResponse(summary(provider, tb, origin), headers={"cache-control": "max-age=0, private, must-revalidate"})
+        return JSONResponse(summary(provider, tb, origin),
+                            headers={"cache-control": "max-age=0, private, must-revalidate"})
 
     return [Route("/api/v2/summary.json", summary_json)]
 

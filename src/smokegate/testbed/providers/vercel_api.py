@@ -76,6 +76,16 @@ def _sha(n: int) -> str:
     return hashlib.sha1(f"napoleon-commit-{n}".encode()).hexdigest()
 
 
+def known_deployments() -> list[Deployment]:
+    """The project's deployments, a day apart, oldest first: four that served production and, fourth, a
+    preview (never production: not eligible for rollback).  The last one is live."""
+    now = int(time.time() * 1000)
+    day = 86_400_000
+    return [Deployment(f"dpl_{base64.b32encode(hashlib.sha256(str(n).encode()).digest()).decode()[:24]}", _sha(n),
+                       now - (5 - n) * day, target=None if n == 4 else "production")
+            for n in range(1, 6)]
+
+
 @dataclass
 class VercelProject:
     """The project as Vercel knows it: its variables and its deployments (newest last)."""
@@ -87,14 +97,7 @@ class VercelProject:
     rollbacks: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        now = int(time.time() * 1000)
-        day = 86_400_000
-        # Four production deployments a day apart, and a preview (never production: not eligible).
-        self.deployments = [
-            Deployment(f"dpl_{base64.b32encode(hashlib.sha256(str(n).encode()).digest()).decode()[:24]}", _sha(n),
-                       now - (5 - n) * day, target=None if n == 4 else "production")
-            for n in range(1, 6)
-        ]
+        self.deployments = known_deployments()
         self.production_id = self.deployments[-1].id
 
     def find(self, id_or_url: str) -> Deployment | None:
@@ -114,7 +117,8 @@ class VercelProject:
             # What an encrypted value looks like from outside: ciphertext, never the variable's value.
             cipher = base64.b64encode(hashlib.sha256(f"{key}:{index}".encode()).digest() * 2).decode()
             found.append({
-                "type": "sensitive" if secret else "encrypted", "id": f"env_{hashlib.md5(key.encode()).hexdigest()[:16]}",
+                "type": "sensitive" if secret else "encrypted",
+                "id": f"env_{hashlib.sha256(key.encode()).hexdigest()[:16]}",
                 "key": key, "value": "" if secret else cipher, "target": targets, "configurationId": None,
                 "createdAt": made, "updatedAt": made, "createdBy": None, "updatedBy": None, "decrypted": False,
             })
