@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from smokegate.testbed.context import Testbed
@@ -49,7 +50,19 @@ class StandIns:
         self.tb = tb
         self.vercel = VercelProject(tb, TOKENS["VERCEL_TOKEN"])
 
-    def app(self, name: str, origin: str) -> Starlette:
+    def app(self, name: str, origin: str) -> ASGIApp:
+        """The provider's routes; every request is recorded (admin API ``/events``) for the self-tests."""
+        served = self._routes(name, origin)
+        record = self.tb.state.record
+
+        async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                record("provider-request", provider=name, path=scope["path"])
+            await served(scope, receive, send)
+
+        return counted
+
+    def _routes(self, name: str, origin: str) -> Starlette:
         from smokegate.testbed.providers import status_pages, stripe_api, supabase_management, vercel_api
 
         routes: list[BaseRoute] = []

@@ -15,7 +15,6 @@ incident), ``status-partial-outage`` (the same as a partial outage: a hint, neve
 from __future__ import annotations
 
 import hashlib
-import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -130,7 +129,6 @@ def stripe_current(tb: Testbed) -> dict[str, Any]:
 
 def statuspage_routes(provider: str, tb: Testbed, origin: str) -> list[Route]:
     async def summary_json(request: Request) -> Response:
-        tb.state.record("status-page-read", provider=provider, at=time.time())
         return JSONResponse(summary(provider, tb, origin),
                             headers={"cache-control": "max-age=0, private, must-revalidate"})
 
@@ -139,7 +137,6 @@ def statuspage_routes(provider: str, tb: Testbed, origin: str) -> list[Route]:
 
 def stripe_routes(tb: Testbed) -> list[Route]:
     async def current(request: Request) -> Response:
-        tb.state.record("status-page-read", provider="stripe", at=time.time())
         return JSONResponse(stripe_current(tb))
 
     return [Route("/current", current)]
