@@ -4,13 +4,17 @@ The testbed is protected (Vercel's Deployment Protection: the suite needs the by
 test user has canary credentials (the OAuth journey types the canary password), the synthetic Clerk
 user signs in by sign-in token (Testing Tokens, session JWTs), and a signed-in check fails on purpose
 (``signed-in-api-500``) so the failure path writes its evidence too.  ``--tracing on --screenshot on``
-keep every trace and screenshot.  Then:
+keep every trace and screenshot.  The providers suite asks the stand-ins of Vercel, Supabase, Stripe
+and Clerk with their tokens, reads Stripe's charges and Clerk's users (people's names, emails and ids)
+and fails on purpose too (``stripe-payments-failing``), so the incident quotes the providers' status.
+Then:
 
 - behind protection every check passes except the one the fault breaks, and no other origin the
   pages, the journey or Clerk reach ever saw the bypass;
 - every file under the reports directory — traces and other archives unzipped — holds none of the
-  canaries (password, email, bypass secret, Clerk's secret key, the tokens Clerk issued), no JSON web
-  token (a session) and no OAuth ``code=`` value.
+  canaries (password, email, bypass secret, Clerk's secret key, the tokens Clerk issued, the provider
+  tokens, any customer's or user's name, email or id the providers answered with), no JSON web token
+  (a session) and no OAuth ``code=`` value.
 
 One run for all of it: the suite behind protection with tracing is the costliest thing the self-tests
 start, and every assertion here reads the same artifacts.
@@ -26,7 +30,10 @@ import pytest
 
 from smokegate.testbed.control import RunningTestbed
 from smokegate.testbed.fake_secrets import FAKE_SECRETS
+from smokegate.testbed import providers as provider_tokens
 from smokegate.testbed.idp import EMAIL_ENV, PASSWORD_ENV
+from smokegate.testbed.providers.clerk_activity import MEMBERS
+from smokegate.testbed.providers.people import PEOPLE
 
 from ..conftest import SuiteRun, cli_for, env_for, run_suite
 from ..render_checks import files_and_members, secret_hits
@@ -34,6 +41,7 @@ from ..render_checks import files_and_members, secret_hits
 pytestmark = pytest.mark.selftest_slow
 
 FAULT_CHECK = "synthetic/test_signed_in_api.py::test_user_api_answers_signed_in"
+PAYMENTS_CHECK = "providers/test_payments.py::test_payment_success_rate"
 SHAPES = (
     re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # a session JWT, _vercel_jwt
     re.compile(rb"(?:[?&]|\\u0026)code=[A-Za-z0-9_-]{20,}"),  # an OAuth code
@@ -57,15 +65,20 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> TracedRun:
         # The testbed process inherits these: its test user signs in with the canary password.
         patch.setenv(EMAIL_ENV, email)
         patch.setenv(PASSWORD_ENV, password)
-        with RunningTestbed.start(tmp / "testbed", faults=["signed-in-api-500"], protection=True) as testbed:
+        faults = ["signed-in-api-500", "stripe-payments-failing", "status-partial-outage"]
+        with RunningTestbed.start(tmp / "testbed", faults=faults, protection=True) as testbed:
             run = run_suite(
-                ["tests/smoke", "tests/synthetic", *cli_for(testbed), "--tracing", "on", "--screenshot", "on"],
+                ["tests/smoke", "tests/synthetic", "tests/providers", *cli_for(testbed), "--tracing", "on",
+                 "--screenshot", "on"],
                 tmp / "reports",
                 env={**env_for(testbed), EMAIL_ENV: email, PASSWORD_ENV: password},
             )
             events = testbed.events()
             canaries = {"password": password, "email": email, "bypass secret": testbed.bypass_secret,
-                        "Clerk secret key": FAKE_SECRETS["CLERK_SECRET_KEY"]}
+                        "Clerk secret key": FAKE_SECRETS["CLERK_SECRET_KEY"], **provider_tokens.TOKENS,
+                        **{f"customer {p.email}": p.email for p in PEOPLE},
+                        **{f"customer {p.last}": p.last for p in PEOPLE},
+                        **{f"user {m.id}": m.id for m in MEMBERS}, **{f"user {m.email}": m.email for m in MEMBERS}}
     return TracedRun(
         run=run,
         canaries=canaries,
@@ -77,12 +90,15 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> TracedRun:
 def test_behind_protection_only_the_broken_check_fails_and_no_other_origin_sees_the_bypass(traced: TracedRun) -> None:
     run = traced.run
     not_passed = {c: o for c, o in run.outcomes.items() if o != "passed"}
-    assert not_passed == {FAULT_CHECK: "failed"}, f"{not_passed}\n{run.output[-3000:]}"
+    assert not_passed == {FAULT_CHECK: "failed", PAYMENTS_CHECK: "failed"}, f"{not_passed}\n{run.output[-3000:]}"
     assert run.gate["verdict"] == "fail"
     assert not traced.bypass_seen, traced.bypass_seen
     # The journey really typed the canary password, and Clerk really handed out tokens.
     assert run.outcomes["synthetic/test_sign_in.py::test_sign_in_reaches_dashboard"] == "passed"
     assert len(traced.clerk_tokens) >= 3, "a testing token and sign-in tokens were issued"
+    # The providers really answered with people's data (counted, never kept), and the incident quotes them.
+    assert run.outcomes["providers/test_user_activity.py::test_users_were_active_in_the_last_day"] == "passed"
+    assert "Supabase reports a partial outage" in (run.reports_dir / "incident.md").read_text()
 
 
 def test_no_secret_in_any_artifact(traced: TracedRun) -> None:
