@@ -93,7 +93,8 @@ def test_stripes_current_format() -> None:
     assert [(c.wanted, c.status) for c in report.components] == [
         ("api", "major_outage"), ("webhooks", "degraded_performance"), ("dashboard", "operational")]
     assert report.missing == ["emails"]
-    assert hint_lines([report], NOW)[0] == "Stripe reports a major outage of api since 11:05 UTC (incident: API requests failing)"
+    assert hint_lines([report], NOW)[0] == (
+        "Stripe reports a major outage of api since 11:05 UTC (incident: API requests failing)")
     assert read_stripe("Stripe", "u", {"largestatus": "up"}, ["api"]).unreadable
 
 
@@ -102,7 +103,8 @@ def test_no_problem_says_so_and_names_the_providers() -> None:
                read_stripe("Stripe", "u", {"statuses": {"api": "up"}}, ["api"])]
     assert hint_lines(reports, NOW) == [
         "no provider reports a problem with a component the platform uses (Supabase, Stripe)"]
-    yesterday = read_statuspage("Supabase", "u", _summary("degraded_performance", incident=False), ["Database/eu-west-1"])
+    yesterday = read_statuspage("Supabase", "u", _summary("degraded_performance", incident=False),
+                                ["Database/eu-west-1"])
     assert "since 2026-12-06 11:30 UTC" in hint_lines([yesterday], NOW + timedelta(days=1))[0]
 
 

@@ -117,7 +117,8 @@ def test_post_deploy_gates_the_deployment_and_rolls_back_only_when_allowed() -> 
     assert instant["needs"] == "gate" and instant["permissions"] == {"contents": "read"}
     assert "vars.AUTO_ROLLBACK == 'true'" in instant["if"] and "needs.gate.outputs.verdict == 'fail'" in instant["if"]
     command = next(s["run"] for s in instant["steps"] if "smokegate rollback" in s.get("run", ""))
-    assert "--target production --history reports/history.sqlite" in command and '--failing-url "$DEPLOY_URL"' in command
+    assert "--target production --history reports/history.sqlite" in command
+    assert '--failing-url "$DEPLOY_URL"' in command
     assert "--gate reports/gate.json" in command
     assert "secrets.VERCEL_TOKEN" in str(instant["steps"])
     restored = [s["with"]["path"] for s in instant["steps"] if s.get("uses", "").startswith("actions/cache/restore@")]

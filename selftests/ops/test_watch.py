@@ -30,6 +30,8 @@ from smokegate.cli import main as cli_main
 from smokegate.ops.history import History
 from smokegate.testbed.control import RunningTestbed
 
+from ..conftest import OFFLINE_PROVIDERS
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN_LINE = re.compile(r"^smokegate-watch: (?P<target>\S+) (?P<suite>\S+): (?P<verdict>pass|fail|error) in "
                       r"(?P<duration>[\d.]+) s \(planned (?P<planned>[\d:.]+)Z, lag (?P<lag>[\d.]+) s;"
@@ -62,6 +64,7 @@ class Watch:
         # As deployed: pytest caches the modules it rewrites (this sandbox's PYTHONDONTWRITEBYTECODE
         # would have every run re-compile every plugin module).
         environment.pop("PYTHONDONTWRITEBYTECODE", None)
+        environment.update(OFFLINE_PROVIDERS)  # a failing run's incident reads no real status page
         environment.update(env or {})
         environment["SMOKEGATE_HISTORY"] = self.history  # the environment, where a URL belongs
         command = [sys.executable, "-m", "smokegate", "watch", "--target", "local", "--config", str(config),

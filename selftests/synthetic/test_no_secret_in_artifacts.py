@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from smokegate.testbed import providers as provider_tokens
 from smokegate.testbed.control import RunningTestbed
 from smokegate.testbed.fake_secrets import FAKE_SECRETS
-from smokegate.testbed import providers as provider_tokens
 from smokegate.testbed.idp import EMAIL_ENV, PASSWORD_ENV
 from smokegate.testbed.providers.clerk_activity import MEMBERS
 from smokegate.testbed.providers.people import PEOPLE

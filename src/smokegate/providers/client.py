@@ -49,15 +49,25 @@ PERSONAL_ID_PREFIXES = ("user_", "cus_", "sess_", "client_", "idn_")
 class ProviderSetupError(CheckFailure):
     """The provider refused what the suite asked for a reason on the suite's side (token, project name)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(FailureKind.TEST_SETUP, message)
+        self.detail = detail or message  # the reason alone, for a one-line hint
 
 
 class ProviderDegraded(CheckFailure):
     """The provider's API answered with errors twice, or with something no client can read."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(FailureKind.THIRD_PARTY, message)
+        self.detail = detail or message
+
+
+class ProviderUnreachable(Inconclusive):
+    """The network between runner and provider failed (after a retry where one could help)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason)
+        self.detail = detail
 
 
 def remember_personal(data: Any) -> None:
@@ -158,7 +168,8 @@ class ProviderApi:
                     continue
                 both = reason if not first_reason or reason == first_reason else f"{first_reason}, then {reason}"
                 tries = "2 attempts" if first_reason else "not retried: it lasts"
-                raise Inconclusive(f"{self._where()} did not answer {method} {path}: {both} ({tries})") from None
+                raise ProviderUnreachable(f"{self._where()} did not answer {method} {path}: {both} ({tries})",
+                                          both) from None
             if status in RETRY_STATUSES and attempt == 1:
                 time.sleep(_retry_after(headers.get("retry-after")))
                 continue
@@ -188,7 +199,7 @@ class ProviderApi:
             body = None
             if 200 <= status < 300:
                 raise ProviderDegraded(f"{self._where()} answered {method} {path} with {status} and a body that "
-                                       "is not JSON") from None
+                                       "is not JSON", "the answer is not JSON") from None
         if self.personal:
             remember_personal(body)
         if status in accept:
@@ -196,13 +207,14 @@ class ProviderApi:
         if status in (401, 403):
             key = f"the token in {self.token_env}" if self.token_env else "the request"
             raise ProviderSetupError(f"{self._where()} refused {key} ({status} {error_detail(body)}): use a token "
-                                     "with read access to this project")
+                                     "with read access to this project", f"refused ({status})")
         if status in RETRY_STATUSES:
             raise ProviderDegraded(f"{self._where()} answered {method} {path} with {status} ({error_detail(body)}) "
-                                   "twice: the provider is degraded")
+                                   "twice: the provider is degraded", f"answered {status} twice")
         if status >= 400:
             raise ProviderSetupError(f"{self._where()} answered {method} {path} with {status} "
-                                     f"({error_detail(body)}): check the project named in the config")
+                                     f"({error_detail(body)}): check the project named in the config",
+                                     f"answered {status}")
         return Answer(status, body)
 
     def get(self, path: str, **params: Any) -> Any:

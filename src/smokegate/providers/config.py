@@ -7,10 +7,11 @@ each is asked of the provider's own API.  Defaults describe the real platform (V
 Stripe, Clerk, OpenAI), so a target lists only what differs.
 
 Tokens are never in the file: each section names the environment variable that holds one (its
-``*_env`` key), and the target's ``secret_env`` must list that name too, so the one scrubber masks
-the token in every artifact.  A check whose token is not set is skipped with that reason.  Every
-API URL may be replaced through the environment (``api_url_env``, ``url_env``): the testbed's
-stand-ins listen on ports chosen at start, as Clerk's ``CLERK_API_URL`` already allows.
+``*_env`` key), and that name joins the target's ``secret_env`` by itself (:func:`provider_token_envs`),
+so the one scrubber masks the token in every artifact and a page serving one is a finding.  A check
+whose token is not set is skipped with that reason.  Every API URL may be replaced through the
+environment (``api_url_env``, ``url_env``): the testbed's stand-ins listen on ports chosen at start, as
+Clerk's ``CLERK_API_URL`` already allows.
 """
 
 from __future__ import annotations
@@ -183,11 +184,6 @@ class ProvidersConfig(_Model):
     supabase: Supabase = Supabase()
     stripe: Stripe = Stripe()
     clerk: ClerkActivity = ClerkActivity()
-
-    def token_envs(self) -> dict[str, str]:
-        """``key -> variable`` of every token this section names (for the secret_env rule)."""
-        return {f"providers.{name}.token_env": getattr(self, name).token_env
-                for name in ("vercel", "supabase", "stripe")}
 
 
 def provider_token_envs(raw: object) -> tuple[str, ...]:

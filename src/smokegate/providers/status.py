@@ -86,7 +86,8 @@ def _read_one(target: Target, page: StatusPage) -> PageReport:
     try:
         return fetch_page(page, ca_bundle=target.ca_bundle, timeout_s=status.timeout_s, cache_s=status.cache_s)
     except (Inconclusive, CheckFailure) as exc:
-        return PageReport(page.label, page.resolved_url()[0], unreadable=str(exc).split(": ", 1)[-1])
+        reason = getattr(exc, "detail", None) or str(exc).removeprefix("could not be determined: ")
+        return PageReport(page.label, page.resolved_url()[0], unreadable=reason)
     except Exception as exc:  # a hint must never break the run that asks for it
         return PageReport(page.label, page.resolved_url()[0], unreadable=type(exc).__name__)
 
