@@ -43,7 +43,8 @@ def write_config(tmp_path: Path, testbed: RunningTestbed, *, every_s: float = 1.
                  alerts: str = "") -> Path:
     """A config with the testbed as target ``local``: the health suite only, on a short interval."""
     path = tmp_path / "smokegate.toml"
-    disabled = "".join(f"[defaults.watch.{suite}]\nenabled = false\n" for suite in ("smoke", "security", "synthetic"))
+    disabled = "".join(f"[defaults.watch.{suite}]\nenabled = false\n" for suite in ("smoke", "security", "synthetic",
+                                                                                           "providers"))
     path.write_text(
         f"[defaults.watch.health]\nevery_s = {every_s}\ntimeout_s = {timeout_s}\n{disabled}\n"
         f'[targets.local]\nbase_url = "{testbed.url}"\nca_bundle = "{testbed.ca_file}"\n'

@@ -69,6 +69,7 @@ SUITES: dict[str, Suite] = {
     "smoke": Suite("smoke", ("tests/smoke",)),
     "security": Suite("security", ("tests/security",), "safe"),  # never the intrusive checks
     "synthetic": Suite("synthetic", ("tests/synthetic",)),
+    "providers": Suite("providers", ("tests/providers",)),  # read-only: the providers' APIs and status pages
 }
 
 
