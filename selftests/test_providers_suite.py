@@ -94,3 +94,13 @@ def test_the_incident_and_the_alert_name_what_the_status_page_reports_and_nothin
     hint_block = next(b for b in payloads[1]["blocks"] if "a hint, not the cause" in json.dumps(b))
     assert PARTIAL in hint_block["text"]["text"]
     assert PARTIAL not in payloads[1]["text"], "the notification's first line stays the gate's"
+
+
+def test_the_stand_ins_environment_for_a_shell(testbed: RunningTestbed, capsys: pytest.CaptureFixture[str]) -> None:
+    from smokegate.testbed.providers.__main__ import main
+
+    assert main(["--state-dir", str(testbed.state_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"export SMOKEGATE_VERCEL_API_URL={testbed.provider_urls['vercel']}" in lines
+    assert any(line.startswith("export STRIPE_READ_KEY=") for line in lines)
+    assert main(["--state-dir", str(testbed.state_dir / "elsewhere")]) == 1
