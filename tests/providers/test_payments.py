@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.safe, pytest.mark.check(epic="providers")]
 DAY = timedelta(hours=24)
 
 
-@pytest.mark.check(severity="high", feature="payments")
+@pytest.mark.check(severity="high", feature="payment-settings")
 def test_webhook_endpoint_enabled(target: Target, stripe_rest: Any, check_record: Any) -> None:
     from smokegate.checks.provider_state import endpoint_for
     from smokegate.providers.apis import stripe_endpoints

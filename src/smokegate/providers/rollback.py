@@ -9,9 +9,11 @@ looked up at Vercel (``GET /v13/deployments/{url}``) and taken if it belongs to 
 ready and has served production (only those can be rolled back to); otherwise the next one is.
 
 Whether at all: only for a ``fail`` verdict, and only if one of its blocking failures is one a
-rollback can fix.  A provider's outage (failure kind ``third-party``), backups, payment settings at
-Stripe and user activity are not in the deployment: rolling back would change nothing but the code
-that is live (see :data:`NOT_FIXED_BY_ROLLBACK`).
+rollback can fix.  A provider's outage (failure kind ``third-party``), backups, the webhook endpoint's
+settings at Stripe and user activity are not in the deployment: rolling back would change nothing but
+the code that is live (see :data:`NOT_FIXED_BY_ROLLBACK`).  Undelivered Stripe events are (the
+receiver is the deployment's), and so are missing environment variables and pending migrations (the
+previous deployment was built without the variable, and its code expects the schema that exists).
 
 What it does: ``POST /v1/projects/{projectId}/rollback/{deploymentId}``: Vercel moves the production
 domains to that deployment's existing build (no rebuild, seconds).  It does not undo database
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from smokegate.providers.client import ProviderApi
 
 # Check features whose failure lives outside the deployment (a rollback cannot fix it).
-NOT_FIXED_BY_ROLLBACK = frozenset({"external-services", "backups", "payments", "user-activity"})
+NOT_FIXED_BY_ROLLBACK = frozenset({"external-services", "backups", "payment-settings", "user-activity"})
 MAX_CANDIDATES = 10
 
 
