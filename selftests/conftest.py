@@ -17,7 +17,17 @@ from smokegate.testbed.control import RunningTestbed
 from .suite_runner import run_pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ("smoke", "security", "synthetic")
+SUITES = ("smoke", "security", "synthetic", "providers")
+# No self-test reaches a real provider.  A failing run reads the providers' status pages for its incident
+# (smokegate.ops.attribution), and a config without a [providers] section names the real ones: every run
+# a self-test starts gets these loopback addresses, where nothing listens, unless it is given the testbed's
+# stand-ins (env_for).  Set here for the in-process runs too (pytester).
+OFFLINE_PROVIDERS = {
+    **{f"SMOKEGATE_STATUS_{name}_URL": f"https://127.0.0.1:1/{name.lower()}"
+       for name in ("VERCEL", "SUPABASE", "OPENAI", "STRIPE", "CLERK")},
+    **{f"SMOKEGATE_{name}_API_URL": "https://127.0.0.1:1" for name in ("VERCEL", "SUPABASE", "STRIPE")},
+}
+os.environ.update(OFFLINE_PROVIDERS)
 
 
 @dataclass
@@ -53,7 +63,7 @@ def run_suite(
                *(["--reports-dir", str(reports_dir)] if reports_flag else []), *args]
     # The run sees only what the test gives it: no smokegate, pytest, webhook or CI settings of ours.
     ignored = ("SMOKEGATE_", "PYTEST_", "ALERT_", "MONITORING_", "GITHUB_")
-    base = {k: v for k, v in os.environ.items() if not k.startswith(ignored)}
+    base = {**{k: v for k, v in os.environ.items() if not k.startswith(ignored)}, **OFFLINE_PROVIDERS}
     with tempfile.NamedTemporaryFile(prefix="smokegate-run-", suffix=".log", delete=False) as log:
         output = Path(log.name)
     try:
@@ -102,11 +112,14 @@ def cli_for(testbed: RunningTestbed) -> list[str]:
 
 def env_for(testbed: RunningTestbed) -> dict[str, str]:
     """The environment a run against the testbed needs: fake secrets (canaries, webhook keys, Clerk's secret
-    key), test account, Vercel's bypass secret and where the testbed's Clerk Backend API and OSV stand-in answer."""
+    key), test account, Vercel's bypass secret, where the testbed's Clerk Backend API and OSV stand-in answer,
+    and the provider stand-ins' tokens and URLs."""
     from smokegate.testbed import fake_secrets, idp
+    from smokegate.testbed import providers as provider_apis
 
     return {**fake_secrets.env(), **idp.account_env(), "VERCEL_AUTOMATION_BYPASS_SECRET": testbed.bypass_secret,
-            "CLERK_API_URL": testbed.clerk_api_url, "OSV_API_URL": testbed.clerk_api_url}
+            "CLERK_API_URL": testbed.clerk_api_url, "OSV_API_URL": testbed.clerk_api_url,
+            **provider_apis.environment(testbed.provider_urls)}
 
 
 def suite_paths(suites: Sequence[str]) -> list[str]:

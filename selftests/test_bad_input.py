@@ -83,6 +83,11 @@ CASES: dict[str, Case] = {
                                      env={"SMOKEGATE_NO_HISTORY": "maybe"}),
     "http-url-not-a-url": Case("--http-url / env SMOKEGATE_HTTP_URL: 'localhost:80' is not an absolute http(s) URL",
                                ["--http-url", "localhost:80"], drop=("--http-url",)),
+    "provider-api-url-plain-http": Case("env SMOKEGATE_STRIPE_API_URL (providers.stripe.api_url_env): provider APIs "
+                                        "and status pages are only read over HTTPS",
+                                        env={"SMOKEGATE_STRIPE_API_URL": "http://127.0.0.1:9"}),
+    "provider-token-with-a-newline": Case("env VERCEL_TOKEN (providers.vercel.token_env): the value contains "
+                                          "whitespace", env={"VERCEL_TOKEN": "abc123def456\n"}),
 }
 
 

@@ -157,3 +157,50 @@ def test_where_names_the_section_a_key_was_written_in(tmp_path: Path) -> None:
     loaded = load_config(path)
     assert loaded.where("x", "ca_bundle") == f"{path}: defaults.ca_bundle"
     assert loaded.where("y", "ca_bundle") == f"{path}: targets.y.ca_bundle"
+
+
+# -- providers and maintenance (issue 23) ----------------------------------------------------------------
+
+
+def test_provider_tokens_join_secret_env_whatever_secret_env_says(tmp_path: Path) -> None:
+    path = write(tmp_path, '[targets.x]\nbase_url = "https://x.test"\nsecret_env = ["OTHER"]\n'
+                           '[targets.x.providers.stripe]\ntoken_env = "STRIPE_RESTRICTED"\n')
+    target = target_of(path, "x")
+    assert target.secret_env == ("OTHER", "VERCEL_TOKEN", "SUPABASE_ACCESS_TOKEN", "STRIPE_RESTRICTED")
+    # The model survives a round trip (xdist workers rebuild it) without repeating names.
+    assert Target.model_validate(target.model_dump(mode="json")).secret_env == target.secret_env
+
+
+@pytest.mark.parametrize(("section", "words"), [
+    ('[targets.x.providers.vercel]\ntoken_env = "not a name"\n', "targets.x.providers.vercel.token_env"),
+    ('[targets.x.providers.supabase]\nbackup_max_age_h = 0\n', "targets.x.providers.supabase.backup_max_age_h"),
+    ('[targets.x.providers.stripe]\napi_url = "http://api.stripe.com"\n', "targets.x.providers.stripe.api_url"),
+    ('[targets.x.providers.status]\ncache_s = -1\n', "targets.x.providers.status.cache_s"),
+    ('[[targets.x.providers.status.pages]]\nname = "a"\nlabel = "A"\nurl = "https://a.test"\ncomponents = []\n',
+     "targets.x.providers.status.pages[0].components"),
+    ('[targets.x.providers.clerk]\nunknown = 1\n', "targets.x.providers.clerk.unknown: unknown key"),
+    ('[[targets.x.maintenance]]\nname = "w"\nweekly = "every day"\n', "targets.x.maintenance[0]"),
+])
+def test_provider_and_maintenance_mistakes_name_the_key(tmp_path: Path, section: str, words: str) -> None:
+    path = write(tmp_path, '[targets.x]\nbase_url = "https://x.test"\n' + section)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert words in str(caught.value)
+
+
+def test_provider_urls_from_the_environment_must_be_https(tmp_path: Path) -> None:
+    from smokegate.preflight import provider_problems
+
+    target = target_of(write(tmp_path, '[targets.x]\nbase_url = "https://x.test"\n'), "x")
+    problems = provider_problems(target, {"SMOKEGATE_VERCEL_API_URL": "http://127.0.0.1:9",
+                                          "SMOKEGATE_STATUS_STRIPE_URL": "ftp://status",
+                                          "VERCEL_TOKEN": "tok en", "SUPABASE_ACCESS_TOKEN": "sbp_fine"})
+    assert problems == [
+        "env VERCEL_TOKEN (providers.vercel.token_env): the value contains whitespace, a line break or a control "
+        "character",
+        "env SMOKEGATE_VERCEL_API_URL (providers.vercel.api_url_env): provider APIs and status pages are only read "
+        "over HTTPS",
+        "env SMOKEGATE_STATUS_STRIPE_URL (providers.status.pages[stripe].url_env): 'ftp://status' is not an absolute "
+        "http(s) URL",
+    ]
+    assert "tok en" not in " ".join(problems)

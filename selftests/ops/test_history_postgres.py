@@ -71,7 +71,7 @@ def test_both_engines_have_the_same_tables_and_columns(tmp_path: Path, postgres_
         for table in ("runs", "checks", "notifications", "schema_migrations", "meta"):
             assert _columns(lite, table) == _columns(pg, table), table
         assert _columns(pg, "runs") == list(RUN_COLUMNS)
-        assert lite.schema_version() == pg.schema_version() == len(migrations("sqlite")) == 2
+        assert lite.schema_version() == pg.schema_version() == len(migrations("sqlite")) == 3
         # Both engines carry the same numbered steps, each recorded once.
         steps = [(m.version, m.name) for m in migrations("postgresql")]
         assert steps == [(m.version, m.name) for m in migrations("sqlite")]
@@ -100,11 +100,11 @@ def test_a_schema_1_file_is_migrated_in_place_and_keeps_its_runs(tmp_path: Path)
              T0.timestamp() - 86400, 30.0, "fail", None, 1, 0, 1, 0, 0, 0, 1, 5, "critical", "INC-old"),
         )
     with History.open(path) as history:
-        assert history.schema_version() == 2
+        assert history.schema_version() == 3
         assert history.query("SELECT run_id, location, suite, incident_id FROM runs") == [
             ("old-run", None, None, "INC-old")
         ]
-        assert history.query("SELECT value FROM meta WHERE key = 'schema'") == [("2",)]
+        assert history.query("SELECT value FROM meta WHERE key = 'schema'") == [("3",)]
         # The old run still counts in its (plain) stream.
         assert [r.run_id for r in history.failing_streak("production", upto_ts=T0.timestamp())] == ["old-run"]
 
@@ -286,7 +286,7 @@ def test_two_writer_processes_on_one_postgres_database_lose_nothing(postgres_url
         assert history.count_runs() == total
         assert history.query("SELECT COUNT(*) FROM checks") == [(total * CHECKS_PER_RUN,)]
         assert history.query("SELECT COUNT(*) FROM checks WHERE run_id = 'shared'") == [(CHECKS_PER_RUN,)]
-        assert history.query("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+        assert history.query("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,), (3,)]
 
 
 def test_the_postgres_server_fixture_is_private(postgres_server: PostgresServer) -> None:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..conftest import OFFLINE_PROVIDERS
+
 Factory = Callable[..., dict[str, Any]]
 
 CONFTEST = """
@@ -98,6 +100,7 @@ def _pytest(cwd: Path, *args: str, env: dict[str, str]) -> tuple[subprocess.Comp
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("SMOKEGATE_", "PYTEST_", "ALERT_", "MONITORING_"))
     }
+    environment.update(OFFLINE_PROVIDERS)  # a failing run's incident reads no real status page
     environment.update(env)
     started = time.monotonic()
     done = subprocess.run(

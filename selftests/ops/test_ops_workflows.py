@@ -111,7 +111,24 @@ def test_post_deploy_gates_the_deployment_and_rolls_back_only_when_allowed() -> 
     assert '[ -z "$DEPLOY_URL" ]' in url_check["run"] and "exit 1" in url_check["run"]
     assert steps.index(url_check) < steps.index(next(s for s in steps if s.get("id") == "run"))
 
+    # Rollback in seconds first (Vercel's instant rollback, from the history and the gate's verdict),
+    # then the revert, which alone may write to the repository.
+    instant = workflow["jobs"]["instant-rollback"]
+    assert instant["needs"] == "gate" and instant["permissions"] == {"contents": "read"}
+    assert "vars.AUTO_ROLLBACK == 'true'" in instant["if"] and "needs.gate.outputs.verdict == 'fail'" in instant["if"]
+    command = next(s["run"] for s in instant["steps"] if "smokegate rollback" in s.get("run", ""))
+    assert "--target production --history reports/history.sqlite" in command
+    assert '--failing-url "$DEPLOY_URL"' in command
+    assert "--gate reports/gate.json" in command
+    assert "secrets.VERCEL_TOKEN" in str(instant["steps"])
+    restored = [s["with"]["path"] for s in instant["steps"] if s.get("uses", "").startswith("actions/cache/restore@")]
+    assert restored == ["reports/history.sqlite", "reports/gate.json"]
+    assert any(s.get("uses", "").startswith("actions/cache/save@") and s["with"]["path"] == "reports/gate.json"
+               for s in steps)
+    assert "tests/providers" in run and "secrets.VERCEL_TOKEN" in str(gate["steps"])
+
     rollback = workflow["jobs"]["rollback"]
+    assert rollback["needs"] == ["gate", "instant-rollback"]
     assert "vars.AUTO_ROLLBACK == 'true'" in rollback["if"]
     assert "needs.gate.outputs.verdict == 'fail'" in rollback["if"]
     assert rollback["permissions"] == {"contents": "write"}

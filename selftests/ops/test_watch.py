@@ -30,6 +30,8 @@ from smokegate.cli import main as cli_main
 from smokegate.ops.history import History
 from smokegate.testbed.control import RunningTestbed
 
+from ..conftest import OFFLINE_PROVIDERS
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN_LINE = re.compile(r"^smokegate-watch: (?P<target>\S+) (?P<suite>\S+): (?P<verdict>pass|fail|error) in "
                       r"(?P<duration>[\d.]+) s \(planned (?P<planned>[\d:.]+)Z, lag (?P<lag>[\d.]+) s;"
@@ -41,7 +43,8 @@ def write_config(tmp_path: Path, testbed: RunningTestbed, *, every_s: float = 1.
                  alerts: str = "") -> Path:
     """A config with the testbed as target ``local``: the health suite only, on a short interval."""
     path = tmp_path / "smokegate.toml"
-    disabled = "".join(f"[defaults.watch.{suite}]\nenabled = false\n" for suite in ("smoke", "security", "synthetic"))
+    disabled = "".join(f"[defaults.watch.{suite}]\nenabled = false\n" for suite in ("smoke", "security", "synthetic",
+                                                                                           "providers"))
     path.write_text(
         f"[defaults.watch.health]\nevery_s = {every_s}\ntimeout_s = {timeout_s}\n{disabled}\n"
         f'[targets.local]\nbase_url = "{testbed.url}"\nca_bundle = "{testbed.ca_file}"\n'
@@ -62,6 +65,7 @@ class Watch:
         # As deployed: pytest caches the modules it rewrites (this sandbox's PYTHONDONTWRITEBYTECODE
         # would have every run re-compile every plugin module).
         environment.pop("PYTHONDONTWRITEBYTECODE", None)
+        environment.update(OFFLINE_PROVIDERS)  # a failing run's incident reads no real status page
         environment.update(env or {})
         environment["SMOKEGATE_HISTORY"] = self.history  # the environment, where a URL belongs
         command = [sys.executable, "-m", "smokegate", "watch", "--target", "local", "--config", str(config),

@@ -28,7 +28,7 @@ def test_the_guides_schedule_is_the_default() -> None:
     watch = load_config(Path(__file__).resolve().parents[2] / "smokegate.toml").suite.targets["production"].watch
     schedules = {name: (watch.schedule(name).every_s, watch.schedule(name).enabled) for name in SUITES}
     assert schedules == {"health": (30.0, True), "smoke": (300.0, True), "security": (900.0, True),
-                         "synthetic": (900.0, True)}
+                         "synthetic": (900.0, True), "providers": (900.0, True)}
 
 
 def test_defaults_apply_to_every_target_and_a_target_overrides_them(tmp_path: Path) -> None:

@@ -8,6 +8,10 @@ smoke every 5 min, safe security and synthetic every 15 min, per ``[targets.NAME
 SIGTERM, each run a real pytest run recorded in the history, and serves Prometheus metrics with
 ``--metrics-port``.  Arguments after ``--`` go to every pytest run.
 
+``smokegate rollback --target production --failing-url URL --dry-run`` says which deployment whose
+gate passed Vercel would serve again (without ``--dry-run`` it asks Vercel to); ``smokegate badge``
+writes uptime badges.
+
 The checks themselves run under pytest (``pytest tests/smoke tests/security tests/synthetic
 --target production``), not through here.
 """
@@ -23,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from smokegate.config import ConfigError, load_config
+from smokegate.ops import commands as ops_commands
 from smokegate.ops.history import History, HistoryError, HistorySource, PostgresURL, parse_source
 from smokegate.ops.report import parse_since, write_report
 from smokegate.ops.runner import RUNNERS
@@ -109,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
         default=Path.cwd(),
         help="the checkout holding tests/ (default: the current directory)",
     )
+    # rollback and badge (smokegate.ops.commands)
+    ops_commands.add_parsers(commands, default_history=DEFAULT_HISTORY, default_config=DEFAULT_CONFIG_NAME)
     return parser
 
 
@@ -124,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(parser, args)
     if args.command == "watch":
         return _watch(args, extra)
+    if args.command in ops_commands.NAMES:
+        return ops_commands.run(args, default_history=DEFAULT_HISTORY, default_config=DEFAULT_CONFIG_NAME)
     parser.error(f"unknown command {args.command!r}")  # argparse exits; kept for the type checker
     return 2
 

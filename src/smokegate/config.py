@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from smokegate.ops.config import AlertSettings
+from smokegate.ops.maintenance import MaintenanceWindow
 from smokegate.ops.watch_config import WatchSettings
+from smokegate.providers.config import ProvidersConfig, provider_token_envs
 from smokegate.security.config import SecurityConfig
 from smokegate.synthetic.config import SyntheticConfig
 from smokegate.vercel import Bypass
@@ -152,6 +154,9 @@ class Target(_Model):
     synthetic: SyntheticConfig = SyntheticConfig()
     alerts: AlertSettings = AlertSettings()
     watch: WatchSettings = WatchSettings()
+    # Provider APIs (smokegate.providers) and planned maintenance (smokegate.ops.maintenance).
+    providers: ProvidersConfig = ProvidersConfig()
+    maintenance: tuple[MaintenanceWindow, ...] = ()
 
     _check_base_url = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))
 
@@ -163,6 +168,15 @@ class Target(_Model):
             if duplicates:
                 raise ValueError(f"duplicate {kind} name(s): {', '.join(duplicates)}")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_tokens_are_secrets(cls, data: Any) -> Any:
+        """The variables holding provider tokens join ``secret_env``: masked, and never to be served."""
+        if isinstance(data, Mapping) and isinstance(data.get("secret_env", ()), list | tuple):
+            names = (*data.get("secret_env", ()), *provider_token_envs(data.get("providers")))
+            return {**data, "secret_env": tuple(dict.fromkeys(names))}
+        return data
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -16,16 +16,18 @@ from pathlib import Path
 from smokegate.testbed.control import RunningTestbed
 
 ROOT = Path(__file__).resolve().parents[2]
-SUITES = ("tests/smoke", "tests/security", "tests/synthetic")
+SUITES = ("tests/smoke", "tests/security", "tests/synthetic", "tests/providers")
 
 
 def testbed_environment(testbed: RunningTestbed) -> dict[str, str]:
     """Environment the suite needs for the testbed: its fake secrets, its test account, its Vercel bypass
-    secret and its Clerk Backend API."""
+    secret, its Clerk Backend API and its provider stand-ins (tokens and URLs)."""
     from smokegate.testbed import fake_secrets, idp
+    from smokegate.testbed import providers as provider_apis
 
     return {**fake_secrets.env(), **idp.account_env(), "VERCEL_AUTOMATION_BYPASS_SECRET": testbed.bypass_secret,
-            "CLERK_API_URL": testbed.clerk_api_url, "OSV_API_URL": testbed.clerk_api_url}
+            "CLERK_API_URL": testbed.clerk_api_url, "OSV_API_URL": testbed.clerk_api_url,
+            **provider_apis.environment(testbed.provider_urls)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,6 +86,7 @@ PARAMETERS: tuple[Parametrization, ...] = (
                     lambda v: str(v[0])),
     Parametrization(("private_bucket",), lambda t: [(n,) for n in t.security.supabase.private_buckets],
                     lambda v: str(v[0])),
+    Parametrization(("status_page",), lambda t: [(p,) for p in t.providers.status.pages], lambda v: _named(v[0])),
 )
 
 
@@ -211,4 +212,10 @@ def private_table(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def private_bucket(request: pytest.FixtureRequest) -> Any:
     """A bucket of ``security.supabase.private_buckets``: its objects may not be listed with the anon key."""
+    return _param(request)
+
+
+@pytest.fixture
+def status_page(request: pytest.FixtureRequest) -> Any:
+    """A provider status page of ``providers.status.pages`` and the components of it the platform uses."""
     return _param(request)

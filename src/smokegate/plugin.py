@@ -34,6 +34,7 @@ pytest_plugins: list[str] = [
     "smokegate.params",
     "smokegate.security.fixtures",
     "smokegate.synthetic.fixtures",
+    "smokegate.providers.fixtures",
     "smokegate.synthetic.artifacts",
     "smokegate.scrub_hooks",
     "smokegate.ops.plugin",

@@ -110,7 +110,38 @@ def prepare(settings: Settings) -> tuple[Target | None, list[str]]:
     problems += webhook_problems()
     problems += bypass_problems(target, loaded.where(target.name, "vercel_bypass_env"))
     problems += clerk_problems(target)
+    problems += provider_problems(target)
     return target, problems
+
+
+def provider_problems(target: Target, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The providers' tokens and the URLs that replace theirs, when set (values never echoed).
+
+    A token is a bearer token: one line, sent over HTTPS only, so a URL replacing a provider's must be
+    HTTPS; a status page's URL carries no token but is checked the same way.
+    """
+    env = os.environ if environ is None else environ
+    providers = target.providers
+    found = []
+    for key, section in (("vercel", providers.vercel), ("supabase", providers.supabase), ("stripe", providers.stripe)):
+        token = env.get(section.token_env, "")
+        if token and (token != token.strip() or any(ch.isspace() or not ch.isprintable() for ch in token)):
+            found.append(f"env {section.token_env} (providers.{key}.token_env): the value contains whitespace, a "
+                         "line break or a control character")
+        found += _https_env(section.api_url_env, env, f"providers.{key}.api_url_env")
+    for page in providers.status.pages:
+        found += _https_env(page.url_env, env, f"providers.status.pages[{page.name}].url_env")
+    return found
+
+
+def _https_env(name: str | None, env: Mapping[str, str], key: str) -> list[str]:
+    if not name or not env.get(name):
+        return []
+    where = f"env {name} ({key})"
+    problem = url_problem(env[name], where)
+    if problem is None and urlsplit(env[name]).scheme != "https":
+        problem = f"{where}: provider APIs and status pages are only read over HTTPS"
+    return [problem] if problem else []
 
 
 def clerk_problems(target: Target, environ: Mapping[str, str] | None = None) -> list[str]:

@@ -10,6 +10,9 @@ By verdict:
     recorded; continues or opens an incident; ``incident.md``; an alert as :func:`decide` says.
 ``pass``
     recorded; a recovery message when an alert was sent for the open incident.
+inside a maintenance window (any verdict)
+    recorded, labelled with the window's name; no incident, no alert, no notice, not an
+    availability sample (:mod:`smokegate.ops.maintenance`).
 ``error``
     the run could not judge the target.  Never an outage: no incident, no alert, no recovery, not an
     availability sample.  A usage error (bad option, config or file) is not a run of the target and
@@ -46,8 +49,10 @@ from smokegate.ops.alerts import (
     run_links,
     slack_payload,
 )
+from smokegate.ops.attribution import incident_section, with_hints
 from smokegate.ops.config import AlertSettings, parse_alert_settings
 from smokegate.ops.history import History, HistoryError, HistorySource, Notice, RunRow, gate_target, parse_time
+from smokegate.ops.maintenance import MaintenanceWindow, window_at
 from smokegate.scrub import Scrubber
 
 INCIDENT_FILE = "incident.md"
@@ -68,6 +73,7 @@ class FinishOutcome:
     incident_path: Path | None = None
     history_path: HistorySource | None = None
     history_ok: bool = False
+    maintenance: str | None = None  # the window the run started in (its name)
 
 
 @dataclass
@@ -87,6 +93,10 @@ class _Run:
     # Where the run ran from, and the watch suite it belongs to: with the target, its alert stream.
     location: str | None = None
     suite: str | None = None
+    # The maintenance window the run started in (its name and description), if any.
+    maintenance: tuple[str, str] | None = None
+    # What the providers' status pages said, for a failing run's incident and alert (a hint).
+    hints: Sequence[str] = ()
 
 
 @dataclass
@@ -118,11 +128,15 @@ def finish_run(
     environ: Mapping[str, str] | None = None,
     location: str | None = None,
     suite: str | None = None,
+    maintenance: Sequence[MaintenanceWindow] = (),
+    hints: Callable[[], Sequence[str]] | None = None,
 ) -> FinishOutcome:
     """Record the run, write ``incident.md`` when it fails, and send what the decision says.
 
     ``location`` is where the run ran from; ``suite`` is set by ``smokegate watch`` and, with the
     location, makes the run's alert stream its own (see :mod:`smokegate.ops.history`).
+    ``maintenance`` are the target's windows; ``hints`` reads what the providers' status pages say,
+    asked only for a failing run outside a window (:mod:`smokegate.ops.attribution`).
     """
     env = os.environ if environ is None else environ
     try:
@@ -145,11 +159,19 @@ def finish_run(
         location=location,
         suite=suite,
     )
+    started = parse_time(str(gate.get("started_at") or gate.get("finished_at")))
+    inside = window_at(maintenance, started)
+    if inside is not None:
+        run.maintenance = (inside[0].name, inside[1])
+        say(f"run inside {inside[1]}: labelled, no page, not an availability sample")
+    elif verdict == "fail" and hints is not None:
+        run.hints = list(hints())
     state = _State() if run.usage_error or history_path is None else _record(run, history_path, say)
     decision = _decide(run, state)
     outcome = FinishOutcome(run.run_id, run.target, verdict, state.incident_id, decision,
                             history_path=None if run.usage_error else history_path,
-                            history_ok=state.history is not None)
+                            history_ok=state.history is not None,
+                            maintenance=run.maintenance[0] if run.maintenance else None)
     outcome.deliveries = _send(run, decision, say)
     outcome.incident_path = _write_incident(run, state, decision, outcome.deliveries, reports_dir, say)
     _record_deliveries(run, state, decision, outcome.deliveries, say)
@@ -170,8 +192,11 @@ def _record(run: _Run, history_path: HistorySource, say: Say) -> _State:
         new_id = new_incident_id(run.target, run.run_id, parse_time(str(run.gate.get("finished_at")
                                                                        or run.gate["started_at"])))
         state.incident_id = incident_for(run.verdict, state.previous, new_id)
+        if run.maintenance is not None:
+            state.incident_id = None  # a window opens no incident and continues none
         history.record_gate(run.gate, run_id=run.run_id, scheduled=run.scheduled, incident_id=state.incident_id,
-                            redact=run.redact, **stream)
+                            redact=run.redact, maintenance=run.maintenance[0] if run.maintenance else None,
+                            **stream)
         if run.verdict == "fail":
             state.streak = history.failing_streak(run.target, upto_ts=run.now_ts, **stream)
         state.notices = history.notices(run.target, channel="alert", suite=run.suite, location=run.location)
@@ -184,6 +209,8 @@ def _record(run: _Run, history_path: HistorySource, say: Say) -> _State:
 
 
 def _decide(run: _Run, state: _State) -> Decision:
+    if run.maintenance is not None:
+        return Decision(None, f"inside {run.maintenance[1]}: nobody is paged", None)
     if run.verdict == "error":
         return _decide_notice(run, state)
     if state.history is None and run.verdict == "fail":
@@ -222,6 +249,8 @@ def _send(run: _Run, decision: Decision, say: Say) -> list[Delivery]:
                 payload = slack_payload(run.gate, decision, links=run_links(run.env), redact=run.redact,
                                         seen_from=_seen_from(run),
                                         settings=run.settings, now_ts=run.now_ts)
+                if decision.kind in ("alert", "reminder"):
+                    payload = json.loads(run.redact(json.dumps(with_hints(payload, run.hints))))
             posts.append(Post("alert", decision.kind, ALERT_ENV, url, payload))
         else:
             say(f"{decision.kind} not sent: {ALERT_ENV} is not set")
@@ -254,7 +283,7 @@ def _write_incident(run: _Run, state: _State, decision: Decision, deliveries: Se
     path = reports_dir / INCIDENT_FILE
     try:
         reports_dir.mkdir(parents=True, exist_ok=True)
-        if run.verdict != "fail" or not state.incident_id:
+        if run.verdict != "fail" or not state.incident_id or run.maintenance is not None:
             # Only a failing run has an incident; never leave an earlier run's lying in these reports.
             path.unlink(missing_ok=True)
             return None
@@ -262,7 +291,8 @@ def _write_incident(run: _Run, state: _State, decision: Decision, deliveries: Se
             incident_markdown(run.gate, incident_id=state.incident_id, run_id=run.run_id,
                               kind=run_kind(run.scheduled, run.env), decision=decision,
                               webhook=_webhook_line(run, decision, deliveries), links=run_links(run.env),
-                              reports_dir=reports_dir, redact=run.redact),
+                              reports_dir=reports_dir, redact=run.redact)
+            + run.redact(incident_section(run.hints)),
             encoding="utf-8",
         )
     except OSError as exc:
@@ -315,6 +345,7 @@ def _write_alerts_json(path: Path, outcome: FinishOutcome, say: Say) -> None:
         "incident_id": outcome.incident_id,
         "history_recorded": outcome.history_ok,
         "decision": asdict(outcome.decision),
+        "maintenance": outcome.maintenance,
         "deliveries": [asdict(d) for d in outcome.deliveries],
     }
     try:

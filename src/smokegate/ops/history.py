@@ -12,6 +12,9 @@ tables, the same in both engines:
     one row per check per run: outcome, severity, measured value and budget, failure kind.
 ``notifications``
     every webhook delivery attempted (alert, reminder, recovery, metrics) and how it went.
+``figures``
+    what a run's checks report for the daily report's trends (``details.figures`` of a check in
+    ``gate.json``: user activity, payment success, backup age), counts and ratios only.
 ``schema_migrations``
     which numbered steps of ``ops/migrations/<engine>/`` have been applied (see its README).
 
@@ -37,6 +40,7 @@ of the smoke suite's runs, nor one location's streak another's.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import sqlite3
@@ -68,7 +72,7 @@ _PG_MIGRATION_LOCK = 0x736D6F6B65  # "smoke"
 RUN_COLUMNS = (
     "run_id", "target", "base_url", "version", "expected_version", "started_at", "finished_at", "ts",
     "duration_s", "verdict", "reason", "scheduled", "passed", "failed", "skipped", "deselected", "flaky",
-    "blocking", "requests_sent", "severity", "incident_id", "location", "suite",
+    "blocking", "requests_sent", "severity", "incident_id", "location", "suite", "maintenance",
 )  # fmt: skip
 LEGACY_RUN_COLUMNS = 21  # rows without location and suite (history schema 1, the report benchmark)
 CHECK_COLUMNS = (
@@ -547,8 +551,13 @@ class History:
         redact: Callable[[str], str] = lambda text: text,
         location: str | None = None,
         suite: str | None = None,
+        maintenance: str | None = None,
     ) -> None:
-        """Store one finished run (a ``gate.json`` dict).  Recording a run id again replaces it."""
+        """Store one finished run (a ``gate.json`` dict).  Recording a run id again replaces it.
+
+        ``maintenance`` names the window the run started in (:mod:`smokegate.ops.maintenance`): such a
+        run is kept, labelled, but leaves streaks and availability alone.
+        """
         target = gate_target(gate)
         started = parse_time(str(gate["started_at"]))
         finished = parse_time(str(gate.get("finished_at") or gate["started_at"]))
@@ -578,9 +587,10 @@ class History:
             incident_id,
             location,
             suite,
+            maintenance,
         )
         check_rows = [self._check_row(run_id, target, ts, check, redact) for check in gate.get("checks", [])]
-        self.record_rows([run_row], check_rows)
+        self.record_rows([run_row], check_rows, _figure_rows(run_id, target, ts, gate.get("checks", [])))
 
     @staticmethod
     def _check_row(
@@ -608,7 +618,8 @@ class History:
             redact(str(message))[:MESSAGE_LIMIT] if message else None,
         )
 
-    def record_rows(self, runs: Sequence[tuple[Any, ...]], checks: Sequence[tuple[Any, ...]]) -> None:
+    def record_rows(self, runs: Sequence[tuple[Any, ...]], checks: Sequence[tuple[Any, ...]],
+                    figures: Sequence[tuple[Any, ...]] = ()) -> None:
         """Store prepared rows in one transaction (used by :meth:`record_gate` and the benchmark).
 
         Run rows follow :data:`RUN_COLUMNS`; rows of the first 21 columns (no location, no
@@ -628,7 +639,11 @@ class History:
             self._b.executemany(upsert, padded)
             for run in padded:
                 self._b.execute("DELETE FROM checks WHERE run_id = ?", (run[0],))
+                self._b.execute("DELETE FROM figures WHERE run_id = ?", (run[0],))
             self._b.executemany(f"INSERT INTO checks ({', '.join(CHECK_COLUMNS)}) VALUES ({_marks(17)})", checks)
+            if figures:
+                self._b.executemany("INSERT INTO figures (run_id, target, ts, name, value) VALUES (?, ?, ?, ?, ?)",
+                                    figures)
 
     def record_notice(self, notice: Notice) -> None:
         with self._lock, self._b.transaction():
@@ -663,7 +678,8 @@ class History:
     ) -> list[RunRow]:
         """The stream's latest runs, newest first (optionally only those before ``before_ts``)."""
         stream, params = _stream(suite, location)
-        sql = f"SELECT {_RUN_FIELDS} FROM runs WHERE target = ?{stream}"
+        # A run inside a maintenance window neither continues nor opens anything (smokegate.ops.maintenance).
+        sql = f"SELECT {_RUN_FIELDS} FROM runs WHERE target = ?{stream} AND maintenance IS NULL"
         params = [target, *params]
         if before_ts is not None:
             sql += " AND ts < ?"
@@ -682,10 +698,12 @@ class History:
         """
         stream, params = _stream(suite, location)
         last_pass = self.query(
-            f"SELECT MAX(ts) FROM runs WHERE target = ?{stream} AND verdict = 'pass' AND ts <= ?",
+            f"SELECT MAX(ts) FROM runs WHERE target = ?{stream} AND verdict = 'pass' AND ts <= ?"
+            " AND maintenance IS NULL",
             [target, *params, upto_ts],
         )[0][0]
-        sql = f"SELECT {_RUN_FIELDS} FROM runs WHERE target = ?{stream} AND verdict = 'fail' AND ts <= ?"
+        sql = (f"SELECT {_RUN_FIELDS} FROM runs WHERE target = ?{stream} AND verdict = 'fail' AND ts <= ?"
+               " AND maintenance IS NULL")
         args: list[Any] = [target, *params, upto_ts]
         if last_pass is not None:
             sql += " AND ts > ?"
@@ -728,12 +746,13 @@ class History:
     def availability(self, target: str, *, location: str | None, since_ts: float) -> tuple[int, int]:
         """(samples, passing) over the target's runs from ``location`` since ``since_ts``.
 
-        Only runs that judged the target are samples: ``pass`` and ``fail``, never ``error``.
+        Only runs that judged the target are samples: ``pass`` and ``fail``, never ``error``, and never
+        a run inside a maintenance window.
         """
         where, params = _same("location", location)
         rows = self.query(
             "SELECT COUNT(*), COUNT(CASE WHEN verdict = 'pass' THEN 1 END) FROM runs"
-            f" WHERE target = ? AND {where} AND ts >= ? AND verdict IN ('pass', 'fail')",
+            f" WHERE target = ? AND {where} AND ts >= ? AND verdict IN ('pass', 'fail') AND maintenance IS NULL",
             [target, *params, since_ts],
         )
         return int(rows[0][0]), int(rows[0][1])
@@ -761,6 +780,19 @@ def _float_or_none(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _figure_rows(run_id: str, target: str, ts: float, checks: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """``details.figures`` of every check: ``(run_id, target, ts, name, value)``, numbers only."""
+    rows: dict[str, tuple[Any, ...]] = {}
+    for check in checks:
+        details = check.get("details") if isinstance(check, Mapping) else None
+        figures = details.get("figures") if isinstance(details, Mapping) else None
+        for name, value in (figures.items() if isinstance(figures, Mapping) else ()):
+            number = _float_or_none(value)
+            if isinstance(name, str) and number is not None and math.isfinite(number):
+                rows[name] = (run_id, target, ts, name[:80], number)
+    return list(rows.values())
 
 
 def _run_row(row: tuple[Any, ...]) -> RunRow:

@@ -15,6 +15,7 @@ match, so they are never retried.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,4 +93,19 @@ def pytest_smokegate_run_finished(
         say=say,
         location=settings.location,
         suite=settings.watch_suite,
+        maintenance=target.maintenance if target is not None else (),
+        hints=_hints(target),
     )
+
+
+def _hints(target: Target | None) -> Callable[[], list[str]] | None:
+    """What the providers' status pages say, read only if the run failed (smokegate.ops.attribution)."""
+    if target is None or not target.providers.status.pages:
+        return None
+
+    def read() -> list[str]:
+        from smokegate.ops.attribution import provider_hints
+
+        return provider_hints(target)
+
+    return read

@@ -22,10 +22,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smokegate import timing
 from smokegate.failures import kind_of
 from smokegate.ops.history import History, HistorySource
+
+if TYPE_CHECKING:
+    from smokegate.ops.provider_report import Extras
 from smokegate.severity import SEVERITIES
 
 AVAILABILITY_GOAL = 99.9
@@ -90,6 +94,7 @@ class TargetStats:
     errors: int = 0
     flaky: int = 0
     error_runs: int = 0
+    maintenance_runs: int = 0  # runs inside a maintenance window: no samples either
     buckets: list[Bucket] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)
     locations: dict[str, LocationStats] = field(default_factory=dict)
@@ -160,8 +165,9 @@ def collect(history: History, *, since: timedelta, now: datetime | None = None) 
     bucket_count = max(1, math.ceil(since / size))
 
     targets: dict[str, TargetStats] = {}
-    for target, ts, verdict, failed, flaky, location in history.query(
-        "SELECT target, ts, verdict, failed, flaky, location FROM runs WHERE ts >= ? AND ts <= ? ORDER BY ts",
+    for target, ts, verdict, failed, flaky, location, maintenance in history.query(
+        "SELECT target, ts, verdict, failed, flaky, location, maintenance FROM runs WHERE ts >= ? AND ts <= ?"
+        " ORDER BY ts",
         (start_ts, end_ts),
     ):
         stats = targets.get(target)
@@ -171,6 +177,9 @@ def collect(history: History, *, since: timedelta, now: datetime | None = None) 
             )
         stats.errors += failed
         stats.flaky += flaky
+        if maintenance is not None:
+            stats.maintenance_runs += 1
+            continue
         if verdict not in JUDGED:
             stats.error_runs += 1
             continue
@@ -290,18 +299,20 @@ def _incidents(history: History, start_ts: float, end_ts: float) -> tuple[list[I
 # -- rendering ---------------------------------------------------------------------------------
 
 
-def render(data: ReportData, trends: Mapping[tuple[str, str], list[float | None]] | None = None) -> str:
+def render(data: ReportData, trends: Mapping[tuple[str, str], list[float | None]] | None = None,
+           extras: Extras | None = None) -> str:
     """The whole page as one string (layout in ``report_page``, markup in its template)."""
     from smokegate.ops.report_page import render_page
 
-    return render_page(data, trends)
+    return render_page(data, trends, extras)
 
 
 def build_report(history: History, *, since: timedelta, now: datetime | None = None) -> str:
+    from smokegate.ops.provider_report import collect_extras
     from smokegate.ops.report_page import collect_trends
 
     data = collect(history, since=since, now=now)
-    return render(data, collect_trends(history, data))
+    return render(data, collect_trends(history, data), collect_extras(history, data))
 
 
 def write_report(

@@ -29,6 +29,7 @@ from smokegate.templating import BUDGET_POSITION, RATIO_HIGH, RATIO_LOW, ratio_p
 
 if TYPE_CHECKING:
     from smokegate.ops.history import History
+    from smokegate.ops.provider_report import Extras
     from smokegate.ops.report import CheckStats, Incident, ReportData, TargetStats
 
 SLOWEST = 10
@@ -226,6 +227,8 @@ class Page:
     generated: str
     goal: float
     scale: dict[str, Any] = field(default_factory=dict)
+    # The providers' figures, maintenance windows and the watcher's gaps (smokegate.ops.provider_report).
+    extras: Extras | None = None
 
 
 def _card(stats: TargetStats, goal: float) -> Card:
@@ -240,6 +243,9 @@ def _card(stats: TargetStats, goal: float) -> Card:
     error_runs = getattr(stats, "error_runs", 0)
     if error_runs:
         figures.append(Figure("runs that could not judge (not counted)", "error-runs", str(error_runs)))
+    maintenance_runs = getattr(stats, "maintenance_runs", 0)
+    if maintenance_runs:
+        figures.append(Figure("runs in maintenance windows (not counted)", "maintenance-runs", str(maintenance_runs)))
     locations = [
         Figure(str(place.location), "location", fmt_pct(place.availability))
         for place in (getattr(stats, "locations", None) or {}).values()
@@ -361,7 +367,8 @@ def _incident(incident: Incident) -> IncidentView:
     )
 
 
-def page(data: ReportData, trends: Mapping[TrendKey, list[float | None]] | None = None) -> Page:
+def page(data: ReportData, trends: Mapping[TrendKey, list[float | None]] | None = None,
+         extras: Extras | None = None) -> Page:
     """Everything the template draws, from the report's figures (and the per-check trends, if any)."""
     from smokegate.ops.report import AVAILABILITY_GOAL
 
@@ -395,9 +402,15 @@ def page(data: ReportData, trends: Mapping[TrendKey, list[float | None]] | None 
         generated=when(data.generated_at),
         goal=AVAILABILITY_GOAL,
         scale={"low": f"1/{round(1 / RATIO_LOW)}×", "high": f"{RATIO_HIGH:g}×", "budget": BUDGET_POSITION},
+        extras=extras,
     )
 
 
-def render_page(data: ReportData, trends: Mapping[TrendKey, list[float | None]] | None = None) -> str:
+def render_page(data: ReportData, trends: Mapping[TrendKey, list[float | None]] | None = None,
+                extras: Extras | None = None) -> str:
     """The whole self-contained page as one string."""
-    return render("health_report.html.j2", page=page(data, trends), fmt=fmt, raw=raw)
+    from smokegate.ops.provider_report import by_key
+
+    built = page(data, trends, extras)
+    return render("health_report.html.j2", page=built, fmt=fmt, raw=raw,
+                  provider_tables=by_key(extras) if extras is not None else {})

@@ -42,6 +42,7 @@ from types import FrameType
 from typing import Any
 
 from smokegate.config import Target
+from smokegate.ops.heartbeat import HEARTBEAT_ENV, Heartbeat
 from smokegate.ops.history import History, HistoryError, HistorySource, PostgresURL
 from smokegate.ops.metrics import WatchMetrics
 from smokegate.ops.runner import Runner, RunRequest, make_runner
@@ -68,6 +69,7 @@ SUITES: dict[str, Suite] = {
     "smoke": Suite("smoke", ("tests/smoke",)),
     "security": Suite("security", ("tests/security",), "safe"),  # never the intrusive checks
     "synthetic": Suite("synthetic", ("tests/synthetic",)),
+    "providers": Suite("providers", ("tests/providers",)),  # read-only: the providers' APIs and status pages
 }
 
 
@@ -152,6 +154,8 @@ class Watcher:
         self._runner: Runner | None = None
         self._threads: list[threading.Thread] = []
         self._signals = 0
+        # The dead-man's switch (smokegate.ops.heartbeat): called at start and after every run.
+        self.heartbeat = Heartbeat.from_env(os.environ, say=self._say)
 
     def _print(self, message: str) -> None:
         with self._print_lock:
@@ -180,6 +184,9 @@ class Watcher:
             f"watching {', '.join(options.targets)} from {options.location} "
             f"(history {history}, runner {runner}, at most {options.max_parallel} runs at once)"
         )
+        if self.heartbeat is not None:
+            self._say(f"heartbeat: {HEARTBEAT_ENV} is called at start and after every run")
+            self.heartbeat.beat()
         for name, target_slots in slots.items():
             thread = threading.Thread(target=self._target_loop, args=(name, target_slots), name=f"watch-{name}")
             thread.start()
@@ -306,6 +313,8 @@ class Watcher:
                 self._parallel.release()
             finished[slot.suite] = result.finished
             self._finished(slot, result)
+            if self.heartbeat is not None:
+                self.heartbeat.beat()
 
     def _acquire(self) -> bool:
         while not self._parallel.acquire(timeout=WAIT_STEP_S):

@@ -1,7 +1,8 @@
 """``[targets.NAME.watch]`` (or ``[defaults.watch]``): how often ``smokegate watch`` runs each suite.
 
 Defaults follow the operations guide: the health checks every 30 s, the smoke suite every 5 min,
-the safe security checks and the synthetic journeys every 15 min.  Per suite::
+the safe security checks and the synthetic journeys every 15 min, the providers' APIs every 15 min
+(the daily report's user activity and payment trends, backups, the providers' status).  Per suite::
 
     [defaults.watch.smoke]
     every_s = 600        # seconds between planned starts
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-SUITE_NAMES = ("health", "smoke", "security", "synthetic")
+SUITE_NAMES = ("health", "smoke", "security", "synthetic", "providers")
 
 
 class SuiteSchedule(BaseModel):
@@ -49,6 +50,11 @@ class SyntheticSchedule(SuiteSchedule):
     timeout_s: float = Field(900.0, gt=0, le=3_600)
 
 
+class ProvidersSchedule(SuiteSchedule):
+    every_s: float = Field(900.0, ge=1, le=86_400)
+    timeout_s: float = Field(600.0, gt=0, le=3_600)
+
+
 class WatchSettings(BaseModel):
     """The ``watch`` section of a target."""
 
@@ -58,6 +64,7 @@ class WatchSettings(BaseModel):
     smoke: SmokeSchedule = SmokeSchedule()
     security: SecuritySchedule = SecuritySchedule()
     synthetic: SyntheticSchedule = SyntheticSchedule()
+    providers: ProvidersSchedule = ProvidersSchedule()
 
     def schedule(self, suite: str) -> SuiteSchedule:
         if suite not in SUITE_NAMES:

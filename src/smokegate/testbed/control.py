@@ -107,6 +107,11 @@ class RunningTestbed:
         """Where its Clerk Backend API answers (testbed/clerk.py)."""
         return str(self.info["clerk_api_url"])
 
+    @property
+    def provider_urls(self) -> dict[str, str]:
+        """Where its provider stand-ins answer, by provider (testbed/providers)."""
+        return dict(self.info["providers"])
+
     def set_protection(self, on: bool) -> None:
         self._admin("PUT", "/protection", json={"on": on})
 

@@ -450,8 +450,44 @@ ISSUE_20: tuple[Fault, ...] = (
        "security/test_vulnerabilities.py::test_no_critical_advisory_applies"),
 )
 
+# -- issue 23: the providers' own APIs and status pages (testbed/providers) ---------------------------
+_STATUS = "providers/test_status.py::test_provider_reports_no_major_outage"
+_PROVIDER_DB = "providers/test_database.py::"
+_PAY = "providers/test_payments.py::"
+
+PROVIDERS: tuple[Fault, ...] = (
+    _f("status-major-outage", "Supabase's status page reports a major outage of Database in eu-west-1 (an "
+       "unresolved incident names it)", f"{_STATUS}[supabase]"),
+    # A partial outage is a hint for the incident, never a finding: the status checks stay green.
+    _f("status-partial-outage", "Supabase's status page reports a partial outage of Database in eu-west-1",
+       quiet=("providers/test_status.py",)),
+    _f("status-stripe-api-down", "Stripe's own status page (/current) reports its API down", f"{_STATUS}[stripe]"),
+    _f("vercel-env-missing", "STRIPE_WEBHOOK_SECRET was added to the Vercel project for Preview and Development, "
+       "not for Production", "providers/test_environment.py::test_required_env_vars_configured"),
+    # Proven by its own self-test (selftests/ops/test_rollback.py): no check sends a rollback.
+    _f("vercel-rollback-refused", "Vercel refuses every instant rollback (409: the deployments' build output was "
+       "removed by the project's retention policy)", quiet=("providers/test_environment.py",)),
+    _f("supabase-migration-pending", "the newest migration of the repository's supabase/migrations was never "
+       "pushed to the database", f"{_PROVIDER_DB}test_migrations_applied"),
+    _f("supabase-backups-stale", "Supabase's daily backups and WAL archiving stopped three days ago",
+       f"{_PROVIDER_DB}test_newest_backup_is_recent"),
+    _f("supabase-pitr-off", "point-in-time recovery was switched off (daily backups only)",
+       f"{_PROVIDER_DB}test_point_in_time_recovery_as_configured"),
+    _f("supabase-retention-short", "the project moved to a plan that keeps three days of backups",
+       f"{_PROVIDER_DB}test_backup_retention_is_long_enough"),
+    _f("stripe-webhook-disabled", "Stripe disabled the platform's webhook endpoint after days of failed deliveries",
+       f"{_PAY}test_webhook_endpoint_enabled"),
+    _f("stripe-deliveries-failing", "130 Stripe events of the last day were not delivered (the receiver answers 500)",
+       f"{_PAY}test_failed_deliveries_under_threshold"),
+    _f("stripe-payments-failing", "half of the day's charges failed (a broken checkout)",
+       f"{_PAY}test_payment_success_rate"),
+    _f("clerk-no-activity", "nobody but the synthetic monitor was active on Clerk for three days; every other "
+       "session expired", "providers/test_user_activity.py::test_users_were_active_in_the_last_day"),
+)
+
 CATALOG: dict[str, Fault] = {
-    fault.name: fault for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *PREVIEW, *CLERK, *REAL_DEPLOYMENT, *ISSUE_20)
+    fault.name: fault
+    for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *PREVIEW, *CLERK, *REAL_DEPLOYMENT, *ISSUE_20, *PROVIDERS)
 }
 
 

@@ -38,6 +38,7 @@ import uvicorn
 from smokegate.testbed import clerk as clerk_api
 from smokegate.testbed import idp as identity_provider
 from smokegate.testbed import osv, supabase_project
+from smokegate.testbed import providers as provider_apis
 from smokegate.testbed import vercel as vercel_edge
 from smokegate.testbed.app import create_admin_app, create_public_app, create_redirect_app
 from smokegate.testbed.auth import CALLBACK_PATH
@@ -296,6 +297,9 @@ class TestbedServer:
         self.tb_app = supabase_project.by_host(self.tb_app, self.tb.supabase, "127.0.0.1")
         # And OSV's query API (testbed/osv.py): the advisory checks never reach the network from a self-test.
         self.tb_app = osv.by_host(self.tb_app, "127.0.0.1")
+        from smokegate.testbed.providers import clerk_activity
+
+        self.tb_app = clerk_activity.by_host(self.tb_app, self.tb, "127.0.0.1")
         self.tb_app = vercel_edge.watch_other_origin(self.tb_app, self.tb, "127.0.0.1")
         self.tb.auth.ca_file = str(self.certs.ca_file.resolve())
 
@@ -312,14 +316,19 @@ class TestbedServer:
             "chaos": self.chaos.as_dict() if self.chaos else None,
         }
         await self._start_https()
+        # The providers' APIs and status pages, each on an origin of its own (testbed/providers).
+        urls, provider_servers, provider_tasks = await provider_apis.serve(
+            provider_apis.StandIns(self.tb), _bind, _server, healthy_context(self.certs))
+        info["providers"] = urls
         redirect = _server(create_redirect_app(self.https_port, self.tb, self.tb_app), http_listen_port)
         admin = _server(create_admin_app(self.tb, info, self.proxies), self.admin_port)
-        self._servers = [redirect, admin]
+        self._servers = [redirect, admin, *provider_servers]
         tasks = [
             asyncio.create_task(redirect.serve(sockets=http_socks)),
             asyncio.create_task(admin.serve(sockets=[admin_sock])),
+            *provider_tasks,
         ]
-        while not (redirect.started and admin.started):
+        while not all(server.started for server in self._servers):
             if any(task.done() for task in tasks):
                 await self._close(tasks)  # raises what ended it
                 return
