@@ -41,14 +41,22 @@ def test_a_lookup_or_connection_past_loopback_is_refused_and_logged(own_log: Pat
     assert all(r["where"] for r in refused)
 
 
-@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "::1", "0.0.0.0", socket.gethostname(), "a" * 300])
-def test_what_stays_on_this_machine_is_let_through(host: str) -> None:
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "::1", "0.0.0.0", "10.0.0.1", socket.gethostname(),
+                                  "a" * 300])
+def test_lookups_that_stay_on_this_machine_are_let_through(host: str) -> None:
+    """An IP address is its own answer: looking it up sends nothing (connecting to it is judged apart)."""
     assert loopback.needs_no_network(host)
 
 
-@pytest.mark.parametrize("host", ["api.clerk.com", "example.test", "bogus.invalid", "x.localhost", "10.0.0.1"])
-def test_what_would_leave_it_is_not(host: str) -> None:
+@pytest.mark.parametrize("host", ["api.clerk.com", "example.test", "bogus.invalid", "x.localhost"])
+def test_lookups_that_would_leave_it_are_not(host: str) -> None:
     assert not loopback.needs_no_network(host)
+
+
+@pytest.mark.parametrize(("host", "local"), [("127.0.0.1", True), ("::1", True), ("0.0.0.0", True),
+                                             ("10.0.0.1", False), ("192.0.2.1", False), ("2001:db8::1", False)])
+def test_only_loopback_addresses_may_be_connected_to(host: str, local: bool) -> None:
+    assert loopback.is_local_address(host) is local
 
 
 def test_a_suite_run_without_the_testbeds_clerk_url_is_caught(

@@ -105,11 +105,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if reports_problem:
         raise pytest.UsageError("\n  ".join([reports_problem, *problems]))
     target: Target | None = None
-    if not problems:
-        target, problems = preflight.prepare(settings)
     if not problems and not listing:
+        # First: pytest derives the rootdir, where the config is looked for, from these paths.
         problems = preflight.path_problems(config.args, Path(config.invocation_params.dir),
                                            pyargs=bool(config.option.pyargs))
+    if not problems:
+        target, problems = preflight.prepare(settings)
     if problems and listing:
         raise pytest.UsageError(problems[0] if len(problems) == 1 else "\n  ".join(["invalid input:", *problems]))
     if problems or target is None:

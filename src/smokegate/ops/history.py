@@ -197,10 +197,19 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 _OUR_TABLES = {"runs", "schema_migrations"}
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A connection that leaves the file and its directory as they were.  Without a write-ahead log
+    beside it, everything is in the file: opened as immutable, SQLite creates no -wal or -shm file
+    (a read-only connection to a WAL database would, and leave them behind)."""
+    wal = path.with_name(path.name + "-wal").exists()
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("" if wal else "&immutable=1")
+    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+
+
 def _tables(path: Path) -> set[str] | None:
     """The tables of an SQLite file, read without changing it; None when they cannot be read."""
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        db = _read_only(path)
     except sqlite3.Error:
         return None
     try:
@@ -258,7 +267,7 @@ def recorded_run(path: Path, run_id: str) -> tuple[str, str] | None:
     if not path.is_file() or _tables(path) is None:
         return None
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        db = _read_only(path)
     except sqlite3.Error:
         return None
     try:

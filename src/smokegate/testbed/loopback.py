@@ -55,12 +55,18 @@ def is_local_address(host: str) -> bool:
 
 
 def needs_no_network(host: Any) -> bool:
-    """Can looking ``host`` up stay on this machine: no name, a local name or address, or no DNS name at all?"""
+    """Can looking ``host`` up stay on this machine: no name, a local name, an IP address (its own answer;
+    a connection to it is judged apart), or no DNS name at all?"""
     if host is None:
         return True
     name = (host.decode(errors="replace") if isinstance(host, bytes) else str(host)).strip().rstrip(".").lower()
-    if name in ("", *LOCAL_NAMES, socket.gethostname().lower()) or is_local_address(name):
+    if name in ("", *LOCAL_NAMES, socket.gethostname().lower()):
         return True
+    try:
+        ipaddress.ip_address(name.split("%", 1)[0])
+        return True
+    except ValueError:
+        pass
     # Longer than DNS allows: the resolver refuses it without sending anything.
     return len(name) > 253 or any(len(label) > 63 or not label for label in name.split("."))
 
@@ -77,7 +83,7 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         sock, address = args[0], args[1]
         if getattr(sock, "family", None) in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
             host = str(address[0])
-            if not is_local_address(host) and not needs_no_network(host):
+            if not is_local_address(host):
                 _refuse(event, f"{host}:{address[1]}", ConnectionRefusedError(
                     errno.ECONNREFUSED, f"Connection refused (loopback guard: {host} is not loopback)"))
 
