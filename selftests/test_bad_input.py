@@ -362,3 +362,15 @@ def test_a_plain_http_port_behind_an_https_url_is_named(healthy_testbed: Running
     assert run.gate["reason"].startswith(f"target unreachable: TLS handshake failed: localhost:{http_port} answers "
                                          "plain HTTP (HTTP/1.1 308"), run.gate["reason"]
     assert "WRONG_VERSION_NUMBER" not in run.gate["reason"]
+
+
+def test_an_argument_pytest_refuses_while_collecting_is_a_usage_error(
+    healthy_testbed: RunningTestbed, tmp_path: Path
+) -> None:
+    """A -m expression pytest cannot parse stops it while it collects: the verdict says so, not 'no checks ran'."""
+    run = run_suite(["tests/smoke", *cli_for(healthy_testbed), "-m", "check("], tmp_path / "reports", timeout=120)
+    assert run.returncode == USAGE
+    assert (run.gate["verdict"], run.gate["error_kind"]) == ("error", "usage")
+    assert run.gate["reason"].startswith("Wrong expression passed to '-m': check(")
+    assert 'data-verdict="error"' in (tmp_path / "reports" / "report.html").read_text()
+    _assert_no_outage(run)

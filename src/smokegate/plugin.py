@@ -341,16 +341,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
-    yield
     config = session.config
     run = runs.current(config)
+    if run is not None and exitstatus == pytest.ExitCode.USAGE_ERROR and run.gate.error_kind is None:
+        # pytest refused an argument while collecting (an -m expression, say): a usage error, said once.
+        # Before the other plugins' hooks: the HTML report states the verdict from the same gate.
+        error = sys.exc_info()[1]  # pytest calls this hook while that UsageError unwinds
+        run.gate.fail_usage(str(error) if isinstance(error, pytest.UsageError) else "pytest refused the command line")
+    yield
     if run is None or runs.is_worker(config) or options.listing(config):
         return  # a listing tested nothing: no verdict, no history, no alert
     gate = run.gate
-    if exitstatus == pytest.ExitCode.USAGE_ERROR and gate.error_kind is None:
-        # pytest refused an argument while collecting (an -m expression, say): a usage error, said once.
-        error = sys.exc_info()[1]  # pytest calls this hook while that UsageError unwinds
-        gate.fail_usage(str(error) if isinstance(error, pytest.UsageError) else "pytest refused the command line")
     runs.settle(gate, exitstatus)
     gate.finalize()
     data = gate.as_dict()
