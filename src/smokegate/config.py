@@ -42,11 +42,11 @@ def _check_url(value: str) -> str:
     do; space inside one is an error.
     """
     value = value.strip()
-    if any(ch.isspace() for ch in value):
-        raise ValueError(f"not a URL: {value!r} contains whitespace")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an absolute http(s) URL: {value!r}")
+    if any(ch.isspace() for ch in value):
+        raise ValueError(f"not a URL: {value!r} contains whitespace")
     try:
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number from 0 to 65535
     except ValueError as exc:

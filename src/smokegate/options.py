@@ -168,6 +168,11 @@ def scanned(config: pytest.Config, flag: str, args: list[str]) -> Setting:
     return Setting(option.default if option else None, "default")
 
 
+def help_only(config: pytest.Config) -> bool:
+    """``--help``, ``--version``, ``--markers``: pytest prints and exits; no option of ours is even read."""
+    return any(getattr(config.option, name, False) for name in ("help", "version", "markers"))
+
+
 def listing(config: pytest.Config) -> bool:
     """Does this invocation only list (``--collect-only``, ``--fixtures``, ``--help``…)?  Then it is no
     run: nothing is sent, no verdict is written, nothing recorded or posted, no report replaced."""

@@ -94,7 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
             runs.start(config, SmokegateRun.for_worker(data))
             _add_secrets(runs.current(config))
         return
-    if not options.selected(config):
+    if not options.selected(config) or options.help_only(config):
         return
     from smokegate import preflight
 
