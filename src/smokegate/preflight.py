@@ -105,7 +105,8 @@ def prepare(settings: Settings) -> tuple[Target | None, list[str]]:
         loaded = load_config(settings.config_path)
         target = resolve_target(loaded, settings.target, settings.base_url)
     except ConfigError as exc:
-        return None, [str(exc)]
+        # The inputs that do not depend on the config are still checked: one run names them all.
+        return None, [str(exc), *webhook_problems(), *history_problems(settings)]
     problems = []
     if settings.ca_bundle:
         ca = settings.ca_bundle if settings.ca_bundle == "system" else str(Path(settings.ca_bundle).resolve())
