@@ -9,7 +9,7 @@ webhooks, no file of the user's renamed or changed, and a wall time far under th
 Invocations that are not runs (``--fixtures``, ``--collect-only``) and inputs that are not errors
 (space around a URL, an empty list) follow the matrix.  The ``smokegate`` command's and the
 testbed's bad input is in ``test_bad_input_cli.py``; network-side cases (DNS, refused, stalls,
-endless bodies) in ``test_bad_network.py``.
+endless bodies, a plain-HTTP port behind an https:// URL) in ``test_bad_network.py``.
 """
 
 from __future__ import annotations
@@ -351,17 +351,6 @@ def test_an_empty_list_of_pages_is_skipped_with_its_key(healthy_testbed: Running
         assert check["outcome"] == "skipped"
         assert check["message"] == "not run: the config of target local lists nothing in pages"
     assert "empty parameter set" not in run.output + json.dumps(run.gate)
-
-
-def test_a_plain_http_port_behind_an_https_url_is_named(healthy_testbed: RunningTestbed, tmp_path: Path) -> None:
-    http_port = healthy_testbed.http_url.rsplit(":", 1)[1]
-    url = f"https://localhost:{http_port}"
-    args = [url if a == healthy_testbed.url else a for a in cli_for(healthy_testbed)]
-    run = run_suite(["tests/smoke/test_reachability.py", *args], tmp_path / "reports", timeout=120)
-    assert run.returncode == 1 and run.gate["verdict"] == "fail"
-    assert run.gate["reason"].startswith(f"target unreachable: TLS handshake failed: localhost:{http_port} answers "
-                                         "plain HTTP (HTTP/1.1 308"), run.gate["reason"]
-    assert "WRONG_VERSION_NUMBER" not in run.gate["reason"]
 
 
 def test_an_argument_pytest_refuses_while_collecting_is_a_usage_error(
