@@ -6,10 +6,13 @@
 #     -e ALERT_WEBHOOK_URL=... smokegate --target production
 #
 # Debian bookworm with Python 3.11 and Debian's Chromium (the synthetic suite runs its headless shell,
-# /usr/bin/chromium-headless-shell, else /usr/bin/chromium; nothing is downloaded at run time).  Chromium runs as the unprivileged user with its sandbox, which
-# needs user namespaces: where the container runtime's seccomp profile refuses them, the synthetic
-# suite reports that Chromium did not start; run it with Playwright's seccomp profile
-# (--security-opt seccomp=...) rather than as root.  Not yet tried: no Docker daemon where this was written.
+# /usr/bin/chromium-headless-shell, else /usr/bin/chromium; nothing is downloaded at run time).
+# Chromium runs without its own sandbox: Playwright launches it with --no-sandbox unless asked for the
+# sandbox (its chromiumSandbox launch option, off by default), and smokegate keeps that default, since
+# the sandbox needs user namespaces most container runtimes' seccomp profiles refuse.  The boundary is
+# the container: the unprivileged user below, no added capabilities, and a browser that loads only the
+# deployment's pages and the sign-in providers they send it to.  Never run the image as root.
+# Not yet tried: no Docker daemon where this was written.
 FROM python:3.11-slim-bookworm
 
 # tini is PID 1: it hands SIGTERM to the watcher (which lets runs in flight finish) and reaps

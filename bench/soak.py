@@ -1,7 +1,10 @@
 """Soak: N whole-suite runs against the healthy testbed through network chaos, counting false alarms.
 
 The testbed is healthy, so anything but a pass is a false alarm: a failed check (whatever its
-kind, "could not be determined" included) or a verdict other than ``pass``.  Each run gets its own
+kind, "could not be determined" included) or a verdict other than ``pass``.  The suite gets the
+testbed's environment as ``make demo`` gives it (its Clerk Backend API, fake secrets, test account),
+and runs under the loopback guard (:mod:`smokegate.testbed.loopback`): a lookup or connection past
+loopback is refused and counted as a false alarm too.  Each run gets its own
 chaos seed (``--seed`` + run number), so a false alarm can be replayed with the same sequence of
 connection fates.  Prints one line per run and a summary, writes ``<reports>/soak.json``, and exits
 1 when there was any false alarm.
@@ -21,31 +24,37 @@ import time
 from pathlib import Path
 from typing import Any
 
-from smokegate.testbed import fake_secrets, idp
+from smokegate.demo import testbed_environment
+from smokegate.testbed import loopback
 from smokegate.testbed.chaos import ChaosSettings, ChaosSpecError
 from smokegate.testbed.control import RunningTestbed
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ("tests/smoke", "tests/security", "tests/synthetic")
+LOOPBACK_LOG = "loopback.log"
 
 
 def run_suite(testbed: RunningTestbed, reports: Path, extra: list[str]) -> tuple[int, dict[str, Any], str]:
     command = [
-        sys.executable, "-m", "pytest", *SUITES, "-q", "-p", "no:cacheprovider", "--target", "local",
-        "--base-url", testbed.url, "--ca-bundle", testbed.ca_file, "--http-url", testbed.http_url,
+        sys.executable, "-m", "pytest", *SUITES, "-q", "-p", "no:cacheprovider", "-p", "smokegate.testbed.loopback",
+        "--target", "local", "--base-url", testbed.url, "--ca-bundle", testbed.ca_file, "--http-url", testbed.http_url,
         "--expect-version", testbed.version, "--reports-dir", str(reports), "--no-history", *extra,
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMOKEGATE_", "PYTEST_"))}
-    env.update({**fake_secrets.env(), **idp.account_env()})
+    env.update({**testbed_environment(testbed), loopback.LOG_ENV: str(reports / LOOPBACK_LOG)})
+    (reports / LOOPBACK_LOG).unlink(missing_ok=True)
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
     gate_file = reports / "gate.json"
     gate = json.loads(gate_file.read_text()) if gate_file.exists() else {}
     return done.returncode, gate, done.stdout + done.stderr
 
 
-def false_alarms(code: int, gate: dict[str, Any]) -> list[str]:
-    alarms = [f"{c['check']} [{c.get('failure_kind') or 'failed'}]: {(c.get('message') or '').splitlines()[0][:160]}"
-              for c in gate.get("failed", [])]
+def false_alarms(code: int, gate: dict[str, Any], reports: Path) -> list[str]:
+    refused, _ = loopback.read_log(reports / LOOPBACK_LOG)
+    alarms = [f"left loopback: {r['event']} {r['target']} (from {r['where'][-1] if r['where'] else '?'})"
+              for r in refused]
+    alarms += [f"{c['check']} [{c.get('failure_kind') or 'failed'}]: {(c.get('message') or '').splitlines()[0][:160]}"
+               for c in gate.get("failed", [])]
     if gate.get("verdict") != "pass":
         alarms.append(f"verdict {gate.get('verdict', 'missing')} (exit {code})"
                       + (f": {gate['reason']}" if gate.get("reason") else ""))
@@ -83,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             stats = {name: {key: after[name]["stats"][key] - before[name]["stats"][key]
                             for key in ("connections", "reset_at_accept", "reset_mid_stream")}
                      for name in after}
-            alarms = false_alarms(code, gate)
+            alarms = false_alarms(code, gate, reports)
             counts = gate.get("counts", {})
             record = {
                 "run": number, "seed": seed, "wall_s": round(wall, 1), "verdict": gate.get("verdict"),

@@ -1,4 +1,9 @@
-"""Self-test fixtures: a testbed per xdist worker, and a runner for the suite against it."""
+"""Self-test fixtures: a testbed per xdist worker, a runner for the suite against it, and the loopback guard.
+
+Every self-test process, and every suite run it makes, runs under the loopback guard
+(:mod:`smokegate.testbed.loopback`): a lookup or connection past loopback is refused, and the test
+during which it happened fails, naming it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from smokegate.testbed import loopback
 from smokegate.testbed.control import RunningTestbed
 
 from .suite_runner import run_pytest
@@ -59,7 +65,7 @@ def run_suite(
     The process is forked from a server that has already imported pytest and the suite's
     libraries (``suite_runner``), so a run costs what the checks cost, not a Python start-up.
     """
-    command = ["-q", *(["-p", "no:cacheprovider"] if no_cache else []),
+    command = ["-q", *(["-p", "no:cacheprovider"] if no_cache else []), "-p", "smokegate.testbed.loopback",
                *(["--reports-dir", str(reports_dir)] if reports_flag else []), *args]
     # The run sees only what the test gives it: no smokegate, pytest, webhook or CI settings of ours.
     ignored = ("SMOKEGATE_", "PYTEST_", "ALERT_", "MONITORING_", "GITHUB_")
@@ -74,6 +80,25 @@ def run_suite(
     gate_file = reports_dir / "gate.json"
     gate = json.loads(gate_file.read_text()) if gate_file.exists() else {}
     return SuiteRun(code, text, gate, reports_dir)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # One log per process (each xdist worker its own): the suite runs a worker forks inherit it.
+    os.environ[loopback.LOG_ENV] = str(Path(tempfile.gettempdir()) / f"smokegate-loopback-{os.getpid()}.jsonl")
+    Path(os.environ[loopback.LOG_ENV]).unlink(missing_ok=True)
+    loopback.install()
+
+
+@pytest.fixture(autouse=True)
+def stays_on_loopback() -> Iterator[None]:
+    """Fails the test during which this process, or a suite run it made, reached past loopback."""
+    path = os.environ[loopback.LOG_ENV]
+    _, offset = loopback.read_log(path)
+    yield
+    refused, _ = loopback.read_log(path, offset)
+    if refused:
+        pytest.fail("reached past loopback: " + "; ".join(f"{r['event']} {r['target']} from {r['where'][-1:]}"
+                                                          for r in refused[:5]), pytrace=False)
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,10 @@ def write_gate(reports: Path, gate: GateReport) -> None:
     (reports / "gate.json").write_text(json.dumps(gate.as_dict()))
 
 
-def run_ci(reports: Path, tmp_path: Path) -> tuple[int, str, str]:
+def run_ci(reports: Path, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     output = tmp_path / "github-output"
-    done = subprocess.run([sys.executable, "-m", "smokegate.ci", str(reports)], capture_output=True, text=True,
-                          timeout=60, env={"GITHUB_OUTPUT": str(output), "PATH": ""})
+    done = subprocess.run([sys.executable, "-m", "smokegate.ci", str(reports), *args], capture_output=True,
+                          text=True, timeout=60, env={"GITHUB_OUTPUT": str(output), "PATH": "", **(env or {})})
     return done.returncode, done.stdout, output.read_text() if output.exists() else ""
 
 
@@ -73,3 +73,24 @@ def test_annotation_text_cannot_inject_workflow_commands() -> None:
          "message": "bad\n::set-output name=x::y"}]}
     lines = ci.workflow_commands(gate)
     assert len(lines) == 1 and "\n" not in lines[0]
+
+
+def test_a_verdict_of_another_run_is_refused(tmp_path: Path) -> None:
+    """A QA machine or a reused runner keeps an earlier run's PASS: given this run's id, it is no verdict."""
+    earlier = GateReport(target_name="production", run_id="post-deploy-41-1")
+    write_gate(tmp_path / "reports", earlier)
+    code, out, github = run_ci(tmp_path / "reports", tmp_path, "--run-id", "post-deploy-42-1")
+    assert code == 2 and github == "verdict=error\n"
+    assert out.startswith("::error title=smokegate::")
+    assert "verdict of run 'post-deploy-41-1'" in out and "not of this run ('post-deploy-42-1')" in out
+    assert "PASS" not in out
+    # The variable the run itself was given says the same, and this run's own gate.json is accepted.
+    assert run_ci(tmp_path / "reports", tmp_path, env={"SMOKEGATE_RUN_ID": "post-deploy-42-1"})[0] == 2
+    assert run_ci(tmp_path / "reports", tmp_path, "--run-id", "post-deploy-41-1")[0] == 0
+    assert run_ci(tmp_path / "reports", tmp_path, env={"SMOKEGATE_RUN_ID": "post-deploy-41-1"})[0] == 0
+
+
+def test_an_empty_run_id_is_a_usage_error(tmp_path: Path) -> None:
+    write_gate(tmp_path / "reports", GateReport(target_name="production", run_id="r1"))
+    code, out, _ = run_ci(tmp_path / "reports", tmp_path, "--run-id", "")
+    assert code == 2 and out == ""

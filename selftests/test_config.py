@@ -81,9 +81,14 @@ def test_base_url_override_and_relative_ca_bundle(tmp_path: Path) -> None:
          "targets.x.health: metrics.uptime: limit_path is for memory only"),
         ('[targets.x]\nbase_url = "https://x.test"\n[targets.x.health.metrics]\ncpu = { path = "c", unit = "ratio" }\n',
          "x", "targets.x.health.metrics.cpu"),
+        ('[targets.x]\nbase_url = "https://x.test:84x3"\n', "x",
+         "targets.x.base_url: not a valid URL: 'https://x.test:84x3' (Port could not be cast to integer"),
+        ('[targets.x]\nbase_url = "https://x.test:70000"\n', "x", "targets.x.base_url: not a valid URL"),
+        ('[targets.x]\nbase_url = "https://x .test"\n', "x", "targets.x.base_url: not a URL: 'https://x .test' "
+         "contains whitespace"),
     ],
     ids=["unknown-target", "malformed-url", "missing-field", "mistyped-field", "unknown-key", "nested", "toml",
-         "metric-unit", "metric-limit", "metric-name"],
+         "metric-unit", "metric-limit", "metric-name", "port-not-a-number", "port-out-of-range", "space-inside"],
 )
 def test_config_errors_name_the_file_and_key(tmp_path: Path, text: str, target: str, expected: str) -> None:
     path = write(tmp_path, text)
@@ -91,6 +96,29 @@ def test_config_errors_name_the_file_and_key(tmp_path: Path, text: str, target: 
         target_of(path, target)
     assert str(path) in str(info.value)
     assert expected in str(info.value)
+
+
+def test_space_around_a_base_url_is_dropped_as_on_the_command_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[targets.x]\nbase_url = " https://x.test:8443/ "\n')
+    assert target_of(path, "x").base_url == "https://x.test:8443"
+    assert target_of(path, "x", "https://y.test:8443 ").base_url == "https://y.test:8443"
+
+
+def test_duplicate_page_names_under_defaults_are_reported_once_as_defaults_pages(tmp_path: Path) -> None:
+    pages = "".join(f'[[defaults.pages]]\nname = "landing"\npath = "/{n}"\ntext = "t"\n' for n in range(2))
+    targets = "".join(f'[targets.{n}]\nbase_url = "https://{n}.test"\n' for n in "abcd")
+    path = write(tmp_path, pages + targets)
+    with pytest.raises(ConfigError) as info:
+        target_of(path, "a")
+    lines = str(info.value).splitlines()[1:]
+    assert lines == [f"  {path}: defaults.pages: duplicate name(s): landing (each names a check's parameter)"]
+
+
+def test_duplicate_names_in_a_target_name_its_key(tmp_path: Path) -> None:
+    api = "".join(f'[[targets.x.api]]\nname = "plans"\npath = "/api/{n}"\n' for n in range(2))
+    path = write(tmp_path, f'[targets.x]\nbase_url = "https://x.test"\n{api}')
+    with pytest.raises(ConfigError, match=r"targets\.x\.api: duplicate name\(s\): plans"):
+        target_of(path, "x")
 
 
 def test_missing_config_file(tmp_path: Path) -> None:

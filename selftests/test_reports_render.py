@@ -164,6 +164,33 @@ def test_the_page_opens_on_its_verdict_and_nothing_overlaps(runs: Runs, report_b
         page.context.close()
 
 
+@pytest.mark.parametrize("state", ["fail", "usage"])
+def test_the_page_fits_a_narrow_window_and_its_check_names_read_dark(
+    runs: Runs, report_browser: Any, state: str
+) -> None:
+    """800 px (half a laptop screen): nothing runs off the right edge; the check names are text, not pale
+    grey; pytest-html's filter of setup/teardown errors does not read as another count of ERROR."""
+    context = report_browser.new_context(viewport={"width": 800, "height": 800}, offline=True)
+    page = context.new_page()
+    try:
+        page.goto(_report(runs, state).as_uri(), wait_until="load", timeout=15_000)
+        page.wait_for_load_state("networkidle", timeout=15_000)
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= 800, f"the page is {width} px wide in an 800 px window"
+        banner = page.locator("#sg-verdict").bounding_box()
+        assert banner is not None and banner["x"] + banner["width"] <= 800
+        if state == "usage":
+            return
+        colour = page.eval_on_selector("#results-table td.col-testId", "e => getComputedStyle(e).color")
+        red, green, blue = (int(v) for v in colour.removeprefix("rgb(").removesuffix(")").split(","))
+        assert max(red, green, blue) < 80, f"check names drawn in {colour}"
+        filters = page.locator(".filters").inner_text()
+        assert "Setup/teardown errors" in filters
+        assert not re.search(r"\d+ Errors", filters), filters
+    finally:
+        context.close()
+
+
 def test_the_failing_report_lists_the_blocking_checks(runs: Runs, report_browser: Any) -> None:
     gate = runs.runs["fail"].gate
     blocking = {c["check"]: c for c in gate["failed"] if c["blocking"]}

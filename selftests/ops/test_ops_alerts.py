@@ -446,6 +446,23 @@ def test_a_manual_run_says_so_and_the_incident_says_what_the_webhook_got(
     assert ci.incident_path is not None and "(post-deploy)" in ci.incident_path.read_text()
 
 
+def test_a_watchers_health_run_is_named_by_its_suite_not_called_synthetic(
+    tmp_path: Path, gate_factory: GateFactory, check_factory: CheckFactory
+) -> None:
+    """incident.md says which run found it: a watcher's health-suite run, a scheduled workflow's run."""
+    texts = []
+    for minute, suite in enumerate(("health", None)):
+        reports = tmp_path / f"r{minute}"
+        outcome = finish_run(gate_factory(checks=_failing(check_factory), at=WEEK_END + timedelta(minutes=minute)),
+                             reports_dir=reports, history_path=None, scheduled=True, suite=suite, location="eu",
+                             say=lambda _line: None, environ={})
+        assert outcome.incident_path is not None
+        texts.append(outcome.incident_path.read_text())
+    assert "**Description**: Scheduled health-suite run (smokegate watch) against production" in texts[0]
+    assert "**Description**: Scheduled monitoring run against production" in texts[1]
+    assert not any("synthetic run" in text for text in texts)
+
+
 def test_incident_links_only_the_reports_that_exist(
     tmp_path: Path, gate_factory: GateFactory, check_factory: CheckFactory
 ) -> None:
@@ -489,11 +506,18 @@ def test_error_runs_never_page_and_never_count_as_availability(
     assert verdicts == plan
 
 
-def test_a_usage_error_is_not_a_run_of_the_target(tmp_path: Path, gate_factory: GateFactory) -> None:
+@pytest.mark.parametrize("scheduled", [True, False])
+def test_a_usage_error_is_not_a_run_of_the_target(
+    tmp_path: Path, receiver: HTTPServer, gate_factory: GateFactory, scheduled: bool
+) -> None:
+    """Not recorded, and nothing posted: not a notice, not metrics (the bad input may be a webhook URL)."""
     gate = gate_factory(checks=[], reason="--gate-on: 'bogus' is not one of ...", error_kind="usage")
+    env = {"ALERT_WEBHOOK_URL": receiver.url_for("/alert"), "MONITORING_WEBHOOK_URL": receiver.url_for("/metrics"),
+           "SMOKEGATE_RUN_KIND": "post-deploy"}
     lines: list[str] = []
-    outcome = _run(tmp_path, gate, {}, scheduled=True, lines=lines)
+    outcome = _run(tmp_path, gate, env, scheduled=scheduled, lines=lines)
     assert not outcome.history_ok and outcome.incident_path is None
     assert not (tmp_path / "history.sqlite").exists()
-    assert outcome.decision.kind == "notice"
+    assert outcome.decision.kind is None and outcome.deliveries == []
+    assert receiver.log == []
     assert "run not recorded: it could not judge the target (not an availability sample)" in lines

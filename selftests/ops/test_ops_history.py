@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from smokegate.ops.finish import finish_run
-from smokegate.ops.history import History
+from smokegate.ops.history import History, HistoryError
 
 GateFactory = Callable[..., dict[str, Any]]
 T0 = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)
@@ -58,19 +60,40 @@ def test_two_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def test_a_file_that_is_not_a_database_is_moved_aside_and_replaced(tmp_path: Path, gate_factory: GateFactory) -> None:
-    path = tmp_path / "history.sqlite"
-    path.write_bytes(b"this is not an SQLite database\n" * 200)
-    notices: list[str] = []
-    with History.open(path, notice=notices.append) as history:
-        history.record_gate(gate_factory(), run_id="after-corruption", scheduled=False)
-        assert history.count_runs() == 1
+def test_a_file_that_is_not_a_database_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "notpem.pem"
+    content = b"-----BEGIN CERTIFICATE-----\nthis is not an SQLite database\n" * 20
+    path.write_bytes(content)
+    with pytest.raises(HistoryError, match=r"is not a smokegate run history \(not an SQLite database\); it was left as "
+                                           r"it is"):
+        History.open(path)
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notpem.pem"], "something was renamed or created"
 
-    (aside,) = tmp_path.glob("history.sqlite.corrupt-*")
-    assert aside.read_bytes().startswith(b"this is not an SQLite database")
-    assert len(notices) == 1
-    assert notices[0].startswith(f"run history {path} is corrupt (")
-    assert notices[0].endswith(f"moved it to {aside.name} and started a new one")
+
+def test_another_programs_database_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(HistoryError, match=r"an SQLite database but not a smokegate run history \(its tables: users\)"):
+        History.open(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(HistoryError, match=r"is a directory \(a run history is an SQLite file"):
+        History.open(tmp_path)
+
+
+def test_an_empty_file_becomes_a_history(tmp_path: Path, gate_factory: GateFactory) -> None:
+    path = tmp_path / "history.sqlite"
+    path.touch()
+    with History.open(path) as history:
+        history.record_gate(gate_factory(), run_id="r1", scheduled=False)
+        assert history.count_runs() == 1
 
 
 def test_a_database_with_damaged_pages_is_detected(tmp_path: Path, gate_factory: GateFactory) -> None:
@@ -100,20 +123,33 @@ def test_a_missing_file_starts_a_new_history_and_says_so(tmp_path: Path) -> None
     assert path.is_file()
 
 
-def test_a_corrupt_history_never_breaks_the_run(tmp_path: Path, gate_factory: GateFactory) -> None:
+def test_a_file_that_is_no_history_never_breaks_the_run(tmp_path: Path, gate_factory: GateFactory) -> None:
     path = tmp_path / "history.sqlite"
     path.write_bytes(b"\x00garbage" * 1000)
     lines: list[str] = []
-    gate = gate_factory()
     outcome = finish_run(
-        gate, reports_dir=tmp_path / "reports", history_path=path, run_id="r1", say=lines.append, environ={}
+        gate_factory(), reports_dir=tmp_path / "reports", history_path=path, run_id="r1", say=lines.append, environ={}
     )
-    assert outcome.history_ok
+    assert not outcome.history_ok
     assert outcome.verdict == "pass"
-    assert any("is corrupt" in line for line in lines)
-    assert f"run r1 recorded in {path}" in lines
+    assert any(line.startswith("run history unavailable, run not recorded: ") and "not a smokegate run history" in line
+               for line in lines), lines
+    assert path.read_bytes() == b"\x00garbage" * 1000
+    assert not list(tmp_path.glob("history.sqlite.*"))
+
+
+def test_a_damaged_history_is_left_alone_by_the_read_only_report(tmp_path: Path, gate_factory: GateFactory) -> None:
+    path = tmp_path / "history.sqlite"
     with History.open(path) as history:
-        assert [r.run_id for r in history.recent_runs("production", limit=5)] == ["r1"]
+        for index in range(50):
+            history.record_gate(gate_factory(at=T0 + timedelta(minutes=index)), run_id=f"r{index}", scheduled=True)
+    data = bytearray(path.read_bytes())
+    data[4096 : len(data) - 4096] = b"\xa5" * (len(data) - 8192)
+    path.write_bytes(bytes(data))
+    with pytest.raises(HistoryError, match=r"is damaged .* it was left as it is"):
+        History.open(path, recover=False)
+    assert path.read_bytes() == bytes(data)
+    assert not list(tmp_path.glob("history.sqlite.corrupt-*"))
 
 
 def test_an_unusable_history_path_is_reported_and_the_run_still_finishes(
@@ -131,13 +167,14 @@ def test_an_unusable_history_path_is_reported_and_the_run_still_finishes(
     assert (tmp_path / "reports" / "alerts.json").is_file()
 
 
-def test_recording_a_run_id_again_replaces_it(tmp_path: Path, gate_factory: GateFactory, check_factory: Any) -> None:
+def test_recording_a_run_id_again_is_refused(tmp_path: Path, gate_factory: GateFactory, check_factory: Any) -> None:
     path = tmp_path / "history.sqlite"
     with History.open(path) as history:
         history.record_gate(gate_factory(), run_id="same", scheduled=False)
         failing = gate_factory(checks=[check_factory("health", "failed", severity="critical")])
-        history.record_gate(failing, run_id="same", scheduled=False)
-        assert [(r.run_id, r.verdict, r.severity) for r in history.recent_runs("production", limit=5)] == [
-            ("same", "fail", "critical")
-        ]
-        assert history.query("SELECT COUNT(*) FROM checks") == [(1,)]
+        with pytest.raises(HistoryError, match=r"run id 'same' is already recorded \(pass, finished .*\); this run "
+                                               r"was not recorded: give each run its own --run-id"):
+            history.record_gate(failing, run_id="same", scheduled=False)
+        # The earlier run stands, whole: its row and its checks, nothing of the second one.
+        assert [(r.run_id, r.verdict) for r in history.recent_runs("production", limit=5)] == [("same", "pass")]
+        assert history.query("SELECT COUNT(*) FROM checks WHERE outcome = 'failed'") == [(0,)]

@@ -86,6 +86,9 @@ def test_actions_are_pinned_and_permissions_explicit(name: str) -> None:
         assert re.search(re.escape(use) + r" # v\d", text), f"{use} lacks a version comment"
 
 
+VERDICT = 'python -m smokegate.ci reports --run-id "$SMOKEGATE_RUN_ID"'
+
+
 def test_post_deploy_gates_the_deployment_and_rolls_back_only_when_allowed() -> None:
     workflow = _load("post-deploy.yml")
     trigger = _on(workflow)
@@ -104,7 +107,9 @@ def test_post_deploy_gates_the_deployment_and_rolls_back_only_when_allowed() -> 
     )
     assert any("GITHUB_STEP_SUMMARY" in s.get("run", "") for s in steps)
     assert any("playwright install --with-deps chromium" in s.get("run", "") for s in steps)
-    assert steps[-1]["run"] == "python -m smokegate.ci reports" and steps[-1]["if"] == "always()"
+    assert steps[-1]["run"] == VERDICT and steps[-1]["if"] == "always()"
+    # The run and the verdict share the run's id: a gate.json of another run is never this one's verdict.
+    assert gate["env"]["SMOKEGATE_RUN_ID"] == "post-deploy-${{ github.run_id }}-${{ github.run_attempt }}"
     assert "secrets.ALERT_WEBHOOK_URL" in str(next(s for s in steps if s.get("id") == "run")["env"])
     # No URL, no gate: a deployment event without one must not fall back to the config's URL.
     url_check = next(s for s in steps if s.get("name") == "Check the deployment URL")
@@ -151,7 +156,8 @@ def test_synthetic_runs_on_schedule_per_target_without_piling_up() -> None:
     runs = "\n".join(s.get("run", "") for s in monitor["steps"])
     assert "--scheduled" in runs
     # Decided the same way as the post-deploy gate.
-    assert monitor["steps"][-1]["run"] == "python -m smokegate.ci reports"
+    assert monitor["steps"][-1]["run"] == VERDICT
+    assert monitor["env"]["SMOKEGATE_RUN_ID"].startswith("synthetic-${{ matrix.target }}-${{ github.run_id }}")
     assert "smokegate report --since 24h" in runs
     plan = workflow["jobs"]["plan"]["steps"][0]["run"]
     assert '"*/15 * * * *") targets=\'["production"]\'' in plan
@@ -169,5 +175,5 @@ def test_ci_runs_make_test_on_push_and_pull_request() -> None:
 def test_both_workflows_decide_by_the_same_verdict_command() -> None:
     for name in ("post-deploy.yml", "synthetic.yml"):
         runs = [s.get("run", "") for s in _steps(_load(name))]
-        assert "python -m smokegate.ci reports" in runs, name
+        assert VERDICT in runs, name
         assert not any("EXIT_CODE" in run or 'test "$VERDICT"' in run for run in runs), name

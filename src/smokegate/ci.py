@@ -1,14 +1,19 @@
-"""``python -m smokegate.ci REPORTS_DIR``: the CI job's decision, from ``gate.json`` alone.
+"""``python -m smokegate.ci REPORTS_DIR [--run-id ID]``: the CI job's decision, from ``gate.json`` alone.
 
 Every workflow decides the same way: this reads the one verdict, prints a GitHub annotation for
 each blocking check (its name and its measured-vs-budget message) and for a run that could not
 judge, and exits 0 for ``pass``, 1 for ``fail`` and 2 for ``error`` — including a missing or
 unreadable ``gate.json`` (the suite never got to judge).  It also writes ``verdict=...`` to
 ``$GITHUB_OUTPUT`` when set, so later steps (rollback) can read it.
+
+A ``gate.json`` is only this run's verdict if it says so: given the run's id (``--run-id``, else
+``SMOKEGATE_RUN_ID``, the variable the run itself was given), a ``gate.json`` of another run, left
+by an earlier job on a reused runner or a QA machine, is an ``error``, never its ``pass``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -60,8 +65,8 @@ def workflow_commands(gate: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def decide(reports_dir: Path) -> tuple[str, list[str]]:
-    """The verdict and the lines to print."""
+def decide(reports_dir: Path, run_id: str | None = None) -> tuple[str, list[str]]:
+    """The verdict and the lines to print; with ``run_id``, only that run's gate.json counts."""
     path = reports_dir / "gate.json"
     try:
         gate = json.loads(path.read_text(encoding="utf-8"))
@@ -70,6 +75,12 @@ def decide(reports_dir: Path) -> tuple[str, list[str]]:
             raise ValueError(f"unknown verdict {verdict!r}")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return "error", [f"::error title=smokegate::no usable verdict in {path} ({exc}): the suite did not judge"]
+    if run_id is not None and gate.get("run_id") != run_id:
+        found = f"run {gate['run_id']!r}" if gate.get("run_id") else "a run without an id"
+        when = f", finished {gate['finished_at']}" if gate.get("finished_at") else ""
+        message = (f"{path} is the verdict of {found}{when}, not of this run ({run_id!r}): the suite wrote no "
+                   "verdict for this run (did pytest stop before it started?)")
+        return "error", [f"::error title=smokegate::{_escape(message)}"]
     counts = gate.get("counts") or {}
     summary = (
         f"smokegate verdict: {verdict.upper()} — {counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed, "
@@ -78,10 +89,24 @@ def decide(reports_dir: Path) -> tuple[str, list[str]]:
     return verdict, [*workflow_commands(gate), summary]
 
 
+def _arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m smokegate.ci", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("reports_dir", nargs="?", type=Path, default=Path("reports"),
+                        help="the run's reports directory, holding gate.json (default: reports)")
+    parser.add_argument("--run-id", default=None,
+                        help="the id the run was given: a gate.json of any other run is refused "
+                             "(default: env SMOKEGATE_RUN_ID, when set)")
+    args = parser.parse_args(argv)
+    if args.run_id is None:
+        args.run_id = os.environ.get("SMOKEGATE_RUN_ID", "").strip() or None
+    elif not args.run_id.strip():
+        parser.error("--run-id: empty value (leave it out, or give the id the run was given)")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    reports_dir = Path(args[0] if args else "reports")
-    verdict, lines = decide(reports_dir)
+    args = _arguments(list(sys.argv[1:] if argv is None else argv))
+    verdict, lines = decide(args.reports_dir, args.run_id)
     for line in lines:
         print(line)
     output = os.environ.get("GITHUB_OUTPUT")

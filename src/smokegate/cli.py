@@ -28,7 +28,7 @@ from pathlib import Path
 
 from smokegate.config import ConfigError, load_config
 from smokegate.ops import commands as ops_commands
-from smokegate.ops.history import History, HistoryError, HistorySource, PostgresURL, parse_source
+from smokegate.ops.history import History, HistoryError, HistorySource, PostgresURL, checked_source
 from smokegate.ops.report import parse_since, write_report
 from smokegate.ops.runner import RUNNERS
 from smokegate.ops.watch_config import SUITE_NAMES
@@ -41,8 +41,20 @@ DEFAULT_WATCH_REPORTS = Path("reports/watch")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smokegate", description=(__doc__ or "").splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    report = commands.add_parser("report", help="render the health report from the run history")
-    report.add_argument("--since", default="24h", help="period to cover: 24h (daily), 7d (weekly), 90m, 2w")
+    report = commands.add_parser(
+        "report",
+        help="render the health report from the run history",
+        description="Render the health report (availability per target against the 99.9 % goal, failed checks, "
+        "p50/p95 of every check against its budget, the slowest checks, failure kinds, incidents) from the run "
+        "history into one self-contained HTML page, and print its path.  It reads the history; it never moves or "
+        "replaces it (an older one's schema is brought up to date).",
+    )
+    report.add_argument(
+        "--since",
+        default="24h",
+        help="period to cover, ending now: 24h (the daily report), 7d (the weekly review), 90m, 2w; a period "
+        "longer than the history covers the whole history (default 24h)",
+    )
     report.add_argument(
         "--history",
         default=None,
@@ -52,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=None,
-        help="HTML file to write (default: health-report-<since>.html next to the history, or in reports/)",
+        help="HTML file to write (default: health-report-<since>.html next to the history file, or in reports/ "
+        "for a PostgreSQL history)",
     )
 
     watch = commands.add_parser(
@@ -143,12 +156,14 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def _history_source(given: str | None) -> HistorySource:
-    """``--history``, else ``SMOKEGATE_HISTORY``, else the default file; raises HistoryError."""
-    if given:
-        return parse_source(given, origin="--history")
-    if os.environ.get("SMOKEGATE_HISTORY"):
-        return parse_source(os.environ["SMOKEGATE_HISTORY"], origin="SMOKEGATE_HISTORY")
-    return DEFAULT_HISTORY
+    """``--history``, else ``SMOKEGATE_HISTORY``, else the default file, checked as the pytest option is
+    (an empty value is an error, never "not given"; a file that is no smokegate history is refused);
+    raises HistoryError."""
+    if given is not None:
+        return checked_source(given, origin="--history")
+    if "SMOKEGATE_HISTORY" in os.environ:
+        return checked_source(os.environ["SMOKEGATE_HISTORY"], origin="env SMOKEGATE_HISTORY")
+    return checked_source(str(DEFAULT_HISTORY), origin=f"the run history (default {DEFAULT_HISTORY})")
 
 
 def _report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -170,6 +185,7 @@ def _report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             out,
             since=since,
             notice=lambda message: print(f"smokegate: {message}", file=sys.stderr),
+            recover=False,  # a report reads the history: it never moves a damaged one aside
         )
     except (HistoryError, sqlite3.Error, OSError) as exc:
         return _fail(f"cannot build the report: {exc}", 1)
@@ -179,7 +195,7 @@ def _report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace, extra: list[str]) -> int:
     """Validate everything before the first run starts; each problem is one message, exit 2."""
-    from smokegate.ops.watch import SUITES, Watcher, WatchOptions
+    from smokegate.ops.watch import SUITES, Watcher, WatchOptions, WatchSetupError
 
     names = args.target or [n.strip() for n in os.environ.get("SMOKEGATE_TARGET", "").split(",") if n.strip()]
     if not names:
@@ -245,7 +261,10 @@ def _watch(args: argparse.Namespace, extra: list[str]) -> int:
     watcher = Watcher(options)
     try:
         return watcher.run()
-    except OSError as exc:  # the metrics port is taken, the runner cannot start
+    except WatchSetupError as exc:  # the metrics port is taken, its address is not this machine's
+        watcher.abort()
+        return _fail(f"watch: {exc}")
+    except OSError as exc:  # the runner cannot start
         watcher.abort()
         return _fail(f"watch: {exc}", 1)
 

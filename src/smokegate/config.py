@@ -38,9 +38,21 @@ class _Model(BaseModel):
 
 
 def _check_url(value: str) -> str:
+    """An absolute http(s) URL with a valid port, without the space around it and a trailing slash.
+
+    Space around a URL is dropped, as the URL standard's parser and the command line (``--base-url``)
+    do; space inside one is an error.
+    """
+    value = value.strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an absolute http(s) URL: {value!r}")
+    if any(ch.isspace() for ch in value):
+        raise ValueError(f"not a URL: {value!r} contains whitespace")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL: {value!r} ({exc})") from None
     return value.rstrip("/")
 
 
@@ -160,14 +172,15 @@ class Target(_Model):
 
     _check_base_url = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> Target:
-        for kind, items in (("pages", self.pages), ("api", self.api)):
-            names = [item.name for item in items]
-            duplicates = sorted({n for n in names if names.count(n) > 1})
-            if duplicates:
-                raise ValueError(f"duplicate {kind} name(s): {', '.join(duplicates)}")
-        return self
+    @field_validator("pages", "api")
+    @classmethod
+    def _unique_names(cls, items: tuple[Page, ...] | tuple[ApiEndpoint, ...]) -> Any:
+        # A field validator, not a model one: its error names the key (``defaults.pages``), once.
+        names = [item.name for item in items]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate name(s): {', '.join(duplicates)} (each names a check's parameter)")
+        return items
 
     @model_validator(mode="before")
     @classmethod

@@ -31,6 +31,7 @@ Schema (version 2)::
 
     {
       "schema": 2,
+      "run_id": str,                   # this invocation (--run-id, else made at its start): CI checks it
       "verdict": "pass" | "fail" | "error",
       "error_kind": "usage" | "inconclusive" | "not-run" | "internal" | "interrupted" | "no-checks" | null,
       "gate_on": "critical" | "high" | "medium" | "low",
@@ -63,6 +64,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -136,6 +138,8 @@ class GateReport:
     """Everything ``gate.json`` holds; :meth:`finalize` computes the verdict."""
 
     gate_on: str = "high"
+    # The invocation this gate describes: ``python -m smokegate.ci --run-id`` refuses any other one's.
+    run_id: str | None = None
     target_name: str | None = None
     base_url: str | None = None
     version: str | None = None
@@ -279,6 +283,7 @@ class GateReport:
         )
         return {
             "schema": SCHEMA_VERSION,
+            "run_id": self.run_id,
             "verdict": self.verdict,
             "error_kind": self.verdict_error_kind,
             "gate_on": self.gate_on,
@@ -309,6 +314,12 @@ def same_cause_note(consequences: Sequence[str], limit: int = 5) -> str:
         return ""
     more = f" and {len(consequences) - limit} more" if len(consequences) > limit else ""
     return f"same cause, also failing: {', '.join(consequences[:limit])}{more}"
+
+
+def new_run_id(target: str | None, when: datetime | None = None) -> str:
+    """A run id nobody gave: the start time, the target and a random part (``--run-id`` sets one)."""
+    moment = (when or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{target or 'no-target'}-{uuid.uuid4().hex[:8]}"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

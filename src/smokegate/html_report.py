@@ -30,6 +30,7 @@ import pytest
 from markupsafe import Markup
 
 from smokegate import gate_view as views
+from smokegate import options
 from smokegate import run as runs
 from smokegate.gate import CheckResult, GateReport
 from smokegate.results import PROPERTY, report_message
@@ -39,6 +40,7 @@ from smokegate.templating import render
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 ROW_MESSAGE = 200  # characters of a failure's message in its table row
+ERRORS_LABEL = "Setup/teardown errors"
 
 
 def register(config: pytest.Config) -> None:
@@ -123,11 +125,17 @@ class GateHtml:
         run = runs.current(self.config)
         if run is not None:
             report.title = f"smokegate gate report: {run.target.name}"
+        # pytest-html's "Errors" filter counts checks whose setup or teardown raised: beside smokegate's
+        # ERROR verdict (the run could not judge) it would read as another count of that.  Its label is
+        # data of pytest-html's report (ReportData.outcomes, 4.x), read when the page is rendered.
+        outcomes = getattr(report, "outcomes", None)
+        if isinstance(outcomes, dict) and isinstance(outcomes.get("error"), dict):
+            outcomes["error"]["label"] = ERRORS_LABEL
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
         run = runs.current(session.config)
-        if run is None or session.config.option.collectonly:
+        if run is None or options.listing(session.config):
             return  # a collect-only run tested nothing and has no verdict
         # The same settling the gate gets after pytest-html has written (interrupted, no checks).
         runs.settle(run.gate, session.exitstatus)

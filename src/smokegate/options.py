@@ -20,6 +20,7 @@ import pytest
 from smokegate.severity import SEVERITIES
 
 DEFAULT_CONFIG_NAME = "smokegate.toml"
+DEFAULT_REPORTS_DIR = "reports"
 
 Kind = Literal["text", "flag", "choice"]
 TRUE = ("1", "true", "yes", "on")
@@ -56,7 +57,8 @@ OPTIONS = (
            "PEM file of CAs to trust for the target, overriding the config ('system' for the OS store)",
            metavar="FILE"),
     Option("--reports-dir", "SMOKEGATE_REPORTS_DIR", "smokegate_reports_dir",
-           "where report.html, junit.xml, allure-results/, gate.json and summary.md go", "reports", metavar="DIR"),
+           "where report.html, junit.xml, allure-results/, gate.json and summary.md go", DEFAULT_REPORTS_DIR,
+           metavar="DIR"),
     Option("--gate-on", "SMOKEGATE_GATE_ON", "smokegate_gate_on",
            "lowest severity whose failure blocks the deployment", "high", "choice", SEVERITIES, metavar="LEVEL"),
     Option("--http-url", "SMOKEGATE_HTTP_URL", "smokegate_http_url",
@@ -133,6 +135,50 @@ def base_url_setting(config: pytest.Config) -> Setting:
     except ValueError:  # pytest-base-url is not loaded
         ini = None
     return Setting(str(ini) if ini else None, "ini base_url")
+
+
+# Options of other plugins a stopped invocation still reads: their environment variable and ini key.
+_FOREIGN = {"--base-url": ("PYTEST_BASE_URL", "base_url"), "--html": (None, None)}
+
+
+def scanned(config: pytest.Config, flag: str, args: list[str]) -> Setting:
+    """``flag`` read from the raw words of a command line pytest could not parse, then env, ini, default.
+
+    Only for the verdict of a refused command line (:mod:`smokegate.stopped`); the last occurrence
+    wins, as in argparse, and a word starting with ``-`` is never taken as a value.
+    """
+    value: str | None = None
+    for index, word in enumerate(args):
+        if word == flag and index + 1 < len(args) and not args[index + 1].startswith("-"):
+            value = args[index + 1]
+        elif word.startswith(flag + "="):
+            value = word.split("=", 1)[1]
+    if value is not None:
+        return Setting(value, flag)
+    option = BY_FLAG.get(flag)
+    env, ini = (option.env, option.ini) if option else _FOREIGN.get(flag, (None, None))
+    if env and env in os.environ:
+        return Setting(os.environ[env], f"env {env}")
+    try:
+        found = config.getini(ini) if ini else None
+    except ValueError:  # the ini key's plugin is not loaded
+        found = None
+    if found not in (None, "", []):
+        return Setting(str(found), f"ini {ini}")
+    return Setting(option.default if option else None, "default")
+
+
+def help_only(config: pytest.Config) -> bool:
+    """``--help``, ``--version``, ``--markers``: pytest prints and exits; no option of ours is even read."""
+    return any(getattr(config.option, name, False) for name in ("help", "version", "markers"))
+
+
+def listing(config: pytest.Config) -> bool:
+    """Does this invocation only list (``--collect-only``, ``--fixtures``, ``--help``…)?  Then it is no
+    run: nothing is sent, no verdict is written, nothing recorded or posted, no report replaced."""
+    option = config.option
+    return any(getattr(option, name, False) for name in
+               ("collectonly", "showfixtures", "show_fixtures_per_test", "help", "version", "markers"))
 
 
 def selected(config: pytest.Config) -> bool:
@@ -216,7 +262,7 @@ def read(config: pytest.Config) -> tuple[Settings, list[str]]:
     problems: list[str] = []
     target = _text(config, "--target", problems)
     config_given = _text(config, "--smokegate-config", problems)
-    reports = _text(config, "--reports-dir", problems) or "reports"
+    reports = _text(config, "--reports-dir", problems) or DEFAULT_REPORTS_DIR
     reports_path = Path(reports)
     if not reports_path.is_absolute():
         reports_path = Path(config.invocation_params.dir) / reports_path

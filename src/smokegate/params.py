@@ -6,6 +6,10 @@ parameter is a real fixture below (so ``pytest --fixtures`` lists it with its do
 indirectly by :func:`pytest_generate_tests` from the table :data:`PARAMETERS`.  Ids are the config's
 names, so ``test_page_answers_200[pricing]`` reads as what it checks.
 
+A list the target leaves empty (``pages = []``) runs its checks once, skipped with a reason naming the
+key (``[none-configured]``: "the config of target local lists nothing in pages"): never pytest's own "got empty
+parameter set", and never a silent pass.  A required check skipped so makes the verdict ``error``.
+
 To add one: a row in :data:`PARAMETERS` (names, values from the target, ids) and a fixture here.
 """
 
@@ -30,11 +34,21 @@ CREDENTIALS = ("no-session", "expired-token", "alg-none")
 
 @dataclass(frozen=True)
 class Parametrization:
-    """Checks asking for all of ``names`` run once per tuple ``values(target)`` returns."""
+    """Checks asking for all of ``names`` run once per tuple ``values(target)`` returns; ``key`` is the
+    config key the values come from, named when it is empty."""
 
     names: tuple[str, ...]
     values: Callable[[Target], Sequence[tuple[Any, ...]]]
     ids: Callable[[tuple[Any, ...]], str]
+    key: str
+
+    def empty(self, target: Target) -> Any:
+        """The one skipped call that stands for no values at all."""
+        reason = f"not run: the config of target {target.name} lists nothing in {self.key}"
+        return pytest.param(*(None for _ in self.names), marks=pytest.mark.skip(reason=reason), id=NONE_ID)
+
+
+NONE_ID = "none-configured"
 
 
 def _named(value: Any) -> str:
@@ -47,46 +61,59 @@ PARAMETERS: tuple[Parametrization, ...] = (
         ("cors_route", "allowed_origin"),
         lambda t: [(r, o) for r in t.security.cors for o in r.allowed_origins],
         lambda v: f"{v[0].name}-{urlsplit(v[1]).netloc}",
+        "security.cors[].allowed_origins",
     ),
     Parametrization(
         ("cors_route", "hostile_kind"),
         lambda t: [(r, k) for r in t.security.cors for k in HOSTILE_KINDS
                    if not (k == "subdomain" and r.allow_subdomains)],
         lambda v: f"{v[0].name}-{v[1]}",
+        "security.cors",
     ),
     Parametrization(
         ("protected_api", "credential"),
         lambda t: [(r, c) for r in t.security.protected_api for c in CREDENTIALS],
         lambda v: f"{v[0].name}-{v[1]}",
+        "security.protected_api",
     ),
     Parametrization(
         ("protected_page", "credential"),
         lambda t: [(r, c) for r in t.security.protected_pages for c in CREDENTIALS],
         lambda v: f"{v[0].name}-{v[1]}",
+        "security.protected_pages",
     ),
     Parametrization(
         ("webhook", "attack"),
         lambda t: [(w, a) for w in t.security.webhooks for a in ATTACKS],
         lambda v: f"{v[0].name}-{v[1]}",
+        "security.webhooks",
     ),
-    Parametrization(("site_page",), lambda t: [(p,) for p in t.pages], lambda v: _named(v[0])),
-    Parametrization(("api_endpoint",), lambda t: [(a,) for a in t.api], lambda v: _named(v[0])),
-    Parametrization(("scan_page",), lambda t: [(p,) for p in t.pages if p.scan], lambda v: _named(v[0])),
-    Parametrization(("cors_route",), lambda t: [(r,) for r in t.security.cors], lambda v: _named(v[0])),
-    Parametrization(("webhook",), lambda t: [(w,) for w in t.security.webhooks], lambda v: _named(v[0])),
-    Parametrization(("json_route",), lambda t: [(r,) for r in t.security.json_routes], lambda v: _named(v[0])),
+    Parametrization(("site_page",), lambda t: [(p,) for p in t.pages], lambda v: _named(v[0]), "pages"),
+    Parametrization(("api_endpoint",), lambda t: [(a,) for a in t.api], lambda v: _named(v[0]), "api"),
+    Parametrization(("scan_page",), lambda t: [(p,) for p in t.pages if p.scan], lambda v: _named(v[0]),
+                    "pages (with scan = true)"),
+    Parametrization(("cors_route",), lambda t: [(r,) for r in t.security.cors], lambda v: _named(v[0]),
+                    "security.cors"),
+    Parametrization(("webhook",), lambda t: [(w,) for w in t.security.webhooks], lambda v: _named(v[0]),
+                    "security.webhooks"),
+    Parametrization(("json_route",), lambda t: [(r,) for r in t.security.json_routes], lambda v: _named(v[0]),
+                    "security.json_routes"),
     Parametrization(("sensitive_path",), lambda t: [(p,) for p in t.security.sensitive_paths],
-                    lambda v: _named(v[0])),
-    Parametrization(("return_route",), lambda t: [(r,) for r in t.security.return_routes], lambda v: _named(v[0])),
-    Parametrization(("provider",), lambda t: [(p,) for p in t.synthetic.providers], lambda v: _named(v[0])),
-    Parametrization(("protected_api",), lambda t: [(r,) for r in t.security.protected_api], lambda v: _named(v[0])),
+                    lambda v: _named(v[0]), "security.sensitive_paths"),
+    Parametrization(("return_route",), lambda t: [(r,) for r in t.security.return_routes], lambda v: _named(v[0]),
+                    "security.return_routes"),
+    Parametrization(("provider",), lambda t: [(p,) for p in t.synthetic.providers], lambda v: _named(v[0]),
+                    "synthetic.providers"),
+    Parametrization(("protected_api",), lambda t: [(r,) for r in t.security.protected_api], lambda v: _named(v[0]),
+                    "security.protected_api"),
     Parametrization(("protected_page",), lambda t: [(r,) for r in t.security.protected_pages],
-                    lambda v: _named(v[0])),
+                    lambda v: _named(v[0]), "security.protected_pages"),
     Parametrization(("private_table",), lambda t: [(n,) for n in t.security.supabase.private_tables],
-                    lambda v: str(v[0])),
+                    lambda v: str(v[0]), "security.supabase.private_tables"),
     Parametrization(("private_bucket",), lambda t: [(n,) for n in t.security.supabase.private_buckets],
-                    lambda v: str(v[0])),
-    Parametrization(("status_page",), lambda t: [(p,) for p in t.providers.status.pages], lambda v: _named(v[0])),
+                    lambda v: str(v[0]), "security.supabase.private_buckets"),
+    Parametrization(("status_page",), lambda t: [(p,) for p in t.providers.status.pages], lambda v: _named(v[0]),
+                    "providers.status.pages"),
 )
 
 
@@ -99,11 +126,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for spec in PARAMETERS:
         if set(spec.names) <= wanted and not set(spec.names) & done:
             values = spec.values(run.target)
-            argvalues = [v if len(spec.names) > 1 else v[0] for v in values]
+            argvalues: list[Any] = [v if len(spec.names) > 1 else v[0] for v in values]
+            ids: list[str] | None = [spec.ids(v) for v in values]
+            if not values:
+                argvalues, ids = [spec.empty(run.target)], None
             # Module scope: checks of a module that take the same value share one setup of the
             # parameter (pytest groups them), not one each; a value is plain config, never state.
-            metafunc.parametrize(",".join(spec.names), argvalues, ids=[spec.ids(v) for v in values], indirect=True,
-                                 scope="module")
+            metafunc.parametrize(",".join(spec.names), argvalues, ids=ids, indirect=True, scope="module")
             done |= set(spec.names)
 
 

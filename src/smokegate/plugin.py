@@ -9,16 +9,17 @@ resolved run instead of re-reading files.  The run's state lives in :mod:`smokeg
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
+import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokegate import hookspecs, markers, options, shared
+from smokegate import hookspecs, markers, options, shared, stopped
 from smokegate import run as runs
-from smokegate.gate import Deselected, GateReport, write_json_atomic
+from smokegate.gate import Deselected, GateReport, new_run_id, write_json_atomic
 from smokegate.options import Settings
 from smokegate.results import PROPERTY, ResultCollector, raised
 from smokegate.run import SmokegateRun
@@ -49,8 +50,10 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     options.add_options(parser)
+    # pytest parses the command line after this; if it refuses it, no other hook of ours runs.
+    stopped.watch_command_line(pluginmanager)
 
 
 # -- configuration: every input checked before anything is sent ---------------------------------
@@ -63,50 +66,27 @@ def _stop(config: pytest.Config, settings: Settings, problems: list[str], target
     reason = problems[0] if len(problems) == 1 else "\n  ".join(["invalid input:", *problems])
     reports = Path(settings.reports_dir)
     if preflight.reports_dir_problem(reports) is None:
-        gate = GateReport(gate_on=settings.gate_on, target_name=target.name if target else settings.target,
+        gate = GateReport(gate_on=settings.gate_on, run_id=settings.run_id or new_run_id(settings.target),
+                          target_name=target.name if target else settings.target,
                           base_url=target.base_url if target else settings.base_url,
                           expected_version=settings.expect_version)
         gate.fail_usage(reason)
-        gate.finalize()
-        data = gate.as_dict()
-        _clear_stale_outputs(reports)
-        write_json_atomic(reports / "gate.json", data)
-        write_summary(gate, reports)
-        _write_stopped_report(config, gate, reports)
+        html = _html_report_path(config) if config.getoption("htmlpath", None) else None
+        data = stopped.write_stopped(gate, reports, html)
         config.hook.pytest_smokegate_run_finished(config=config, gate=data, reports_dir=reports, target=target,
                                                   settings=settings)
     raise pytest.UsageError(reason)
 
 
-STALE_OUTPUTS = ("junit.xml", "allure-results", "playwright", "incident.md")
-
-
-def _clear_stale_outputs(reports: Path) -> None:
-    """A stopped run writes no JUnit, Allure or browser evidence: an earlier run's must not pass for its own."""
-    import shutil
-
-    for name in STALE_OUTPUTS:
-        path = reports / name
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        elif path.exists():
-            path.unlink(missing_ok=True)
-
-
-def _write_stopped_report(config: pytest.Config, gate: GateReport, reports: Path) -> None:
-    """pytest-html never starts on a stopped run: its report.html says so instead of an earlier run's verdict."""
+def _html_report_path(config: pytest.Config) -> Path:
     from smokegate import html_report
 
-    path = reports / "report.html"
-    if config.getoption("htmlpath", None):
-        path = html_report.report_path(config)
-    # gate.json, already written, carries the verdict; the page is a convenience.
-    with contextlib.suppress(OSError):
-        html_report.write_stopped_report(path, gate)
+    return html_report.report_path(config)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    stopped.configured(config)
     for marker in markers.MARKERS:
         config.addinivalue_line("markers", marker)
     if runs.is_worker(config):
@@ -115,26 +95,38 @@ def pytest_configure(config: pytest.Config) -> None:
             runs.start(config, SmokegateRun.for_worker(data))
             _add_secrets(runs.current(config))
         return
-    if not options.selected(config):
+    if not options.selected(config) or options.help_only(config):
         return
     from smokegate import preflight
 
+    # Listing checks or fixtures needs the config (its parameters), and is no run: no reports.
+    listing = options.listing(config)
     settings, problems = options.read(config)
-    reports_problem = preflight.reports_dir_problem(Path(settings.reports_dir))
+    reports_problem = None if listing else preflight.reports_dir_problem(Path(settings.reports_dir))
     if reports_problem:
         raise pytest.UsageError("\n  ".join([reports_problem, *problems]))
     target: Target | None = None
+    if not problems and not listing:
+        # First: pytest derives the rootdir, where the config is looked for, from these paths.
+        problems = preflight.path_problems(config.args, Path(config.invocation_params.dir),
+                                           pyargs=bool(config.option.pyargs))
     if not problems:
         target, problems = preflight.prepare(settings)
+    if problems and listing:
+        raise pytest.UsageError(problems[0] if len(problems) == 1 else "\n  ".join(["invalid input:", *problems]))
     if problems or target is None:
         _stop(config, settings, problems, target)
         return
-    gate = GateReport(gate_on=settings.gate_on, target_name=target.name, base_url=target.base_url,
-                      expected_version=settings.expect_version)
-    run = SmokegateRun(settings=settings, target=target, gate=gate, shared_dir=shared.make_dir())
+    settings = dataclasses.replace(settings, run_id=settings.run_id or new_run_id(target.name))
+    gate = GateReport(gate_on=settings.gate_on, run_id=settings.run_id, target_name=target.name,
+                      base_url=target.base_url, expected_version=settings.expect_version)
+    run = SmokegateRun(settings=settings, target=target, gate=gate,
+                       shared_dir=None if listing else shared.make_dir())
+    runs.start(config, run)
+    if listing:
+        return
     run.collector = ResultCollector(gate)
     config.pluginmanager.register(run.collector, "smokegate-results")
-    runs.start(config, run)
     _add_secrets(run)
     _route_reports(config, run)
 
@@ -190,7 +182,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     run = runs.current(session.config)
-    if run is None or runs.is_worker(session.config) or session.config.option.collectonly:
+    if run is None or runs.is_worker(session.config) or options.listing(session.config):
         return
     from smokegate.reach import probe_target
 
@@ -231,8 +223,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     run = runs.current(config)
     if run is None:
         # Listing fixtures or checks needs no target; running checks does.
-        listing = config.option.showfixtures or config.option.collectonly
-        if not listing and any(markers.check_info(item) for item in items) and not runs.is_worker(config):
+        checks = any(markers.check_info(item) for item in items)
+        if checks and not options.listing(config) and not runs.is_worker(config):
             settings, _ = options.read(config)
             _stop(config, settings, ["no target chosen: pass --target NAME (a target of smokegate.toml; "
                                      "env SMOKEGATE_TARGET)"], None)
@@ -350,11 +342,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
-    yield
     config = session.config
     run = runs.current(config)
-    if run is None or runs.is_worker(config) or config.option.collectonly:
-        return  # a collect-only run tested nothing: no verdict, no history, no alert
+    if run is not None and exitstatus == pytest.ExitCode.USAGE_ERROR and run.gate.error_kind is None:
+        # pytest refused an argument while collecting (an -m expression, say): a usage error, said once.
+        # Before the other plugins' hooks: the HTML report states the verdict from the same gate.
+        error = sys.exc_info()[1]  # pytest calls this hook while that UsageError unwinds
+        run.gate.fail_usage(str(error) if isinstance(error, pytest.UsageError) else "pytest refused the command line")
+    yield
+    if run is None or runs.is_worker(config) or options.listing(config):
+        return  # a listing tested nothing: no verdict, no history, no alert
     gate = run.gate
     runs.settle(gate, exitstatus)
     gate.finalize()
@@ -371,14 +368,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Last line of defence, after pytest-html, JUnit and Allure have written: no secret in any report."""
     run = runs.current(config)
-    if run is not None and not runs.is_worker(config):
+    if run is not None and not runs.is_worker(config) and not options.listing(config):
         SCRUBBER.tree(run.reports_dir, REPORT_SUFFIXES)
         shared.remove_dir(run.shared_dir)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     run = runs.current(config)
-    if run is None or runs.is_worker(config) or config.option.collectonly:
+    if run is None or runs.is_worker(config) or options.listing(config):
         return
     gate = run.gate
     if gate.deselected:

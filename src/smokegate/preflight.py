@@ -84,6 +84,19 @@ def webhook_problems(environ: Mapping[str, str] | None = None) -> list[str]:
     return found
 
 
+def path_problems(args: list[str], invocation_dir: Path, *, pyargs: bool = False) -> list[str]:
+    """The test files and directories named on the command line exist (pytest would stop on them while
+    collecting, after the target was already probed)."""
+    if pyargs:
+        return []
+    missing = []
+    for arg in args:
+        path = arg.split("::", 1)[0]
+        if path and not (invocation_dir / path).exists():
+            missing.append(f"file or directory not found: {arg} (in {invocation_dir})")
+    return missing
+
+
 def prepare(settings: Settings) -> tuple[Target | None, list[str]]:
     """The target of the run and every problem that stops it; the target is None when it cannot be made."""
     if settings.target is None:
@@ -92,7 +105,8 @@ def prepare(settings: Settings) -> tuple[Target | None, list[str]]:
         loaded = load_config(settings.config_path)
         target = resolve_target(loaded, settings.target, settings.base_url)
     except ConfigError as exc:
-        return None, [str(exc)]
+        # The inputs that do not depend on the config are still checked: one run names them all.
+        return None, [str(exc), *webhook_problems(), *history_problems(settings)]
     problems = []
     if settings.ca_bundle:
         ca = settings.ca_bundle if settings.ca_bundle == "system" else str(Path(settings.ca_bundle).resolve())
@@ -108,6 +122,7 @@ def prepare(settings: Settings) -> tuple[Target | None, list[str]]:
         if problem:
             problems.append(problem)
     problems += webhook_problems()
+    problems += history_problems(settings)
     problems += bypass_problems(target, loaded.where(target.name, "vercel_bypass_env"))
     problems += clerk_problems(target)
     problems += provider_problems(target)
@@ -142,6 +157,35 @@ def _https_env(name: str | None, env: Mapping[str, str], key: str) -> list[str]:
     if problem is None and urlsplit(env[name]).scheme != "https":
         problem = f"{where}: provider APIs and status pages are only read over HTTPS"
     return [problem] if problem else []
+
+
+def history_problems(settings: Settings) -> list[str]:
+    """The run history the run will be recorded in: a smokegate history (or none yet), named without a
+    password on the command line, and no earlier run there with this run's ``--run-id``.
+
+    A PostgreSQL history is not connected to here (nothing opens a connection before the run): a run
+    id recorded there already is refused when the run is recorded.
+    """
+    if settings.no_history:
+        return []
+    from smokegate.ops.history import HistoryError, checked_source, recorded_run
+
+    if settings.history:
+        text, origin = settings.history, settings.history_source
+    else:
+        text = str(Path(settings.reports_dir) / "history.sqlite")
+        origin = "the run history (default <reports-dir>/history.sqlite; --history to choose another)"
+    try:
+        source = checked_source(text, origin=origin)
+    except HistoryError as exc:
+        return [str(exc)]
+    earlier = recorded_run(source, settings.run_id) if isinstance(source, Path) and settings.run_id else None
+    if earlier is not None:
+        verdict, finished = earlier
+        return [f"{BY_FLAG['--run-id'].flag} / env {BY_FLAG['--run-id'].env}: {settings.run_id!r} is the id of a run "
+                f"already recorded in {source} ({verdict}, finished {finished}); give each run its own id (a "
+                "recorded run is never replaced)"]
+    return []
 
 
 def clerk_problems(target: Target, environ: Mapping[str, str] | None = None) -> list[str]:

@@ -20,6 +20,8 @@ in a row to answer is down for its users too, so a persisting network fault here
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -72,7 +74,10 @@ def probe_target(target: Target) -> Reachability:
             answer = probe.get(target.health.path, headers={"cache-control": "no-cache"})
             final = _follow(probe, answer)
         except TargetUnreachable as exc:
-            return Reachability(False, reason=str(exc), requests=probe.requests_sent)
+            reason, sent = str(exc), probe.requests_sent
+            if _not_tls(exc):
+                reason, sent = _plain_http_reason(target, reason), sent + 1
+            return Reachability(False, reason=reason, requests=sent)
         except Inconclusive as exc:
             return Reachability(False, reason=exc.reason, requests=probe.requests_sent)
         except UnusableAnswer as exc:
@@ -99,6 +104,39 @@ def probe_target(target: Target) -> Reachability:
         pass
     return Reachability(True, status=answer.status, version=version, requests=probe.requests_sent,
                         setup_ms=_setup_ms(answer))
+
+
+def _not_tls(exc: BaseException) -> bool:
+    """Did the TLS handshake fail because the server's first bytes were no TLS record at all?"""
+    cursor: BaseException | None = exc
+    while cursor is not None:
+        if isinstance(cursor, ssl.SSLError) and getattr(cursor, "reason", None) in NOT_TLS_REASONS:
+            return True
+        cursor = cursor.__cause__ or cursor.__context__
+    return False
+
+
+# OpenSSL's words for a first answer that is not TLS (a plain-HTTP server answers "HTTP/1.1 400").
+NOT_TLS_REASONS = ("WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE", "HTTP_REQUEST")
+
+
+def _plain_http_reason(target: Target, reason: str) -> str:
+    """The handshake met no TLS: ask the port in plain HTTP, once, and say what answers there."""
+    parts = urlsplit(target.base_url)
+    host, port = parts.hostname or "", parts.port or 443
+    where = f"{host}:{port}"
+    request = (f"HEAD {target.health.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUser-Agent: smokegate\r\n"
+               "Connection: close\r\n\r\n").encode("ascii", "replace")
+    try:
+        with socket.create_connection((host, port), timeout=target.timeout_s) as sock:
+            sock.sendall(request)
+            first = sock.recv(256).split(b"\r\n", 1)[0].decode("latin-1").strip()
+    except OSError:
+        first = ""
+    if first.startswith("HTTP/"):
+        return (f"TLS handshake failed: {where} answers plain HTTP ({first[:60]}), not HTTPS: the URL's port is an "
+                f"HTTP port (use its HTTPS port, or an http:// URL)")
+    return f"{reason} ({where} does not answer in TLS)"
 
 
 def _setup_ms(answer: Exchange) -> float | None:

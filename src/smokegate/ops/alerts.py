@@ -226,7 +226,15 @@ def run_links(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return links
 
 
-RUN_KINDS = {"scheduled": "Scheduled synthetic run", "post-deploy": "Post-deploy gate", "manual": "Manual run"}
+RUN_KINDS = {"scheduled": "Scheduled monitoring run", "post-deploy": "Post-deploy gate", "manual": "Manual run"}
+
+
+def run_label(kind: str, suite: str | None = None) -> str:
+    """How an incident names the run that found it: a watcher's run by its suite (a health-suite run is
+    no "synthetic" run), a scheduled workflow's as monitoring, the post-deploy gate as such."""
+    if kind == "scheduled" and suite:
+        return f"Scheduled {suite}-suite run (smokegate watch)"
+    return RUN_KINDS.get(kind, "Run")
 
 
 def run_kind(scheduled: bool, environ: Mapping[str, str] | None = None) -> str:
@@ -250,8 +258,9 @@ def incident_markdown(
     links: Mapping[str, str],
     reports_dir: Path,
     redact: Redact,
+    suite: str | None = None,
 ) -> str:
-    """``incident.md``: the guide's Issue Report Format, filled from the run."""
+    """``incident.md``: the guide's Issue Report Format, filled from the run (``suite``: the watch suite)."""
     target = gate_target(gate)
     base_url = (gate.get("target") or {}).get("base_url") or "unknown URL"
     # An incident is detected by its first failing run, not by the one that happens to write this.
@@ -259,7 +268,7 @@ def incident_markdown(
     if decision.since_ts is not None:
         detected = min(detected, datetime.fromtimestamp(decision.since_ts, UTC))
     failed = [c for c in gate.get("checks", []) if c.get("outcome") == "failed"]
-    label = RUN_KINDS.get(kind, "Run")
+    label = run_label(kind, suite)
     version = gate.get("version") or "unknown"
     expected = f" (expected {gate['expected_version']})" if gate.get("expected_version") else ""
     counts = gate.get("counts", {})

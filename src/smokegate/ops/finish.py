@@ -15,10 +15,12 @@ inside a maintenance window (any verdict)
     availability sample (:mod:`smokegate.ops.maintenance`).
 ``error``
     the run could not judge the target.  Never an outage: no incident, no alert, no recovery, not an
-    availability sample.  A usage error (bad option, config or file) is not a run of the target and
-    is not recorded at all; a run that could not judge at run time (network, a bug in the suite) is
-    recorded as ``error``.  Both may send one clearly labelled notice (post-deploy: every time,
-    someone waits for the verdict; scheduled: once per streak of errors).
+    availability sample.  A usage error (bad option, config or file) is not a run of the target: it
+    is not recorded and nothing is sent for it (its one message is on the terminal, its exit code
+    fails the CI job, and a webhook URL may be the very input that was wrong).  A run that could not
+    judge at run time (network, a bug in the suite) is recorded as ``error`` and may send one clearly
+    labelled notice (post-deploy: every time, someone waits for the verdict; scheduled: once per
+    streak of errors).
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ def finish_run(
     verdict = str(gate.get("verdict", "fail"))
     run = _Run(
         gate=gate,
-        run_id=run_id or default_run_id(gate),
+        run_id=run_id or str(gate.get("run_id") or "") or default_run_id(gate),
         target=gate_target(gate),
         verdict=verdict,
         usage_error=verdict == "error" and gate.get("error_kind") == "usage",
@@ -209,6 +211,8 @@ def _record(run: _Run, history_path: HistorySource, say: Say) -> _State:
 
 
 def _decide(run: _Run, state: _State) -> Decision:
+    if run.usage_error:
+        return Decision(None, "a usage error is not a run of the target: nothing recorded, nothing sent", None)
     if run.maintenance is not None:
         return Decision(None, f"inside {run.maintenance[1]}: nobody is paged", None)
     if run.verdict == "error":
@@ -254,7 +258,7 @@ def _send(run: _Run, decision: Decision, say: Say) -> list[Delivery]:
             posts.append(Post("alert", decision.kind, ALERT_ENV, url, payload))
         else:
             say(f"{decision.kind} not sent: {ALERT_ENV} is not set")
-    if run.env.get(MONITORING_ENV):
+    if run.env.get(MONITORING_ENV) and not run.usage_error:
         payload = metrics_payload(run.gate, run_id=run.run_id, scheduled=run.scheduled, incident_id=None,
                                   redact=run.redact)
         posts.append(Post("monitoring", "metrics", MONITORING_ENV, run.env[MONITORING_ENV], payload))
@@ -291,7 +295,7 @@ def _write_incident(run: _Run, state: _State, decision: Decision, deliveries: Se
             incident_markdown(run.gate, incident_id=state.incident_id, run_id=run.run_id,
                               kind=run_kind(run.scheduled, run.env), decision=decision,
                               webhook=_webhook_line(run, decision, deliveries), links=run_links(run.env),
-                              reports_dir=reports_dir, redact=run.redact)
+                              reports_dir=reports_dir, redact=run.redact, suite=run.suite)
             + run.redact(incident_section(run.hints)),
             encoding="utf-8",
         )

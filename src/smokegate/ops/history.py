@@ -22,14 +22,19 @@ Where the history lives (:func:`parse_source`):
 
 - a file path: SQLite, the embedded default.  Two runs may finish at the same moment (a
   post-deploy gate and a scheduled run), so the file is opened in WAL mode with a busy timeout
-  and every write is one ``BEGIN IMMEDIATE`` transaction.  A corrupt file must never break a
-  run: :meth:`History.open` moves it aside as ``<name>.corrupt-<timestamp>``, starts a new one
-  and says so through ``notice``.
+  and every write is one ``BEGIN IMMEDIATE`` transaction.  A file that is not a smokegate history
+  (a PEM file given by mistake, another program's SQLite database, a directory) is refused and
+  left exactly as it is (:func:`sqlite_file_problem`); the suite and ``smokegate watch`` check it
+  before anything runs.  A damaged smokegate history must never break a run: :meth:`History.open`
+  moves it aside as ``<name>.corrupt-<timestamp>``, starts a new one and says so through
+  ``notice`` (never for the read-only report, which says what is wrong instead).
 - a ``postgresql://`` URL: PostgreSQL through psycopg 3, shared by watchers on several machines.
-  Every write is one transaction; a run replaced by id is upserted (its row locked) before its
-  check rows are rewritten, so concurrent writers neither lose nor duplicate rows.  The URL may
+  Every write is one transaction, so concurrent writers neither lose nor duplicate rows.  The URL may
   carry a password, so it is only ever shown with the password removed (:class:`PostgresURL`),
   and it is taken from the environment or the command line, never from a file.
+
+A run id is recorded once: recording it again is refused (:class:`HistoryError`), never a silent
+replacement of the earlier run.
 
 Alert streams: a plain pytest run belongs to its target's stream (all runs of the target that
 no watcher made, wherever they ran, as before).  A watcher's run belongs to the stream of its
@@ -84,6 +89,14 @@ _RUN_FIELDS = "run_id, target, ts, verdict, scheduled, incident_id, severity, ve
 
 class HistoryError(Exception):
     """The history cannot be read or written; the message says which one and why."""
+
+
+class _Duplicate(Exception):
+    """A run id that is already recorded (turned into a HistoryError once the transaction is undone)."""
+
+    def __init__(self, run_id: str, verdict: str, finished: str) -> None:
+        super().__init__(run_id)
+        self.run_id, self.verdict, self.finished = run_id, verdict, finished
 
 
 @dataclass(frozen=True)
@@ -181,6 +194,93 @@ def parse_source(text: str | os.PathLike[str], *, origin: str = "") -> HistorySo
             "set SMOKEGATE_HISTORY, or PGPASSWORD / ~/.pgpass, in the environment instead"
         )
     return url
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+# Tables only a smokegate history has (the two every schema version holds).
+_OUR_TABLES = {"runs", "schema_migrations"}
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A connection that leaves the file and its directory as they were.  Without a write-ahead log
+    beside it, everything is in the file: opened as immutable, SQLite creates no -wal or -shm file
+    (a read-only connection to a WAL database would, and leave them behind)."""
+    wal = path.with_name(path.name + "-wal").exists()
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("" if wal else "&immutable=1")
+    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+
+
+def _tables(path: Path) -> set[str] | None:
+    """The tables of an SQLite file, read without changing it; None when they cannot be read."""
+    try:
+        db = _read_only(path)
+    except sqlite3.Error:
+        return None
+    try:
+        return {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+
+
+def sqlite_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot hold a smokegate run history, found without changing anything; None when it can.
+
+    A missing or empty file becomes a new history, and an SQLite database holding smokegate's tables
+    is one.  A directory, a file that is not SQLite, another program's database, or one whose tables
+    cannot be read at all (nothing says it is ours) is somebody's else: it is refused, never renamed.
+    """
+    if path.is_dir():
+        return f"{path} is a directory (a run history is an SQLite file, or a postgresql:// URL)"
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"{path}: cannot read it ({exc.strerror or exc})"
+    keep = "it was left as it is: name another file, or move it away yourself"
+    if not head:
+        return None
+    if head != SQLITE_HEADER:
+        return f"{path} is not a smokegate run history (not an SQLite database); {keep}"
+    tables = _tables(path)
+    if tables is None:
+        return f"{path} is an SQLite database whose tables cannot be read (damaged?); {keep}"
+    if tables and not tables & _OUR_TABLES:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        return f"{path} is an SQLite database but not a smokegate run history (its tables: {shown}); {keep}"
+    return None
+
+
+def checked_source(text: str, *, origin: str) -> HistorySource:
+    """A history named by the user (``--history``, ``SMOKEGATE_HISTORY``...), checked before anything runs:
+    :func:`parse_source`, then :func:`sqlite_file_problem` for a file.  Raises :class:`HistoryError`
+    with a message that starts with ``origin``."""
+    source = parse_source(text, origin=origin)
+    if isinstance(source, Path):
+        problem = sqlite_file_problem(source)
+        if problem:
+            raise HistoryError(f"{origin}: {problem}")
+    return source
+
+
+def recorded_run(path: Path, run_id: str) -> tuple[str, str] | None:
+    """(verdict, finished_at) of the run ``run_id`` in an SQLite history, read without changing it."""
+    if not path.is_file() or _tables(path) is None:
+        return None
+    try:
+        db = _read_only(path)
+    except sqlite3.Error:
+        return None
+    try:
+        row = db.execute("SELECT verdict, finished_at FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+    return (str(row[0]), str(row[1])) if row else None
 
 
 # -- helpers shared with alerting and the report ---------------------------------------------------
@@ -472,22 +572,30 @@ class History:
 
     @classmethod
     def open(
-        cls, source: str | os.PathLike[str] | PostgresURL, *, notice: Callable[[str], None] | None = None
+        cls,
+        source: str | os.PathLike[str] | PostgresURL,
+        *,
+        notice: Callable[[str], None] | None = None,
+        recover: bool = True,
     ) -> History:
         """Open (or create) the history, bringing its schema up to date.
 
-        A file path is SQLite: a missing file is created, a corrupt one moved aside and replaced.
-        A ``postgresql://`` URL (or :class:`PostgresURL`) is PostgreSQL.  Raises
-        :class:`HistoryError` only when the history cannot be used at all (an unwritable
-        directory, a database that refuses the connection).
+        A file path is SQLite: a missing file is created; a file that is not a smokegate history
+        is refused untouched; a damaged smokegate history is moved aside and replaced (with
+        ``recover``, else refused).  A ``postgresql://`` URL (or :class:`PostgresURL`) is
+        PostgreSQL.  Raises :class:`HistoryError` when the history cannot be used (not a history,
+        an unwritable directory, a database that refuses the connection).
         """
         where = source if isinstance(source, PostgresURL) else parse_source(source)
         if isinstance(where, PostgresURL):
             return cls(where, _Postgres(where))
-        return cls._open_sqlite(where, notice or (lambda _message: None))
+        return cls._open_sqlite(where, notice or (lambda _message: None), recover)
 
     @classmethod
-    def _open_sqlite(cls, path: Path, say: Callable[[str], None]) -> History:
+    def _open_sqlite(cls, path: Path, say: Callable[[str], None], recover: bool) -> History:
+        problem = sqlite_file_problem(path)
+        if problem:
+            raise HistoryError(problem)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -499,6 +607,8 @@ class History:
         except sqlite3.DatabaseError as exc:
             if not _is_corruption(exc):
                 raise HistoryError(f"{path}: cannot open the run history: {exc}") from None
+            if not recover:
+                raise HistoryError(f"run history {path} is damaged ({exc}); it was left as it is") from None
         with _file_lock(path):
             # Another process may have recovered the file while we waited for the lock.
             try:
@@ -553,7 +663,7 @@ class History:
         suite: str | None = None,
         maintenance: str | None = None,
     ) -> None:
-        """Store one finished run (a ``gate.json`` dict).  Recording a run id again replaces it.
+        """Store one finished run (a ``gate.json`` dict).  A run id already recorded is refused.
 
         ``maintenance`` names the window the run started in (:mod:`smokegate.ops.maintenance`): such a
         run is kept, labelled, but leaves streaks and availability alone.
@@ -623,27 +733,32 @@ class History:
         """Store prepared rows in one transaction (used by :meth:`record_gate` and the benchmark).
 
         Run rows follow :data:`RUN_COLUMNS`; rows of the first 21 columns (no location, no
-        suite) are accepted too.
+        suite) are accepted too.  A run id already recorded raises :class:`HistoryError` and stores
+        nothing: two runs given one id (a reused ``--run-id``) must not pass for one.
         """
         padded = [run + (None,) * (len(RUN_COLUMNS) - len(run)) for run in runs]
         if any(len(run) != len(RUN_COLUMNS) for run in padded):
             raise ValueError(f"run rows have {LEGACY_RUN_COLUMNS} or {len(RUN_COLUMNS)} columns")
-        updates = ", ".join(f"{column} = excluded.{column}" for column in RUN_COLUMNS[1:])
-        upsert = (
-            f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({_marks(len(RUN_COLUMNS))})"
-            f" ON CONFLICT (run_id) DO UPDATE SET {updates}"
-        )
-        with self._lock, self._b.transaction():
-            # Upsert first: a replaced run's row is then locked (PostgreSQL) until its old check
-            # rows are gone and the new ones are in, so two writers of one run id cannot interleave.
-            self._b.executemany(upsert, padded)
-            for run in padded:
-                self._b.execute("DELETE FROM checks WHERE run_id = ?", (run[0],))
-                self._b.execute("DELETE FROM figures WHERE run_id = ?", (run[0],))
-            self._b.executemany(f"INSERT INTO checks ({', '.join(CHECK_COLUMNS)}) VALUES ({_marks(17)})", checks)
-            if figures:
-                self._b.executemany("INSERT INTO figures (run_id, target, ts, name, value) VALUES (?, ?, ?, ?, ?)",
-                                    figures)
+        insert = f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({_marks(len(RUN_COLUMNS))})"
+        with self._lock:
+            try:
+                with self._b.transaction():
+                    for run in padded:
+                        earlier = self._b.execute("SELECT verdict, finished_at FROM runs WHERE run_id = ?", (run[0],))
+                        if earlier:
+                            raise _Duplicate(str(run[0]), str(earlier[0][0]), str(earlier[0][1]))
+                    # A concurrent writer of the same id fails here, on the primary key, and rolls back.
+                    self._b.executemany(insert, padded)
+                    self._b.executemany(f"INSERT INTO checks ({', '.join(CHECK_COLUMNS)}) VALUES ({_marks(17)})",
+                                        checks)
+                    if figures:
+                        self._b.executemany(
+                            "INSERT INTO figures (run_id, target, ts, name, value) VALUES (?, ?, ?, ?, ?)", figures)
+            except _Duplicate as duplicate:
+                raise HistoryError(
+                    f"{self.source}: run id {duplicate.run_id!r} is already recorded ({duplicate.verdict}, finished "
+                    f"{duplicate.finished}); this run was not recorded: give each run its own --run-id"
+                ) from None
 
     def record_notice(self, notice: Notice) -> None:
         with self._lock, self._b.transaction():

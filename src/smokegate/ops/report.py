@@ -38,6 +38,8 @@ SLOWEST = 10
 UNKNOWN_LOCATION = "(unknown)"  # runs recorded before locations were
 # Only these verdicts are availability samples: an ``error`` run could not judge the target.
 JUDGED = ("pass", "fail")
+# Periods up to this long are drawn hour by hour and never cut (see clamp).
+SHORT_PERIOD = timedelta(days=2)
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -47,7 +49,10 @@ def parse_since(text: str) -> timedelta:
     match = _SINCE.match(text)
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"--since wants a period like 24h, 7d, 90m or 2w, not {text!r}")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise ValueError(f"--since {text.strip()}: longer than any history can be") from None
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -146,6 +151,8 @@ class ReportData:
     checks: list[CheckStats]
     incidents: list[Incident]
     incidents_total: int
+    # The period asked for, when it reached back before the history began (``since`` is then shorter).
+    asked: timedelta | None = None
 
 
 def _bucket_size(since: timedelta) -> timedelta:
@@ -156,9 +163,34 @@ def _bucket_size(since: timedelta) -> timedelta:
     return timedelta(days=1)
 
 
+def history_begins(history: History) -> datetime | None:
+    """When the history began: its first run, or its creation when that was earlier (None: no trace of either)."""
+    first_run = history.query("SELECT MIN(ts) FROM runs")[0][0]
+    created = history.query("SELECT MIN(applied_at) FROM schema_migrations")[0][0]
+    moments = [datetime.fromtimestamp(float(first_run), UTC)] if first_run is not None else []
+    if created:
+        moments.append(datetime.fromisoformat(str(created)).astimezone(UTC))
+    return min(moments) if moments else None
+
+
+def clamp(since: timedelta, now: datetime, begins: datetime | None) -> tuple[timedelta, timedelta | None]:
+    """The period to cover: ``since``, except that a period of days (longer than two) starts no earlier
+    than the day the history began (``--since 99999d`` is not 274 years of empty bars).  The second
+    value is the period asked for when it was cut, else None.  A day or two is always as asked: at most
+    48 hourly bars, and a daily report stays a daily report however young the history."""
+    if begins is None or since <= SHORT_PERIOD:
+        return since, None
+    start = begins.replace(hour=0, minute=0, second=0, microsecond=0)
+    if since <= now - start:
+        return since, None
+    return max(now - start, SHORT_PERIOD), since
+
+
 def collect(history: History, *, since: timedelta, now: datetime | None = None) -> ReportData:
-    """Everything the page shows, computed from the runs finished in ``[now - since, now]``."""
+    """Everything the page shows, computed from the runs finished in ``[now - since, now]`` (``since``
+    cut at the history's beginning: see :func:`clamp`)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
+    since, asked = clamp(since, now, history_begins(history))
     start = now - since
     start_ts, end_ts = start.timestamp(), now.timestamp()
     size = _bucket_size(since)
@@ -238,6 +270,7 @@ def collect(history: History, *, since: timedelta, now: datetime | None = None) 
         checks=sorted(checks.values(), key=lambda c: (c.target, c.check)),
         incidents=incidents,
         incidents_total=total,
+        asked=asked,
     )
 
 
@@ -322,9 +355,11 @@ def write_report(
     since: timedelta,
     now: datetime | None = None,
     notice: Callable[[str], None] | None = None,
+    recover: bool = True,
 ) -> Path:
-    """Render the report for ``history_path`` into ``out`` and return ``out``."""
-    with History.open(history_path, notice=notice) as history:
+    """Render the report for ``history_path`` into ``out`` and return ``out`` (``recover``: see
+    :meth:`History.open`)."""
+    with History.open(history_path, notice=notice, recover=recover) as history:
         page = build_report(history, since=since, now=now)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")

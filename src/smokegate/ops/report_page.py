@@ -64,11 +64,24 @@ def duration(delta: timedelta) -> str:
 
 
 def period(since: timedelta) -> str:
-    hours = since.total_seconds() / 3600
-    if hours % 24 == 0:
-        days = int(hours // 24)
-        return f"{days} day{'s' if days != 1 else ''}"
-    return f"{hours:g} hours"
+    """``24 hours``... in words: ``7 days``, ``1 hour``, ``90 minutes``."""
+    minutes = max(1, round(since.total_seconds() / 60))
+    for size, unit in ((7 * 24 * 60, "week"), (24 * 60, "day"), (60, "hour"), (1, "minute")):
+        if minutes >= size and minutes % size == 0 and not (unit == "week" and minutes // size == 1):
+            count = int(minutes // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{minutes} minutes"
+
+
+def title(data: ReportData) -> str:
+    """Daily only for the day it covers, weekly only for the week; any other period says what it is."""
+    if data.asked is not None:
+        return f"Health report, last {period(data.since)}: the whole history"
+    if data.since == timedelta(hours=24):
+        return "Daily health report"
+    if data.since == timedelta(days=7):
+        return "Weekly health report"
+    return f"Health report, last {period(data.since)}"
 
 
 def raw(value: float | None) -> str:
@@ -374,7 +387,6 @@ def page(data: ReportData, trends: Mapping[TrendKey, list[float | None]] | None 
 
     trends = trends or {}
     hours = data.since.total_seconds() / 3600
-    title = "Daily health report" if hours <= 24 else f"Health report, last {period(data.since)}"
     step = trend_step(data.since)
     by_target: dict[str, list[CheckStats]] = defaultdict(list)
     for check in data.checks:
@@ -384,10 +396,12 @@ def page(data: ReportData, trends: Mapping[TrendKey, list[float | None]] | None 
         (rank, check, f"{100 * (check.p95 or 0.0) / check.budget:.0f} %" if check.budget else "–")
         for rank, check in enumerate(timed[:SLOWEST], start=1)
     ]
+    cut = (f" (asked for the last {period(data.asked)}; the history begins there)"
+           if data.asked is not None else "")
     return Page(
-        title=title,
+        title=title(data),
         hours=hours,
-        period_line=(f"{when(data.start)} to {when(data.generated_at)} · from {data.history_name} · goal "
+        period_line=(f"{when(data.start)} to {when(data.generated_at)}{cut} · from {data.history_name} · goal "
                      f"{AVAILABILITY_GOAL} % availability (share of runs whose gate verdict was pass)"),
         cards=[_card(stats, AVAILABILITY_GOAL) for stats in data.targets],
         availability=[_availability_chart(stats, data.bucket, AVAILABILITY_GOAL) for stats in data.targets],

@@ -26,10 +26,12 @@ recorded in one transaction at its end, or not at all).
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -51,6 +53,26 @@ from smokegate.ops.watch_config import SUITE_NAMES
 HEALTH_FEATURES = ("health", "database", "deployment")
 STOP_GRACE_S = 5.0
 WAIT_STEP_S = 0.5
+
+
+class WatchSetupError(Exception):
+    """An option the watcher cannot start with; the message names the option and its value."""
+
+
+def metrics_problem(port: int, address: str, exc: OSError | UnicodeError) -> str:
+    """Why ``--metrics-port``/``--metrics-address`` cannot serve, naming the option that is wrong."""
+    if isinstance(exc, UnicodeError):
+        return f"--metrics-address {address!r}: not an address to serve metrics on ({exc})"
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, socket.gaierror):
+        return f"--metrics-address {address!r}: not an address to serve metrics on ({reason})"
+    if exc.errno == errno.EADDRINUSE:
+        return f"--metrics-port {port}: already in use on {address} (another process listens there; pick another port)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"--metrics-address {address!r}: not an address of this machine ({reason})"
+    if exc.errno == errno.EACCES:
+        return f"--metrics-port {port}: permission denied ({reason}; ports below 1024 need privileges)"
+    return f"--metrics-port {port} on --metrics-address {address!r}: cannot serve metrics ({reason})"
 
 
 @dataclass(frozen=True)
@@ -171,10 +193,14 @@ class Watcher:
                 "PYTHONDONTWRITEBYTECODE is set: pytest cannot cache the modules it rewrites, so every run "
                 "compiles them again; unset it for the watcher"
             )
-        self._runner = make_runner(options.runner)
         if options.metrics_port is not None:
-            self.metrics_port = self.metrics.serve(options.metrics_port, options.metrics_address)
+            # Before the runner starts: a port or address that cannot serve stops the watcher at once.
+            try:
+                self.metrics_port = self.metrics.serve(options.metrics_port, options.metrics_address)
+            except (OSError, UnicodeError) as exc:  # UnicodeError: a name the resolver cannot even encode
+                raise WatchSetupError(metrics_problem(options.metrics_port, options.metrics_address, exc)) from None
             self._say(f"metrics on http://{options.metrics_address}:{self.metrics_port}/metrics")
+        self._runner = make_runner(options.runner)
         slots = self._plan(time.time())
         history = options.history if isinstance(options.history, PostgresURL) else options.history.resolve()
         runner = options.runner

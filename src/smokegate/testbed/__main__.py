@@ -15,13 +15,25 @@ from smokegate.testbed.instance import AlreadyRunning
 from smokegate.testbed.server import ListenerError, TestbedServer
 
 
+def _port(text: str) -> int:
+    """A TCP port, 0 to 65535 (0 picks a free one): argparse's usage message otherwise."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0 to 65535; 0 picks a free one)")
+    return port
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m smokegate.testbed", description=__doc__)
     parser.add_argument("--state-dir", type=Path, default=Path(".smokegate/testbed"),
                         help="where the CA and testbed.json (URLs, admin token) are written")
-    parser.add_argument("--https-port", type=int, default=8443, help="0 picks a free port")
-    parser.add_argument("--http-port", type=int, default=8080, help="0 picks a free port")
-    parser.add_argument("--admin-port", type=int, default=0)
+    parser.add_argument("--https-port", type=_port, default=8443, help="0 picks a free port (default 8443)")
+    parser.add_argument("--http-port", type=_port, default=8080, help="0 picks a free port (default 8080)")
+    parser.add_argument("--admin-port", type=_port, default=0,
+                        help="the admin API's port on 127.0.0.1 (default 0: a free port; testbed.json names it)")
     parser.add_argument("--fault", action="append", default=[], metavar="NAME",
                         help="switch a fault on at start (repeatable); see --list-faults")
     parser.add_argument("--version", dest="build_version", default=None, help="build SHA /api/health reports")
@@ -44,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         chaos = ChaosSettings.parse(args.chaos) if args.chaos is not None else None
     except ChaosSpecError as exc:
         parser.error(f"--chaos: {exc}")
+    try:
+        args.state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"--state-dir {args.state_dir}: cannot use it as the testbed's directory ({exc.strerror or exc})")
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     server = TestbedServer(
         state_dir=args.state_dir, https_port=args.https_port, http_port=args.http_port,
