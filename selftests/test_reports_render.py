@@ -197,15 +197,22 @@ def test_the_failing_report_lists_the_blocking_checks(runs: Runs, report_browser
     assert set(blocking) == {
         "smoke/test_health.py::test_database_latency_within_budget",
         "smoke/test_pages.py::test_page_answers_200[pricing]",
-        "smoke/test_pages.py::test_page_shows_expected_text[pricing]",
         BROWSER_CHECK,
         BORROWING_CHECK,
     }, runs.runs["fail"].output[-3000:]
+    # The 500 page lacks its text because it is an error page: one finding, the text check its consequence.
+    page_500 = "smoke/test_pages.py::test_page_answers_200[pricing]"
+    text_id = "smoke/test_pages.py::test_page_shows_expected_text[pricing]"
+    text_check = next(c for c in gate["failed"] if c["check"] == text_id)
+    assert text_check["consequence_of"] == page_500 and not text_check["blocking"]
+    assert blocking[page_500]["consequences"] == [text_check["check"]]
     path = _report(runs, "fail")
     page = _open(report_browser, path)
     try:
         items = page.locator("#sg-decisive li.blocking")
         assert items.count() == len(blocking)
+        finding = page.locator('#sg-decisive li[data-check="smoke/test_pages.py::test_page_answers_200[pricing]"]')
+        assert "also failing (1)" in finding.inner_text() and "test_page_shows_expected_text" in finding.inner_text()
         for check, data in blocking.items():
             item = page.locator(f'#sg-decisive li[data-check="{check}"]')
             text = item.inner_text()

@@ -24,7 +24,8 @@ def spy(self, bucket):
 
 templating._CompiledTemplates.load_bytecode = spy
 cells = templating.render("_row_cells.html.j2", severity="high", rank=1, blocking=True,
-                          figures="612 ms / 500 ms", text="GET /api/plans answered in 612 ms", kind="budget-exceeded")
+                          figures="612 ms / 500 ms", text="GET /api/plans answered in 612 ms", kind="budget-exceeded",
+                          check="api/plans", consequence_of=None)
 print(json.dumps({"cells": cells, "from_cache": loaded}))
 """
 
