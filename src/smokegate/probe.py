@@ -14,9 +14,21 @@ Rules of trust for what can go wrong on the way (see :mod:`smokegate.failures`):
   the network failed, which says nothing about the target;
 - a *lasting* one (DNS failure, refused connection, TLS handshake or certificate failure) is not
   retried and raises :class:`TargetUnreachable`: hiding it would hide an outage;
-- an answer is read for at most ``timeout_s`` and :data:`MAX_ANSWER_BYTES`: a body that never
-  ends, or one larger than any page or API answer should be, raises :class:`UnusableAnswer`, a
-  finding about the target, with the connection closed and memory bounded.
+- an exchange lasts at most ``timeout_s`` from the request to the last byte of the answer: every
+  read and write of its connection is bounded by that deadline (:func:`_bound_io`), so an answer
+  dripping a byte at a time, headers included, cannot hold a check past its timeout;
+- an answer is read for at most ``timeout_s`` and :data:`MAX_ANSWER_BYTES` *decoded*
+  (:mod:`smokegate.bodies`): a body that never ends, one larger than any page or API answer should
+  be (a gzip bomb included), or one that does not decode as its ``Content-Encoding`` says, raises
+  :class:`UnusableAnswer`, a finding about the target, with the connection closed and memory bounded;
+- an answer httpx cannot parse (an invalid status line, a header line without a colon, a broken
+  chunk) is retried once like a cut connection (a reused connection can carry the previous answer's
+  extra bytes) and is then :class:`~smokegate.failures.Inconclusive`, saying what was not HTTP.
+
+Redirects are read, never followed, and never handed to httpx: it builds the next request of a
+redirect even with ``follow_redirects=False`` and raises on a legal ``Location`` it cannot parse
+(``https:host``; encode/httpx#3706).  The probe hides ``Location`` from httpx and gives the checks
+the answer's own headers; they resolve it as a browser does (:mod:`smokegate.checks.redirects`).
 """
 
 from __future__ import annotations
@@ -25,14 +37,17 @@ import errno
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpcore
 import httpx
 
 from smokegate import __version__
+from smokegate.bodies import ACCEPT_ENCODING, BoundedDecoder, Oversized, Undecodable
 from smokegate.config import Target
 from smokegate.failures import CheckFailure, FailureKind, Inconclusive
 from smokegate.timing import Samples
@@ -184,7 +199,57 @@ def describe_transport_error(exc: BaseException, timeout_s: float | None = None)
     if isinstance(exc, httpx.RemoteProtocolError) and "complete message body" in text:
         received = re.search(r"\((received [^)]*)\)", text)
         return "the connection closed in the middle of the answer" + (f" ({received.group(1)})" if received else "")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        # h11 refused the answer itself: "illegal status line", "illegal header line", "Invalid chunk"...
+        return f"the answer is not valid HTTP/1.1 ({text[:200]})"
     return f"{type(exc).__name__}: {text}"
+
+
+# The deadline of the exchange this thread is sending (perf_counter seconds), read by every I/O call
+# of its connection: one probe is shared by a burst's threads, each with its own exchange.
+_deadline = threading.local()
+# The key under which the answer's own headers travel past httpx (see _hide_location).
+_HEADERS = "smokegate.headers"
+
+
+def _within_deadline(timeout: float | None, late: type[httpcore.TimeoutException]) -> float | None:
+    """The timeout of one socket read or write: httpx's own, shortened to what is left of the deadline."""
+    deadline: float | None = getattr(_deadline, "at", None)
+    if deadline is None:
+        return timeout
+    remaining = deadline - time.perf_counter()
+    if remaining <= 0:
+        raise late("the exchange's deadline passed")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+def _bound_io(stream: Any) -> None:
+    """Bound every read and write of a connection's stream by the deadline of the exchange using it.
+
+    httpx's timeouts are per socket call: an answer that sends a byte every second never times out
+    with a 10 s read timeout.  The stream is httpcore's ``NetworkStream`` (its documented interface:
+    ``read(max_bytes, timeout)``, ``write(buffer, timeout)``), handed over by the trace extension when
+    the connection is made, so a reused connection stays bounded.
+    """
+    if stream is None or getattr(stream, "_smokegate_bounded", False):
+        return
+    read, write = stream.read, stream.write
+
+    def bounded_read(max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = read(max_bytes, _within_deadline(timeout, httpcore.ReadTimeout))
+        return data
+
+    def bounded_write(buffer: bytes, timeout: float | None = None) -> None:
+        write(buffer, _within_deadline(timeout, httpcore.WriteTimeout))
+
+    stream.read, stream.write, stream._smokegate_bounded = bounded_read, bounded_write, True
+
+
+def _hide_location(response: httpx.Response) -> None:
+    """A response hook: httpx never sees the answer's ``Location`` (see the module docstring)."""
+    if "location" in response.headers:
+        response.extensions = {**response.extensions, _HEADERS: response.headers}
+        response.headers = httpx.Headers([(k, v) for k, v in response.headers.raw if k.lower() != b"location"])
 
 
 class _Trace:
@@ -193,6 +258,8 @@ class _Trace:
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
         self.marks.setdefault(event, time.perf_counter())
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            _bound_io(info.get("return_value"))
 
     def span(self, name: str) -> float | None:
         start = self.marks.get(f"{name}.started")
@@ -223,10 +290,10 @@ class Probe:
         # Vercel's automation bypass header on the target's own origin only (smokegate.vercel).
         bypass = self.target.bypass()
         self.client = httpx.Client(
-            event_hooks={"request": [bypass.request_hook()] if bypass else []},
+            event_hooks={"request": [bypass.request_hook()] if bypass else [], "response": [_hide_location]},
             verify=self.target.ssl_context(),
             timeout=httpx.Timeout(self.target.timeout_s, connect=min(self.target.timeout_s, 5.0)),
-            headers={"user-agent": USER_AGENT, **self.extra_headers},
+            headers={"user-agent": USER_AGENT, "accept-encoding": ACCEPT_ENCODING, **self.extra_headers},
             follow_redirects=False,
             # A synthetic check should see the deployment, not a proxy configured in the environment.
             trust_env=False,
@@ -255,12 +322,17 @@ class Probe:
         first_reason = ""
         for attempt in (1, 2):
             trace = _Trace()
-            request = self.client.build_request(method, url, extensions={**extensions, "trace": trace}, **kwargs)
+            try:
+                request = self.client.build_request(method, url, extensions={**extensions, "trace": trace}, **kwargs)
+            except httpx.InvalidURL as exc:
+                # A URL the target's own answer led to (a redirect hop, a script's src) that httpx cannot send.
+                raise Inconclusive(f"{method} {url}: the suite cannot send a request to this URL ({exc})") from None
             self.requests_sent += 1
             if self.on_request is not None:
                 self.on_request()
             started = time.perf_counter()
             answered = False
+            _deadline.at = started + self.target.timeout_s
             try:
                 response = self.client.send(request, stream=True)
                 answered = True
@@ -284,6 +356,8 @@ class Probe:
                         f" ({method} {url}, 2 attempts)")
                 # Not chained: the step was retried already, so nothing should retry the whole check.
                 raise Inconclusive(reason) from None
+            finally:
+                _deadline.at = None
             finished = time.perf_counter()
             headers_done = trace.first("receive_response_headers.complete") or finished
             timing = Timing(
@@ -296,7 +370,7 @@ class Probe:
                 method=method,
                 url=str(request.url),
                 status=response.status_code,
-                headers=response.headers,
+                headers=response.extensions.get(_HEADERS, response.headers),
                 text=_decode(body, response.charset_encoding),
                 timing=timing,
                 http_version=response.http_version,
@@ -305,25 +379,45 @@ class Probe:
         raise RuntimeError("unreachable: the loop returns or raises")  # pragma: no cover
 
     def _read_bounded(self, response: httpx.Response, method: str, url: str, started: float) -> bytes:
-        """The body, read for at most ``timeout_s`` in all and :attr:`max_answer_bytes` (decoded)."""
+        """The body, read for at most ``timeout_s`` in all and :attr:`max_answer_bytes` decoded."""
         deadline = started + self.target.timeout_s
+        decoder = BoundedDecoder(response.headers.get_list("content-encoding", split_commas=True),
+                                 self.max_answer_bytes)
         chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.max_answer_bytes:
-                raise UnusableAnswer(
-                    f"{method} {url} answered {response.status_code} with more than "
-                    f"{_mib(self.max_answer_bytes)} (declared length {response.headers.get('content-length', 'none')});"
-                    " stopped reading there: no page or API answer should be this large"
-                )
-            chunks.append(chunk)
-            if time.perf_counter() > deadline:
-                raise UnusableAnswer(
-                    f"{method} {url} answered {response.status_code} but the body did not end within "
-                    f"{self.target.timeout_s:g} s ({size} bytes received); stopped reading there"
-                )
+        received = 0
+        last = started
+        try:
+            for raw in response.iter_raw():
+                received += len(raw)
+                last = time.perf_counter()
+                chunks.append(decoder.feed(raw))
+                if last > deadline:
+                    raise UnusableAnswer(self._endless(response, method, url, received))
+            chunks.append(decoder.flush())
+        except Oversized:
+            raise UnusableAnswer(
+                f"{method} {url} answered {response.status_code} with more than {_mib(self.max_answer_bytes)}"
+                f"{' decoded' if decoder.layers else ''} (declared length "
+                f"{response.headers.get('content-length', 'none')}"
+                f"{', content-encoding ' + response.headers.get('content-encoding', '') if decoder.layers else ''});"
+                " stopped reading there: no page or API answer should be this large") from None
+        except Undecodable as exc:
+            raise UnusableAnswer(
+                f"{method} {url} answered {response.status_code} with a body that does not decode as its "
+                f"Content-Encoding {response.headers.get('content-encoding', '')!r} says ({exc}): a browser "
+                "shows an error page (ERR_CONTENT_DECODING_FAILED)") from None
+        except httpx.TimeoutException:
+            # Cut by the deadline while the body kept coming: it does not end (the server's doing).
+            # Silent for a while before the deadline: a stall on the way, which the retry policy handles.
+            now = time.perf_counter()
+            if now >= deadline and now - last < min(1.0, self.target.timeout_s / 4):
+                raise UnusableAnswer(self._endless(response, method, url, received)) from None
+            raise
         return b"".join(chunks)
+
+    def _endless(self, response: httpx.Response, method: str, url: str, received: int) -> str:
+        return (f"{method} {url} answered {response.status_code} but the body did not end within "
+                f"{self.target.timeout_s:g} s ({received} bytes received); stopped reading there")
 
     def get(self, path_or_url: str, **kwargs: Any) -> Exchange:
         return self.request("GET", path_or_url, **kwargs)

@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from smokegate import vercel
+from smokegate.checks import redirects
 from smokegate.config import Target
 from smokegate.failures import Inconclusive
 from smokegate.probe import Exchange, Probe, TargetUnreachable, UnusableAnswer
@@ -116,11 +117,12 @@ def _follow(probe: Probe, answer: Exchange) -> Exchange:
     Redirects to another origin are not followed (no request leaves the target); the checks judge
     the redirect itself.
     """
-    origin = urlsplit(answer.url)[:2]
+    origin = redirects.origin(answer.url)
     seen = [_path(answer.url)]
-    while 300 <= answer.status < 400 and answer.headers.get("location"):
-        url = urljoin(answer.url, answer.headers["location"])
-        if urlsplit(url)[:2] != origin:
+    while 300 <= answer.status < 400 and answer.headers.get("location") is not None:
+        # Resolved as a browser does (WHATWG URL): a Location it cannot parse goes nowhere.
+        url = redirects.resolve(answer.url, answer.headers["location"])
+        if url is None or redirects.origin(url) != origin:
             return answer
         step = _path(url)
         if step in seen or len(seen) > MAX_REDIRECTS:
