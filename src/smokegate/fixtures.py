@@ -39,10 +39,13 @@ def target(smokegate_run: SmokegateRun) -> Target:
 
 @pytest.fixture(scope="session")
 def probe(smokegate_run: SmokegateRun) -> Iterator[Probe]:
-    """A timed, counted HTTP client for the target, shared by the checks of one worker."""
+    """A timed, counted HTTP client for the target, shared by the checks of one worker.
+
+    Its checks judge availability: a 503 with Retry-After is theirs to report (smokegate.intercepted)."""
+    from smokegate.intercepted import About
     from smokegate.probe import Probe
 
-    with Probe(smokegate_run.target, on_request=smokegate_run.count_request) as client:
+    with Probe(smokegate_run.target, on_request=smokegate_run.count_request, about=About.AVAILABILITY) as client:
         yield client
 
 

@@ -60,6 +60,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from smokegate.failures import UNDETERMINED
 from smokegate.severity import SEVERITIES, at_or_above, severity_rank
 
 Outcome = Literal["passed", "failed", "skipped"]
@@ -67,7 +68,7 @@ Verdict = Literal["pass", "fail", "error"]
 ErrorKind = Literal["usage", "inconclusive", "not-run", "internal", "interrupted", "no-checks"]
 SCHEMA_VERSION = 2
 # Failure kinds that say the run could not judge the check, not that the target failed it.
-UNDETERMINED_KINDS = ("network", "suite-error")
+UNDETERMINED_KINDS = tuple(sorted(UNDETERMINED))
 EXIT_CODES: dict[ErrorKind | Verdict, int] = {
     "pass": 0, "fail": 1, "inconclusive": 2, "not-run": 2, "interrupted": 2, "no-checks": 2,
     "internal": 3, "usage": 4,

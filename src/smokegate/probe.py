@@ -41,7 +41,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpcore
 import httpx
@@ -50,6 +50,7 @@ from smokegate import __version__
 from smokegate.bodies import ACCEPT_ENCODING, BoundedDecoder, Oversized, Undecodable
 from smokegate.config import Target
 from smokegate.failures import CheckFailure, FailureKind, Inconclusive
+from smokegate.intercepted import About, interception
 from smokegate.timing import Samples
 
 # page_samples(path) -> the exchanges and their timing samples (see tests/conftest.py).
@@ -60,6 +61,8 @@ USER_AGENT = f"smokegate/{__version__} (synthetic monitoring)"
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 # Methods a second attempt cannot harm even when the first one's answer had started (RFC 9110 9.2.2).
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+# Past a Retry-After before asking again: it counts whole seconds, and a clock-aligned window ends on one.
+WAIT_MARGIN_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -285,6 +288,11 @@ class Probe:
     # Requests that needed a second attempt because of a transient network error.
     retries: int = 0
     max_answer_bytes: int = MAX_ANSWER_BYTES
+    # What the checks using this probe judge (smokegate.intercepted); None: every answer is returned as
+    # it came (reachability reads them itself).  A request may say otherwise with ``about=``.
+    about: About | None = About.BEHAVIOUR
+    # Requests waited for and sent again because a rate limiter or a maintenance front asked to wait.
+    waits: int = 0
 
     def __post_init__(self) -> None:
         # Vercel's automation bypass header on the target's own origin only (smokegate.vercel).
@@ -311,12 +319,38 @@ class Probe:
     def url(self, path_or_url: str) -> str:
         return path_or_url if "://" in path_or_url else self.target.url(path_or_url)
 
-    def request(self, method: str, path_or_url: str, **kwargs: Any) -> Exchange:
+    def request(self, method: str, path_or_url: str, *, about: About | Literal["probe"] | None = "probe",
+                **kwargs: Any) -> Exchange:
         """Send one request, retrying once on a transient network error (see the module docstring).
 
+        An answer the check cannot judge (:mod:`smokegate.intercepted`: a 429, a challenge...) is
+        waited for once when it asks for a wait the target's ``rate_limit.max_wait_s`` allows, then
+        is :class:`~smokegate.failures.Inconclusive` (kind ``intercepted``), never a finding.
+
         Raises :class:`TargetUnreachable` (lasting: no answer), :class:`~smokegate.failures.Inconclusive`
-        (transient, twice) or :class:`UnusableAnswer` (an endless or oversized answer).
+        (transient, twice; or intercepted) or :class:`UnusableAnswer` (an endless or oversized answer).
         """
+        judges = self.about if about == "probe" else about
+        answer = self._exchange(method, path_or_url, **kwargs)
+        if judges is None:
+            return answer
+        found = interception(answer.status, answer.headers, answer.text, judges)
+        max_wait_s = self.target.security.rate_limit.max_wait_s
+        if found is not None and found.wait_s is not None and found.wait_s <= max_wait_s:
+            # Asked to come back later (a rerun inside the target's rate-limit window): once, as asked.
+            self.waits += 1
+            time.sleep(found.wait_s + WAIT_MARGIN_S)
+            answer = self._exchange(method, path_or_url, **kwargs)
+            found = interception(answer.status, answer.headers, answer.text, judges)
+        if found is None:
+            return answer
+        waited = ""
+        if found.wait_s is not None:
+            waited = (f" (it asks to wait {found.wait_s:.0f} s, longer than the {max_wait_s:g} s the suite waits: "
+                      "rate_limit.max_wait_s)" if found.wait_s > max_wait_s else " (again after the wait it asked for)")
+        raise Inconclusive(found.describe(method, answer.url) + waited, FailureKind.INTERCEPTED)
+
+    def _exchange(self, method: str, path_or_url: str, **kwargs: Any) -> Exchange:
         url = self.url(path_or_url)
         extensions = kwargs.pop("extensions", {})
         first_reason = ""

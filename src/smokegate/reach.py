@@ -68,7 +68,8 @@ class Reachability:
 
 def probe_target(target: Target) -> Reachability:
     """GET the health endpoint once (a retry on a transient error); report reachability and the build."""
-    with Probe(target) as probe:
+    # Every answer as it came (about=None): reachability tells protection and web pages apart itself.
+    with Probe(target, about=None) as probe:
         try:
             answer = probe.get(target.health.path, headers={"cache-control": "no-cache"})
             final = _follow(probe, answer)

@@ -301,6 +301,7 @@ def rate_limit_run(
     by at most two requests per spoofable client-IP header; sent once per run (by whichever process
     needs it first, the others read it), after which the limit's wait runs out in the background
     (:mod:`smokegate.security.ratelimit_run`)."""
+    from smokegate.intercepted import About
     from smokegate.probe import Probe
     from smokegate.security.ratelimit_run import LiftWatch, send_burst
     from smokegate.shared import Held, once
@@ -312,7 +313,8 @@ def rate_limit_run(
     window: list[Held] = []
 
     def send(headers: Mapping[str, str] | None = None) -> Exchange:
-        return probe.request(limit.method, limit.path, json=limit.json_body, headers=dict(headers or {}))
+        return probe.request(limit.method, limit.path, json=limit.json_body, headers=dict(headers or {}),
+                             about=About.RATE_LIMIT)
 
     def make() -> RateLimitRun:
         window.append(locks.hold_window(limit.path, f"the rate-limit window on {limit.path}"))
@@ -329,7 +331,7 @@ def rate_limit_run(
         yield run
         return
     # Its own connection, uncounted here: the check that judges the answer counts its requests.
-    with Probe(target) as lift_probe:
+    with Probe(target, about=About.RATE_LIMIT) as lift_probe:
         watch = LiftWatch(run, lambda: lift_probe.request(limit.method, limit.path, json=limit.json_body),
                           lambda: lift_probe.requests_sent, smokegate_run.shared_dir, window[0]).start()
         try:
