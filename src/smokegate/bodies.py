@@ -5,18 +5,30 @@ httpx decodes ``Content-Encoding`` a network chunk at a time with no limit on th
 size cap sees a byte.  :class:`BoundedDecoder` decodes the same encodings httpx does without
 optional packages (``gzip``, ``deflate``; an unknown coding is passed through, as httpx does), and
 never produces more than ``limit + 1`` bytes from any layer, so the probe can stop at its cap.
+:func:`parse_json` reads a JSON body without letting its nesting crash the reader.
 
 Pure logic: no network.
 """
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Sequence
+from typing import Any
 
 # What the probe asks for: exactly what it can decode bounded (httpx would add br/zstd when their
 # packages happen to be installed, and decode those unbounded).
 ACCEPT_ENCODING = "gzip, deflate"
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads`` for a body the target sent: JSON nested past the parser's recursion limit is a
+    ``ValueError`` like any other broken JSON (``json.loads`` raises ``RecursionError``)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested deeper than the parser goes") from None
 
 
 class Oversized(Exception):

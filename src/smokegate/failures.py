@@ -182,9 +182,15 @@ RERUN_PATTERNS: tuple[str, ...] = (
     rf"^(?:{'|'.join(NETWORK_ERROR_TYPES)})\b",
     rf"^Error: [\w.]+: {PLAYWRIGHT_NETWORK}",
 )
+# The same codes found anywhere in a text: without PLAYWRIGHT_NETWORK's leading "[^\n]*?", which an
+# unanchored search tries from every position (quadratic: 40 s on one failure quoting a 100 kB line).
+_PLAYWRIGHT_ANYWHERE = (
+    r"net::ERR_(?:CONNECTION_(?:RESET|CLOSED|ABORTED|TIMED_OUT)|TIMED_OUT|EMPTY_RESPONSE|NETWORK_CHANGED)"
+    r"|\b(?:ECONNRESET|EPIPE|ECONNABORTED|ETIMEDOUT)\b|socket hang up"
+)
 _NETWORK_LINE = re.compile(
     rf"^E?\s*(?:[\w.]+\.)?(?:{'|'.join((*NETWORK_ERROR_TYPES, 'Inconclusive', 'TargetUnreachable'))})\b"
-    rf"|{PLAYWRIGHT_NETWORK}",
+    rf"|{_PLAYWRIGHT_ANYWHERE}",
     re.M,
 )
 

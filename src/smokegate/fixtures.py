@@ -79,13 +79,14 @@ def page_samples(target: Target, probe: Probe) -> Sampler:
     """``page_samples(path)``: the page fetched ``page_samples`` times in a row, cached per run.
 
     Status, text and timing checks of one page read the same answers, which keeps the request
-    count per page at N instead of 3N.
+    count per page at N instead of 3N; a page that could not be read is remembered as such too.
     """
-    cache: dict[str, tuple[list[Exchange], Samples]] = {}
+    from smokegate.probe import remembered
+
+    cache: dict[str, tuple[list[Exchange], Samples] | BaseException] = {}
 
     def sample(path: str) -> tuple[list[Exchange], Samples]:
-        if path not in cache:
-            cache[path] = probe.sample("GET", path, target.page_samples, headers={"accept": "text/html"})
-        return cache[path]
+        return remembered(cache, path, lambda: probe.sample("GET", path, target.page_samples,
+                                                            headers={"accept": "text/html"}))
 
     return sample

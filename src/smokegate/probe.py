@@ -41,13 +41,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpcore
 import httpx
 
 from smokegate import __version__
-from smokegate.bodies import ACCEPT_ENCODING, BoundedDecoder, Oversized, Undecodable
+from smokegate.bodies import ACCEPT_ENCODING, BoundedDecoder, Oversized, Undecodable, parse_json
 from smokegate.config import Target
 from smokegate.failures import CheckFailure, FailureKind, Inconclusive
 from smokegate.intercepted import About, interception
@@ -114,9 +114,8 @@ class Exchange:
     attempts: int = 1
 
     def json(self) -> Any:
-        import json
-
-        return json.loads(self.text)
+        """The body as JSON; ValueError when it is not (deep nesting included)."""
+        return parse_json(self.text)
 
 
 class TargetUnreachable(Exception):
@@ -460,6 +459,24 @@ class Probe:
         """Send the same request ``n`` times in a row; return the exchanges and their total times."""
         exchanges = [self.request(method, path_or_url, **kwargs) for _ in range(n)]
         return exchanges, Samples.of([x.timing.total_ms for x in exchanges])
+
+
+T = TypeVar("T")
+
+
+def remembered(cache: dict[str, T | BaseException], key: str, fetch: Callable[[], T]) -> T:
+    """``fetch()`` once per key, its answer *or what kept it* (a network fault, an unusable answer):
+    a page the probe could not read is one "could not be determined" for every check reading it, not
+    one more request (and one more 16 MiB download, or timeout) per check."""
+    if key not in cache:
+        try:
+            cache[key] = fetch()
+        except (Inconclusive, UnusableAnswer, TargetUnreachable) as exc:
+            cache[key] = exc
+    found = cache[key]
+    if isinstance(found, BaseException):
+        raise found.with_traceback(None)
+    return found
 
 
 def _decode(body: bytes, charset: str | None) -> str:

@@ -19,13 +19,12 @@ in a row to answer is down for its users too, so a persisting network fault here
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from smokegate import vercel
-from smokegate.checks import redirects
+from smokegate.checks import urls
 from smokegate.config import Target
 from smokegate.failures import Inconclusive
 from smokegate.probe import Exchange, Probe, TargetUnreachable, UnusableAnswer
@@ -94,7 +93,7 @@ def probe_target(target: Target) -> Reachability:
                             kind=NOT_THE_PLATFORM)
     version = None
     try:
-        body = json.loads(final.text)
+        body = final.json()
         if isinstance(body, dict) and isinstance(body.get("version"), str):
             version = body["version"]
     except ValueError:
@@ -118,12 +117,12 @@ def _follow(probe: Probe, answer: Exchange) -> Exchange:
     Redirects to another origin are not followed (no request leaves the target); the checks judge
     the redirect itself.
     """
-    origin = redirects.origin(answer.url)
+    origin = urls.origin(answer.url)
     seen = [_path(answer.url)]
     while 300 <= answer.status < 400 and answer.headers.get("location") is not None:
         # Resolved as a browser does (WHATWG URL): a Location it cannot parse goes nowhere.
-        url = redirects.resolve(answer.url, answer.headers["location"])
-        if url is None or redirects.origin(url) != origin:
+        url = urls.resolve(answer.url, answer.headers["location"])
+        if url is None or urls.origin(url) != origin:
             return answer
         step = _path(url)
         if step in seen or len(seen) > MAX_REDIRECTS:

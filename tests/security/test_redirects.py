@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from smokegate.checks import redirects
+from smokegate.checks import redirects, urls
 from smokegate.config import Target
 from smokegate.probe import Probe
 from smokegate.security.config import ReturnRoute, SecurityConfig
@@ -27,7 +27,7 @@ MAX_HOPS = 3
 def _lands_off_site(probe: Probe, target: Target, path: str, query: dict[str, str]) -> str | None:
     """Where the browser ends up off-site (on the probe's hostile host), following same-origin hops."""
     url = target.url(path) + "?" + urlencode(query)
-    origin = redirects.origin(target.base_url)
+    origin = urls.origin(target.base_url)
     for _ in range(MAX_HOPS):
         answer = fresh(probe).get(url, headers={"accept": "text/html"})
         hop = redirects.next_hop(url, answer.status, answer.headers, answer.text)
@@ -35,7 +35,7 @@ def _lands_off_site(probe: Probe, target: Target, path: str, query: dict[str, st
             return None
         if redirects.lands_on(hop):
             return hop
-        if redirects.origin(hop) != origin:
+        if urls.origin(hop) != origin:
             return None  # handed to another origin (an identity provider) that validates it itself
         url = hop
     return None

@@ -6,9 +6,10 @@ compares the host as a string lets ``/\\evil``, ``/<TAB>/evil``, ``https:/\\evil
 or ``https://site.evil`` through, and the user (with a fresh session, or just signed out) lands on a
 phishing page under the site's name.
 
-Where a browser goes is the WHATWG URL parser's answer, the one browsers and Node.js implement:
-``ada-url`` binds ada, the parser Node.js uses, so ``new URL(location, requestUrl)`` in a Next.js
-handler and the browser reading its ``Location`` agree with :func:`resolve` byte for byte (tabs and
+Where a browser goes is the WHATWG URL parser's answer, the one browsers and Node.js implement
+(:mod:`smokegate.checks.urls`: ``ada-url`` binds ada, the parser Node.js uses), so
+``new URL(location, requestUrl)`` in a Next.js handler and the browser reading its ``Location`` agree
+with :func:`next_hop` byte for byte (tabs and
 newlines dropped anywhere, leading C0 and spaces stripped, a backslash read as a slash, any number of
 slashes before a host, ``https:host`` on an https page a *path* on the same origin, IDNA mapping of
 full-width letters and ideographic full stops, IPv4 in hex, octal or one number).  A redirect counts
@@ -38,7 +39,7 @@ import re
 from collections.abc import Mapping
 from html.parser import HTMLParser
 
-import ada_url
+from smokegate.checks import urls
 
 HOSTILE_HOST = "smokegate-redirect.evil.example"
 # The same host as an address (TEST-NET-1, RFC 5737: nobody's) for the numeric-IP tricks, and how a
@@ -117,32 +118,12 @@ def hostile_values(site_host: str, host: str = HOSTILE_HOST) -> dict[str, str]:
     }
 
 
-def resolve(base: str, reference: str) -> str | None:
-    """The absolute URL a browser navigates to for ``reference`` (a Location, a refresh URL) on ``base``;
-    None when the browser cannot parse it (it shows an error and goes nowhere)."""
-    try:
-        return str(ada_url.join_url(base, reference))
-    except ValueError:
-        return None
-
-
-def origin(url: str) -> str | None:
-    """The URL's origin as a browser serialises it (``https://host:port``), None when it has none."""
-    try:
-        found = ada_url.URL(url).origin
-    except ValueError:
-        return None
-    return None if not found or found == "null" else str(found)
-
-
 def lands_on(url: str | None, host: str = HOSTILE_HOST) -> bool:
     """Whether ``url`` is on ``host`` (or below it), or on its address."""
-    if not url:
+    parsed = urls.parse(url)
+    if parsed is None:
         return False
-    try:
-        found = str(ada_url.URL(url).hostname).lower().rstrip(".")
-    except ValueError:
-        return False
+    found = parsed.host.rstrip(".")
     return found == host or found.endswith("." + host) or (host == HOSTILE_HOST and found in _HOSTILE_IPS)
 
 
@@ -173,10 +154,10 @@ def next_hop(url: str, status: int, headers: Mapping[str, str], text: str) -> st
     """
     found: str | None = None
     if 300 <= status < 400 and headers.get("location") is not None:
-        found = resolve(url, headers["location"])
+        found = urls.resolve(url, headers["location"])
     elif 200 <= status < 300 and "html" in headers.get("content-type", ""):
         refresh = refresh_url(text)
-        found = resolve(url, refresh) if refresh is not None else None
+        found = urls.resolve(url, refresh) if refresh is not None else None
     if found is None or not found.startswith(("http://", "https://")):
         return None
     return found
