@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +25,7 @@ from smokegate.intercepted import About
 from smokegate.probe import Exchange, Probe, TargetUnreachable, UnusableAnswer
 from smokegate.reach import probe_target
 
+from .conftest import ROOT, run_suite
 from .hostile import CORPUS, PROBE_ONLY, Answer, HostileServer, hostile_server, raw
 from .test_network_faults import target_for
 
@@ -94,3 +96,22 @@ def test_the_probe_raises_only_documented_exceptions_for_any_header_bytes(
                 probe.get("/pricing")
     finally:
         server.fixed = None
+
+
+def test_a_bot_challenge_in_front_of_the_health_endpoint_ends_the_run_with_one_message(
+    server: HostileServer, target: Target, tmp_path: Path
+) -> None:
+    challenge = next(a for a in CORPUS if a.name == "cloudflare-challenge")
+    server.fixed, server.health_served = challenge, True
+    try:
+        reach = probe_target(target)
+        assert reach.reachable and reach.challenge is not None and "Cloudflare" in reach.challenge, reach
+        run = run_suite(["tests/smoke", "--smokegate-config", str(ROOT / "smokegate.toml"), "--target", "local",
+                         "--base-url", server.url, "--ca-bundle", server.ca_file], tmp_path, timeout=120)
+    finally:
+        server.fixed = None
+    # Not "target does not serve the platform" (a fail): the platform may well be behind the challenge.
+    assert run.gate["verdict"] == "error" and run.returncode == 4, run.output[-2000:]
+    assert run.gate["reason"].startswith("Cloudflare's bot challenge (cf-mitigated: challenge) answered GET "
+                                         "/api/health (403) instead of the app"), run.gate["reason"]
+    assert set(run.outcomes.values()) == {"skipped"}

@@ -190,7 +190,8 @@ class GateReport:
             names = ", ".join(c.check for c in self.inconclusive[:3])
             more = f" and {len(self.inconclusive) - 3} more" if len(self.inconclusive) > 3 else ""
             return (f"{len(self.inconclusive)} blocking check(s) could not be determined because of network "
-                    f"errors between the runner and the target: {names}{more}")
+                    f"errors between the runner and the target, or answers from in front of the app (a rate "
+                    f"limit, a challenge): {names}{more}")
         if kind == "not-run":
             return "required check(s) did not run: " + ", ".join(c.check for c in self.not_run)
         return None

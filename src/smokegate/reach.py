@@ -9,7 +9,9 @@ cap; a redirect loop on the target's own origin.  The same holds when the health
 with a web page instead of the platform's health JSON (a parked domain, a catch-all rewrite, the
 wrong URL): one finding, "target does not serve the platform: ...", not a hundred.  An answer from
 Vercel's Deployment Protection instead of the app is recorded as ``protection``
-(:mod:`smokegate.vercel`): the run cannot judge the app behind it and ends with one message.  Any
+(:mod:`smokegate.vercel`), and a bot challenge (Cloudflare's, Vercel's Security Checkpoint:
+:mod:`smokegate.intercepted`) as ``challenge``: the run cannot judge the app behind either and
+ends with one message, verdict ``error``, never an outage.  Any
 other complete HTTP answer, a 503 included, means testable: the checks then say what is wrong.
 
 Reachability is the one check whose subject is the path to the target: a target that fails twice
@@ -27,6 +29,7 @@ from smokegate import vercel
 from smokegate.checks import urls
 from smokegate.config import Target
 from smokegate.failures import Inconclusive
+from smokegate.intercepted import challenge_of
 from smokegate.probe import Exchange, Probe, TargetUnreachable, UnusableAnswer
 
 MAX_REDIRECTS = 10
@@ -47,6 +50,8 @@ class Reachability:
     # How Vercel's Deployment Protection answered instead of the app (None: the app answered).
     protection: str | None = None
     bypass_sent: bool = False
+    # Which bot challenge answered instead of the app (Cloudflare's, Vercel's Security Checkpoint).
+    challenge: str | None = None
     # Setting up the first connection (TCP connect and TLS handshake, ms): how far away the target is.
     setup_ms: float | None = None
 
@@ -58,7 +63,8 @@ class Reachability:
     def as_dict(self) -> dict[str, Any]:
         return {"reachable": self.reachable, "reason": self.reason, "status": self.status,
                 "version": self.version, "requests": self.requests, "kind": self.kind,
-                "protection": self.protection, "bypass_sent": self.bypass_sent, "setup_ms": self.setup_ms}
+                "protection": self.protection, "bypass_sent": self.bypass_sent, "setup_ms": self.setup_ms,
+                "challenge": self.challenge}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reachability:
@@ -84,7 +90,11 @@ def probe_target(target: Target) -> Reachability:
     if protection:
         return Reachability(True, status=answer.status, requests=probe.requests_sent, protection=protection,
                             bypass_sent=target.bypass() is not None)
-    # Checked after Vercel's protection, whose login page is a web page too.
+    challenge = challenge_of(answer.status, answer.headers, answer.text)
+    if challenge:
+        # A bot challenge is a web page too, but not the wrong URL: the platform may well be behind it.
+        return Reachability(True, status=answer.status, requests=probe.requests_sent, challenge=challenge)
+    # Checked after Vercel's protection and bot challenges, whose pages are web pages too.
     content_type = final.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("text/html", "application/xhtml+xml"):
         problem = (f"GET {target.health.path} answered {final.status} with a web page ({content_type}), not the "
