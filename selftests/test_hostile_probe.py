@@ -115,3 +115,21 @@ def test_a_bot_challenge_in_front_of_the_health_endpoint_ends_the_run_with_one_m
     assert run.gate["reason"].startswith("Cloudflare's bot challenge (cf-mitigated: challenge) answered GET "
                                          "/api/health (403) instead of the app"), run.gate["reason"]
     assert set(run.outcomes.values()) == {"skipped"}
+
+
+def test_issue_19s_location_is_not_a_crash_nor_a_finding(server: HostileServer, tmp_path: Path) -> None:
+    """``Location: https:smokegate-redirect.evil.example`` (Next.js redirect() passing the return URL on) used
+    to crash the open-redirect check (httpx.InvalidURL) and end every run in error; a browser resolves it
+    on the same origin, so it is no open redirect either."""
+    server.start_run(0)  # the first health answer healthy: reachability passes
+    server.fixed = next(a for a in CORPUS if a.name == "location-scheme-without-slashes")
+    try:
+        run = run_suite(["tests/security/test_redirects.py", "--smokegate-config", str(ROOT / "smokegate.toml"),
+                         "--target", "local", "--base-url", server.url, "--ca-bundle", server.ca_file],
+                        tmp_path, timeout=120)
+    finally:
+        server.fixed = None
+    assert run.outcomes == {"security/test_redirects.py::test_return_url_stays_on_site[sign-in]": "passed",
+                            "security/test_redirects.py::test_return_url_stays_on_site[sign-out]": "passed"}, (
+        run.output[-3000:])
+    assert run.gate["verdict"] == "pass" and run.returncode == 0
