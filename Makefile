@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # intervals): at one worker per core the CPUs were 55 % busy (selftests 291 s at -n 2, 224 s at -n 4).
 XDIST ?= $(shell echo $$(( $$(nproc) * 2 )))
 
-.PHONY: setup bytecode browser postgres demo screenshots test lint selftest bench soak testbed clean
+.PHONY: setup bytecode browser postgres demo screenshots test lint selftest bench soak testbed clean hostile
 
 setup: $(STAMP) browser bytecode
 
@@ -72,6 +72,10 @@ selftest: setup postgres
 	$(BIN)/pytest selftests -n $(XDIST) -q
 
 test: lint selftest
+
+# Every hostile answer in front of every check: all 45 runs of the corpus (make test runs every third).
+hostile: setup
+	SMOKEGATE_HOSTILE_RUNS=all $(BIN)/pytest selftests/test_hostile_answers.py -n $(XDIST) -q
 
 # bench_peers.py puts smokegate beside curl, sslyze's CLI and Lighthouse (bench/package.json, pinned,
 # installed into bench/node_modules from npm) in one run against its own testbed; Lighthouse runs the

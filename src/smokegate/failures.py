@@ -6,7 +6,9 @@ history, the reports and the alerts alike.  The tree of what a check can raise::
     AssertionError                  the target broke a promise (a finding)
     ├── CheckFailure(kind, msg)     a finding whose kind the check knows (third-party, sign-in-failed…)
     Inconclusive(reason)            the check could not be determined: a network fault on the way
-                                    (after one retry) — never a statement about the target
+                                    (after one retry), or (kind ``intercepted``) an answer from
+                                    something in front of the app (a 429, a challenge) — never a
+                                    statement about the target
     anything else                   an error inside the suite itself (a bug): ``suite-error``
 
 Kinds marked ``outage=False`` never page anyone and never count against availability.
@@ -27,6 +29,7 @@ class FailureKind(StrEnum):
     THIRD_PARTY = "third-party"
     SIGN_IN_FAILED = "sign-in-failed"
     NETWORK = "network"
+    INTERCEPTED = "intercepted"
     PROVIDER_BOT_DETECTION = "provider-bot-detection"
     TEST_SESSION_EXPIRED = "test-session-expired"
     TEST_SETUP = "test-setup"
@@ -80,6 +83,12 @@ MEANINGS: dict[FailureKind, KindMeaning] = {
         "the network between the runner and the target failed after a retry: the check could not be "
         "determined; this says nothing about the target; confirm with the next run",
     ),
+    FailureKind.INTERCEPTED: KindMeaning(
+        False, "target's edge",
+        "a rate limiter (429), an overloaded or maintenance front (503 Retry-After), a protection page or a "
+        "bot challenge answered instead of the app: the request never reached the code under test, so the "
+        "check could not be determined; not an outage; rerun after the window, or let the runner through",
+    ),
     FailureKind.PROVIDER_BOT_DETECTION: KindMeaning(
         False, "test setup",
         "the identity provider challenged the synthetic user as a robot: not an outage; use Clerk testing "
@@ -131,16 +140,23 @@ class CheckFailure(AssertionError):
 
 
 class Inconclusive(Exception):
-    """The check could not be determined: a network fault on the way persisted after a retry.
+    """The check could not be determined: a network fault on the way persisted after a retry
+    (kind ``network``), or something in front of the app answered instead of it (``intercepted``,
+    :mod:`smokegate.intercepted`).
 
-    Its message starts with "could not be determined:" and states the network reason, never a
-    claim about the target.
+    Its message starts with "could not be determined:" and states the reason, never a claim about
+    the target.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, kind: FailureKind = FailureKind.NETWORK) -> None:
         prefix = "could not be determined: "
         super().__init__(reason if reason.startswith(prefix) else prefix + reason)
         self.reason = reason
+        self.kind = kind
+
+
+# Kinds that say the run could not judge a check, not that the target failed it.
+UNDETERMINED = frozenset({FailureKind.NETWORK, FailureKind.INTERCEPTED, FailureKind.SUITE_ERROR})
 
 
 # -- network errors: one list for the retry policy and the classifier ----------------------------
@@ -166,9 +182,15 @@ RERUN_PATTERNS: tuple[str, ...] = (
     rf"^(?:{'|'.join(NETWORK_ERROR_TYPES)})\b",
     rf"^Error: [\w.]+: {PLAYWRIGHT_NETWORK}",
 )
+# The same codes found anywhere in a text: without PLAYWRIGHT_NETWORK's leading "[^\n]*?", which an
+# unanchored search tries from every position (quadratic: 40 s on one failure quoting a 100 kB line).
+_PLAYWRIGHT_ANYWHERE = (
+    r"net::ERR_(?:CONNECTION_(?:RESET|CLOSED|ABORTED|TIMED_OUT)|TIMED_OUT|EMPTY_RESPONSE|NETWORK_CHANGED)"
+    r"|\b(?:ECONNRESET|EPIPE|ECONNABORTED|ETIMEDOUT)\b|socket hang up"
+)
 _NETWORK_LINE = re.compile(
     rf"^E?\s*(?:[\w.]+\.)?(?:{'|'.join((*NETWORK_ERROR_TYPES, 'Inconclusive', 'TargetUnreachable'))})\b"
-    rf"|{PLAYWRIGHT_NETWORK}",
+    rf"|{_PLAYWRIGHT_ANYWHERE}",
     re.M,
 )
 

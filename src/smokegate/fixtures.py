@@ -39,10 +39,13 @@ def target(smokegate_run: SmokegateRun) -> Target:
 
 @pytest.fixture(scope="session")
 def probe(smokegate_run: SmokegateRun) -> Iterator[Probe]:
-    """A timed, counted HTTP client for the target, shared by the checks of one worker."""
+    """A timed, counted HTTP client for the target, shared by the checks of one worker.
+
+    Its checks judge availability: a 503 with Retry-After is theirs to report (smokegate.intercepted)."""
+    from smokegate.intercepted import About
     from smokegate.probe import Probe
 
-    with Probe(smokegate_run.target, on_request=smokegate_run.count_request) as client:
+    with Probe(smokegate_run.target, on_request=smokegate_run.count_request, about=About.AVAILABILITY) as client:
         yield client
 
 
@@ -76,13 +79,14 @@ def page_samples(target: Target, probe: Probe) -> Sampler:
     """``page_samples(path)``: the page fetched ``page_samples`` times in a row, cached per run.
 
     Status, text and timing checks of one page read the same answers, which keeps the request
-    count per page at N instead of 3N.
+    count per page at N instead of 3N; a page that could not be read is remembered as such too.
     """
-    cache: dict[str, tuple[list[Exchange], Samples]] = {}
+    from smokegate.probe import remembered
+
+    cache: dict[str, tuple[list[Exchange], Samples] | BaseException] = {}
 
     def sample(path: str) -> tuple[list[Exchange], Samples]:
-        if path not in cache:
-            cache[path] = probe.sample("GET", path, target.page_samples, headers={"accept": "text/html"})
-        return cache[path]
+        return remembered(cache, path, lambda: probe.sample("GET", path, target.page_samples,
+                                                            headers={"accept": "text/html"}))
 
     return sample

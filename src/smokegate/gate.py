@@ -71,6 +71,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from smokegate.failures import UNDETERMINED
 from smokegate.severity import SEVERITIES, at_or_above, severity_rank
 
 Outcome = Literal["passed", "failed", "skipped"]
@@ -80,7 +81,7 @@ SCHEMA_VERSION = 2
 # The detail a check's record keeps its cause in (smokegate.run.CheckRecord.cause).
 CAUSE = "cause"
 # Failure kinds that say the run could not judge the check, not that the target failed it.
-UNDETERMINED_KINDS = ("network", "suite-error")
+UNDETERMINED_KINDS = tuple(sorted(UNDETERMINED))
 EXIT_CODES: dict[ErrorKind | Verdict, int] = {
     "pass": 0, "fail": 1, "inconclusive": 2, "not-run": 2, "interrupted": 2, "no-checks": 2,
     "internal": 3, "usage": 4,
@@ -247,7 +248,8 @@ class GateReport:
             names = ", ".join(c.check for c in self.inconclusive[:3])
             more = f" and {len(self.inconclusive) - 3} more" if len(self.inconclusive) > 3 else ""
             return (f"{len(self.inconclusive)} blocking check(s) could not be determined because of network "
-                    f"errors between the runner and the target: {names}{more}")
+                    f"errors between the runner and the target, or answers from in front of the app (a rate "
+                    f"limit, a challenge): {names}{more}")
         if kind == "not-run":
             return "required check(s) did not run: " + ", ".join(c.check for c in self.not_run)
         return None

@@ -191,8 +191,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     run.gate.version = run.reach.version
     if not run.reach.reachable:
         run.gate.fail_unreachable(run.reach.summary)
-    elif run.reach.protection:
-        # Vercel's login page, not the app: nothing can be judged; one message, verdict error, no outage.
+    elif run.reach.protection or run.reach.challenge:
+        # Vercel's login page or a bot challenge, not the app: nothing can be judged; one message,
+        # verdict error, no outage.
         run.gate.fail_usage(_protected_reason(run))
 
 
@@ -200,7 +201,12 @@ def _protected_reason(run: SmokegateRun) -> str:
     from smokegate import vercel
 
     reach, target = run.reach, run.target
-    assert reach is not None and reach.protection is not None
+    assert reach is not None
+    if reach.challenge is not None:
+        return (f"{reach.challenge} answered GET {target.health.path} ({reach.status}) instead of the app: no "
+                "check can be determined; let the runner through (a firewall rule that skips the challenge for "
+                "its address or user agent, or a bypass token)")
+    assert reach.protection is not None
     return vercel.protected_reason(reach.protection, target.health.path, target.vercel_bypass_env, reach.bypass_sent)
 
 
@@ -291,7 +297,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     except ImportError:
         pass
     reach = run.reach
-    if reach is not None and reach.protection:
+    if reach is not None and (reach.protection or reach.challenge):
         pytest.skip(_protected_reason(run))
     if reach is None or reach.reachable or markers.is_reachability(item):
         return

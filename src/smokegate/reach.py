@@ -9,7 +9,9 @@ cap; a redirect loop on the target's own origin.  The same holds when the health
 with a web page instead of the platform's health JSON (a parked domain, a catch-all rewrite, the
 wrong URL): one finding, "target does not serve the platform: ...", not a hundred.  An answer from
 Vercel's Deployment Protection instead of the app is recorded as ``protection``
-(:mod:`smokegate.vercel`): the run cannot judge the app behind it and ends with one message.  Any
+(:mod:`smokegate.vercel`), and a bot challenge (Cloudflare's, Vercel's Security Checkpoint:
+:mod:`smokegate.intercepted`) as ``challenge``: the run cannot judge the app behind either and
+ends with one message, verdict ``error``, never an outage.  Any
 other complete HTTP answer, a 503 included, means testable: the checks then say what is wrong.
 
 Reachability is the one check whose subject is the path to the target: a target that fails twice
@@ -19,16 +21,17 @@ in a row to answer is down for its users too, so a persisting network fault here
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from smokegate import vercel
+from smokegate.checks import urls
 from smokegate.config import Target
 from smokegate.failures import Inconclusive
+from smokegate.intercepted import challenge_of
 from smokegate.probe import Exchange, Probe, TargetUnreachable, UnusableAnswer
 
 MAX_REDIRECTS = 10
@@ -49,6 +52,8 @@ class Reachability:
     # How Vercel's Deployment Protection answered instead of the app (None: the app answered).
     protection: str | None = None
     bypass_sent: bool = False
+    # Which bot challenge answered instead of the app (Cloudflare's, Vercel's Security Checkpoint).
+    challenge: str | None = None
     # Setting up the first connection (TCP connect and TLS handshake, ms): how far away the target is.
     setup_ms: float | None = None
 
@@ -60,7 +65,8 @@ class Reachability:
     def as_dict(self) -> dict[str, Any]:
         return {"reachable": self.reachable, "reason": self.reason, "status": self.status,
                 "version": self.version, "requests": self.requests, "kind": self.kind,
-                "protection": self.protection, "bypass_sent": self.bypass_sent, "setup_ms": self.setup_ms}
+                "protection": self.protection, "bypass_sent": self.bypass_sent, "setup_ms": self.setup_ms,
+                "challenge": self.challenge}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reachability:
@@ -69,7 +75,8 @@ class Reachability:
 
 def probe_target(target: Target) -> Reachability:
     """GET the health endpoint once (a retry on a transient error); report reachability and the build."""
-    with Probe(target) as probe:
+    # Every answer as it came (about=None): reachability tells protection and web pages apart itself.
+    with Probe(target, about=None) as probe:
         try:
             answer = probe.get(target.health.path, headers={"cache-control": "no-cache"})
             final = _follow(probe, answer)
@@ -88,7 +95,11 @@ def probe_target(target: Target) -> Reachability:
     if protection:
         return Reachability(True, status=answer.status, requests=probe.requests_sent, protection=protection,
                             bypass_sent=target.bypass() is not None)
-    # Checked after Vercel's protection, whose login page is a web page too.
+    challenge = challenge_of(answer.status, answer.headers, answer.text)
+    if challenge:
+        # A bot challenge is a web page too, but not the wrong URL: the platform may well be behind it.
+        return Reachability(True, status=answer.status, requests=probe.requests_sent, challenge=challenge)
+    # Checked after Vercel's protection and bot challenges, whose pages are web pages too.
     content_type = final.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("text/html", "application/xhtml+xml"):
         problem = (f"GET {target.health.path} answered {final.status} with a web page ({content_type}), not the "
@@ -97,7 +108,7 @@ def probe_target(target: Target) -> Reachability:
                             kind=NOT_THE_PLATFORM)
     version = None
     try:
-        body = json.loads(final.text)
+        body = final.json()
         if isinstance(body, dict) and isinstance(body.get("version"), str):
             version = body["version"]
     except ValueError:
@@ -154,11 +165,12 @@ def _follow(probe: Probe, answer: Exchange) -> Exchange:
     Redirects to another origin are not followed (no request leaves the target); the checks judge
     the redirect itself.
     """
-    origin = urlsplit(answer.url)[:2]
+    origin = urls.origin(answer.url)
     seen = [_path(answer.url)]
-    while 300 <= answer.status < 400 and answer.headers.get("location"):
-        url = urljoin(answer.url, answer.headers["location"])
-        if urlsplit(url)[:2] != origin:
+    while 300 <= answer.status < 400 and answer.headers.get("location") is not None:
+        # Resolved as a browser does (WHATWG URL): a Location it cannot parse goes nowhere.
+        url = urls.resolve(answer.url, answer.headers["location"])
+        if url is None or urls.origin(url) != origin:
             return answer
         step = _path(url)
         if step in seen or len(seen) > MAX_REDIRECTS:

@@ -30,9 +30,7 @@ def raised(exc: BaseException | None) -> dict[str, Any] | None:
         return None
     assertion = isinstance(exc, AssertionError | pytest.fail.Exception)
     declared: str | None = None
-    if isinstance(exc, Inconclusive):
-        declared = str(failures.FailureKind.NETWORK)
-    elif isinstance(exc, CheckFailure):
+    if isinstance(exc, Inconclusive | CheckFailure):
         declared = str(exc.kind)
     text = str(getattr(exc, "msg", None) or exc) if assertion or declared else f"{type(exc).__name__}: {exc}"
     return {"declared": declared, "assertion": assertion, "message": _first_part(text)}

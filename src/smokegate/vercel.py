@@ -114,8 +114,12 @@ def protection_of(status: int, headers: httpx.Headers | Mapping[str, str], text:
         lowered = {k.lower(): v for k, v in headers.items()}
         cookies, location = lowered.get("set-cookie", ""), lowered.get("location", "")
     if 300 <= status < 400 and location:
-        parts = urlsplit(location)
-        if (parts.hostname or "").lower() == SSO_HOST and parts.path.startswith(SSO_PATHS):
+        try:
+            parts = urlsplit(location)
+            host = (parts.hostname or "").lower()
+        except ValueError:  # "http://[::1" and other Locations urllib refuses: not Vercel's
+            host = ""
+        if host == SSO_HOST and parts.path.startswith(SSO_PATHS):
             return f"{status} redirect to {SSO_HOST}{parts.path} (Vercel Authentication)"
     if status in (401, 403):
         if f"{SSO_NONCE_COOKIE}=" in cookies:

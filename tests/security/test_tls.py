@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from smokegate.checks import causes, chain, headers, tls
+from smokegate.checks import causes, chain, headers, tls, urls
 from smokegate.checks.tls import TlsScan, Unknown
 from smokegate.config import Page, Target
 from smokegate.failures import Inconclusive
@@ -159,10 +158,10 @@ def test_plain_http_redirects_to_https(target: Target, http_url: str, security_p
     except TargetUnreachable as exc:
         pytest.fail(f"{url} gave no answer ({exc}); plain HTTP must redirect to HTTPS", pytrace=False)
     location = answer.headers.get("location", "")
-    parts = urlsplit(location)
+    parts = urls.parse(urls.resolve(url, location))  # where a browser goes, relative Locations included
     assert answer.status in (301, 308), (
         f"{url} answered {answer.status}{f' to {location}' if location else ''}; expected 301 or 308 to HTTPS"
     )
-    assert parts.scheme == "https" and parts.hostname == target.host, (
+    assert parts is not None and parts.scheme == "https" and parts.host == target.host, (
         f"{url} redirects to {location!r}; expected https://{target.host}/"
     )

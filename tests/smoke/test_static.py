@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from smokegate.checks import causes
+from smokegate.checks import causes, urls
 from smokegate.checks.html import script_sources
 from smokegate.config import Target
 from smokegate.probe import Probe, Sampler
@@ -23,16 +22,18 @@ def test_landing_page_scripts_load(target: Target, probe: Probe, page_samples: S
     exchanges, _ = page_samples(landing.path if landing else "/")
     page = exchanges[0]
     assert page.status == 200, f"landing page answered {page.status}; cannot check its scripts"
-    origin = urlsplit(target.base_url)
-    sources = [urljoin(page.url, src) for src in script_sources(page.text)]
-    same_origin = [s for s in sources if urlsplit(s).netloc == origin.netloc]
+    origin = urls.origin(target.base_url)
+    # Resolved as the browser resolves them: a src no browser can parse loads nothing, from anywhere.
+    sources = [urls.resolve(page.url, src) for src in script_sources(page.text)]
+    same_origin = [s for s in sources if s is not None and urls.origin(s) == origin]
     assert same_origin, f"landing page references no same-origin scripts (found {len(sources)} scripts)"
     broken = []
     for url in same_origin[:MAX_SCRIPTS]:
         answer = probe.get(url)
         kind = answer.headers.get("content-type", "").split(";")[0].strip()
         if answer.status != 200 or kind not in JS_TYPES:
-            broken.append(f"{urlsplit(url).path} ({answer.status}, {kind or 'no content-type'})")
+            parsed = urls.parse(url)
+            broken.append(f"{parsed.path if parsed else url} ({answer.status}, {kind or 'no content-type'})")
             # The browser's page loads see the same file fail: one finding.
             check_record.cause("a file the pages load", causes.asset_key(url))
     check_record.measure(len(broken), 0, unit="scripts", checked=len(same_origin[:MAX_SCRIPTS]))

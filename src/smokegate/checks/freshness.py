@@ -37,7 +37,8 @@ def _directives(value: str) -> dict[str, str]:
 
 
 def _positive(value: str | None) -> bool:
-    return value is not None and value.isdigit() and int(value) > 0
+    # str.isdigit() takes "²", which int() refuses: ASCII digits only, as HTTP writes them.
+    return value is not None and value.isascii() and value.isdigit() and int(value) > 0
 
 
 def storable_by_cdn(header: str, value: str) -> str | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+
+from smokegate.checks import urls
 
 # Attributes whose value is a URL (``content`` only on the <meta> tags that carry one).
 _URL_ATTRIBUTES = ("href", "src", "action", "content")
@@ -73,8 +74,8 @@ def absolute_urls(html: str) -> list[str]:
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url if "://" in url else "https:" + url)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port
+    parsed = urls.parse(url if "://" in url else "https:" + url)
+    return (parsed.scheme, parsed.host, parsed.port) if parsed is not None else ("", "", None)
 
 
 def development_urls(html: str, own_origin: str, hosts: Iterable[str]) -> list[str]:

@@ -12,12 +12,13 @@ anything other than the not-found page.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
 from urllib.parse import quote
+
+from smokegate.bodies import parse_json
 
 Content = Literal["dotenv", "git-config", "git-head", "json", "private-key", "any"]
 
@@ -80,7 +81,7 @@ def signature(content: Content, text: str) -> str | None:
         return "a git HEAD (ref: refs/…)" if text.lstrip().startswith("ref: refs/") else None
     if content == "json":
         try:
-            data = json.loads(text)
+            data = parse_json(text)
         except ValueError:
             return None
         return f"a JSON {'object' if isinstance(data, dict) else 'document'}" if isinstance(data, dict | list) else None

@@ -102,18 +102,19 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _DIGITS.fullmatch(value):  # str.isdigit() takes "²", which float() refuses
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-_RESET = re.compile(r"(?:^|[;,\s])(?:reset|t)\s*=\s*(\d+)")
+_DIGITS = re.compile(r"[0-9]+")
+_RESET = re.compile(r"(?:^|[;,\s])(?:reset|t)\s*=\s*([0-9]+)", re.ASCII)
 
 
 def parse_ratelimit_reset(headers: Mapping[str, str]) -> float | None:
@@ -123,7 +124,7 @@ def parse_ratelimit_reset(headers: Mapping[str, str]) -> float | None:
     draft 8+: ``RateLimit: "default";r=0;t=7`` with ``RateLimit-Policy: "default";q=30;w=10``.
     """
     reset = headers.get("ratelimit-reset")
-    if reset is not None and reset.strip().isdigit():
+    if reset is not None and _DIGITS.fullmatch(reset.strip()):
         return float(reset.strip())
     match = _RESET.search(headers.get("ratelimit", ""))
     return float(match.group(1)) if match else None
@@ -151,6 +152,6 @@ def publicly_cacheable(cache_control: str | None) -> str | None:
         return "Cache-Control: public"
     for name in ("s-maxage", "max-age"):
         raw = directives.get(name, "0")
-        if raw.isdigit() and int(raw) > 0:
+        if _DIGITS.fullmatch(raw) and int(raw) > 0:
             return f"Cache-Control: {name}={raw}"
     return None

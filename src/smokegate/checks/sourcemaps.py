@@ -13,11 +13,12 @@ serve maps.  A ``data:`` URL is a map inlined into the script itself: served by 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+
+from smokegate.bodies import parse_json
+from smokegate.checks import urls
 
 # The last sourceMappingURL annotation in a line or block comment (ECMA-426 section 11.1.2.1).
 _COMMENT = re.compile(r"(?://|/\*)\s*[#@]\s*sourceMappingURL\s*=\s*([^\s'\"*]+)")
@@ -53,8 +54,9 @@ def references(script_url: str, script: str, headers: Mapping[str, str]) -> list
     found: dict[str, MapReference] = {}
 
     def add(raw: str, how: str) -> None:
-        url = raw if raw.startswith("data:") else urljoin(script_url, raw.strip())
-        found.setdefault(url, MapReference(url)).found_by.append(how)
+        url = raw if raw.startswith("data:") else urls.resolve(script_url, raw.strip())
+        if url is not None:  # a reference no browser can resolve points nowhere
+            found.setdefault(url, MapReference(url)).found_by.append(how)
 
     comment = comment_url(script)
     if comment:
@@ -63,7 +65,8 @@ def references(script_url: str, script: str, headers: Mapping[str, str]) -> list
         value = headers.get(name)
         if value and value.strip():
             add(value.strip(), how)
-    plain = urlsplit(script_url)._replace(query="", fragment="").geturl()
+    parsed = urls.parse(script_url)
+    plain = parsed.origin + parsed.path if parsed is not None else ""
     if plain.endswith(".js"):
         add(plain + ".map", "conventional name")
     return list(found.values())
@@ -75,7 +78,7 @@ def is_source_map(text: str) -> bool:
     if body.startswith(_XSSI_PREFIX):
         body = body[len(_XSSI_PREFIX):]
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except ValueError:
         return False
     return isinstance(data, dict) and "version" in data and ("mappings" in data or "sections" in data)
@@ -85,7 +88,7 @@ def source_count(text: str) -> int:
     """How many original files a served map exposes (for the finding's message)."""
     body = text.lstrip().removeprefix(_XSSI_PREFIX)
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except ValueError:
         return 0
     if not isinstance(data, dict):

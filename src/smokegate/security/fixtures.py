@@ -14,13 +14,13 @@ import sys
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
 from smokegate import distribute, markers
 from smokegate import run as runs
-from smokegate.checks import notfound
+from smokegate.checks import notfound, urls
 from smokegate.checks.html import inline_scripts, script_sources
 from smokegate.cpus import usable_cpus
 from smokegate.run import SmokegateRun
@@ -122,13 +122,13 @@ PageFetch = Callable[[str], "Exchange"]
 
 @pytest.fixture(scope="session")
 def page_answer(security_probe: Probe) -> PageFetch:
-    """``page_answer(path)``: one cookie-less GET of the page, cached for the run."""
-    cache: dict[str, Exchange] = {}
+    """``page_answer(path)``: one cookie-less GET of the page, cached for the run (what kept it too)."""
+    from smokegate.probe import remembered
+
+    cache: dict[str, Exchange | BaseException] = {}
 
     def fetch(path: str) -> Exchange:
-        if path not in cache:
-            cache[path] = fresh(security_probe).get(path, headers={"accept": "text/html"})
-        return cache[path]
+        return remembered(cache, path, lambda: fresh(security_probe).get(path, headers={"accept": "text/html"}))
 
     return fetch
 
@@ -157,17 +157,17 @@ class Crawler:
     probe: Probe
     page_answer: PageFetch
     max_scripts: int
-    bodies: dict[str, Exchange] = field(default_factory=dict)
+    # What each fetch got, or what kept it (smokegate.probe.remembered).
+    bodies: dict[str, Exchange | BaseException] = field(default_factory=dict)
     # Other same-origin files the checks look at (source maps), fetched once per run.
-    others: dict[str, Exchange] = field(default_factory=dict)
+    others: dict[str, Exchange | BaseException] = field(default_factory=dict)
 
     def _same_origin(self, src: str) -> str | None:
-        url = urljoin(self.target.base_url + "/", src)
-        parts = urlsplit(url)
-        base = urlsplit(self.target.base_url)
-        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+        # Resolved as the browser resolves it: a src no browser can parse loads nothing.
+        parsed = urls.parse(urls.resolve(self.target.base_url + "/", src))
+        if parsed is None or parsed.origin != urls.origin(self.target.base_url):
             return None
-        return parts.path + (f"?{parts.query}" if parts.query else "")
+        return parsed.path_and_query
 
     def same_origin_path(self, url: str) -> str | None:
         """The path (and query) of ``url`` when it is on the target's origin, else None."""
@@ -175,23 +175,23 @@ class Crawler:
 
     def fetch(self, path: str) -> Exchange:
         """GET a same-origin file once per run (a map shared by every page is asked for once)."""
-        if path not in self.others:
-            self.others[path] = self.probe.get(path)
-        return self.others[path]
+        from smokegate.probe import remembered
+
+        return remembered(self.others, path, lambda: self.probe.get(path))
 
     def rsc(self, path: str) -> Exchange:
         """The page's React Server Components payload, as a client-side navigation asks for it (once per run)."""
-        key = f"{path} (RSC)"
-        if key not in self.others:
-            self.others[key] = self.probe.get(path, headers={"rsc": "1", "accept": "text/x-component"})
-        return self.others[key]
+        from smokegate.probe import remembered
+
+        return remembered(self.others, f"{path} (RSC)",
+                          lambda: self.probe.get(path, headers={"rsc": "1", "accept": "text/x-component"}))
 
     def script(self, path: str) -> Exchange | None:
-        if path not in self.bodies:
-            if len(self.bodies) >= self.max_scripts:
-                return None
-            self.bodies[path] = self.probe.get(path)
-        return self.bodies[path]
+        from smokegate.probe import remembered
+
+        if path not in self.bodies and len(self.bodies) >= self.max_scripts:
+            return None
+        return remembered(self.bodies, path, lambda: self.probe.get(path))
 
     def page(self, page: Page) -> Served:
         answer = self.page_answer(page.path)
@@ -310,6 +310,7 @@ def rate_limit_run(
     when its window ends before they are done); sent once per run (by whichever process
     needs it first, the others read it), after which the limit's wait runs out in the background
     (:mod:`smokegate.security.ratelimit_run`)."""
+    from smokegate.intercepted import About
     from smokegate.probe import Probe
     from smokegate.security.ratelimit_run import LiftWatch, send_burst
     from smokegate.shared import Held, once
@@ -321,7 +322,8 @@ def rate_limit_run(
     window: list[Held] = []
 
     def send(headers: Mapping[str, str] | None = None) -> Exchange:
-        return probe.request(limit.method, limit.path, json=limit.json_body, headers=dict(headers or {}))
+        return probe.request(limit.method, limit.path, json=limit.json_body, headers=dict(headers or {}),
+                             about=About.RATE_LIMIT)
 
     def make() -> RateLimitRun:
         window.append(locks.hold_window(limit.path, f"the rate-limit window on {limit.path}"))
@@ -338,7 +340,7 @@ def rate_limit_run(
         yield run
         return
     # Its own connection, uncounted here: the check that judges the answer counts its requests.
-    with Probe(target) as lift_probe:
+    with Probe(target, about=About.RATE_LIMIT) as lift_probe:
         watch = LiftWatch(run, lambda: lift_probe.request(limit.method, limit.path, json=limit.json_body),
                           lambda: lift_probe.requests_sent, smokegate_run.shared_dir, window[0]).start()
         try:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from smokegate.checks import ratelimit
 from smokegate.checks.ratelimit import Burst
-from smokegate.failures import CheckFailure, Inconclusive
+from smokegate.failures import CheckFailure, FailureKind, Inconclusive
 
 if TYPE_CHECKING:
     from smokegate.checks.ratelimit_bypass import Attempt
@@ -47,16 +47,24 @@ class RateLimitRun:
     wait_s: float | None = None
     # When the first 429 arrived (epoch seconds: the same clock on every process of the run).
     limited_at: float | None = None
+    # The wait the first 429 asked for, before the cap (None: it did not say, or there was no 429).
+    advertised_s: float | None = None
 
 
-def lift_wait(burst: Burst[Exchange], max_wait_s: float) -> float | None:
-    """The wait the first 429 advertised (Retry-After, else the RateLimit reset), capped; None without a 429."""
+def advertised_wait(burst: Burst[Exchange]) -> float | None:
+    """The wait the first 429 advertised (Retry-After, else the RateLimit reset); None when it said none."""
     if burst.first_429 is None:
         return None
     headers = burst.first_429.headers
     advertised = ratelimit.parse_retry_after(headers.get("retry-after"))
-    if advertised is None:
-        advertised = ratelimit.parse_ratelimit_reset(headers)
+    return advertised if advertised is not None else ratelimit.parse_ratelimit_reset(headers)
+
+
+def lift_wait(burst: Burst[Exchange], max_wait_s: float) -> float | None:
+    """The wait the first 429 advertised, capped at ``max_wait_s``; None without a 429."""
+    if burst.first_429 is None:
+        return None
+    advertised = advertised_wait(burst)
     return min(max_wait_s, advertised if advertised is not None else max_wait_s)
 
 
@@ -67,17 +75,20 @@ class Lift:
     waited_s: float
     status: int | None = None
     requests: int = 0
-    # "network" (could not be determined), "finding:<kind>" (the answer itself was the problem), "error".
+    # "network" or "intercepted" (could not be determined), "finding:<kind>" (the answer itself was the
+    # problem), "error".
     error_kind: str | None = None
     error: str | None = None
+    # What the 429 asked for, when the cap kept the wait shorter (then a 429 now proves nothing).
+    advertised_s: float | None = None
 
     def raise_error(self) -> None:
         """Raise what the request raised, as the check would have seen it."""
         if self.error_kind is None:
             return
         message = self.error or "no answer"
-        if self.error_kind == "network":
-            raise Inconclusive(message)
+        if self.error_kind in (FailureKind.NETWORK, FailureKind.INTERCEPTED):
+            raise Inconclusive(message, FailureKind(self.error_kind))
         if self.error_kind.startswith("finding:"):
             raise CheckFailure(self.error_kind.removeprefix("finding:"), message)
         raise RuntimeError(f"the request after the rate-limit wait failed: {message}")
@@ -87,7 +98,7 @@ def _lift_of(waited_s: float, requests: int, exc: BaseException) -> Lift:
     from smokegate.probe import TargetUnreachable
 
     if isinstance(exc, Inconclusive):
-        return Lift(waited_s, requests=requests, error_kind="network", error=exc.reason)
+        return Lift(waited_s, requests=requests, error_kind=str(exc.kind), error=exc.reason)
     if isinstance(exc, TargetUnreachable):
         return Lift(waited_s, requests=requests, error_kind="network", error=f"target unreachable: {exc}")
     if isinstance(exc, CheckFailure):
@@ -121,9 +132,11 @@ class LiftWatch:
             if self.run.wait_s is not None and self.run.limited_at is not None:
                 waited = self.run.wait_s
                 time.sleep(max(0.0, self.run.limited_at + self.run.wait_s - time.time()))
+            advertised = self.run.advertised_s
+            capped = advertised if advertised is not None and advertised > waited else None
             try:
                 answer = self.request()
-                lift = Lift(waited, status=answer.status, requests=self.sent())
+                lift = Lift(waited, status=answer.status, requests=self.sent(), advertised_s=capped)
             except Exception as exc:
                 lift = _lift_of(waited, self.sent(), exc)
             partial = self.path.with_suffix(".partial")
@@ -166,6 +179,8 @@ def send_burst(send: Callable[[Mapping[str, str] | None], Exchange], limit_cap: 
         # The clock of the wait starts at the 429, before the bypass attempts.
         run.limited_at = time.time()
         run.wait_s = lift_wait(burst, max_wait_s)
+        run.advertised_s = advertised_wait(burst)
+
     def relimit() -> bool:
         """The window ended before the bypass attempts were done: the limit is built up again, and the
         lift's wait starts at this 429 (the window it opened is the one that must lift)."""
@@ -175,6 +190,7 @@ def send_burst(send: Callable[[Mapping[str, str] | None], Exchange], limit_cap: 
             return False
         run.limited_at = time.time()
         run.wait_s = lift_wait(again, max_wait_s)
+        run.advertised_s = advertised_wait(again)
         return True
 
     if burst.first_429 is not None and not burst.errors:

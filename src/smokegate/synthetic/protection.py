@@ -45,12 +45,13 @@ def bypass_cookies(probe: Probe, target: Target) -> list[dict[str, Any]]:
         return []
     path = target.health.path
     # The probe adds the bypass header to every request to the target's origin (smokegate.vercel).
-    asked = probe.get(path, headers={SET_COOKIE_HEADER: "true"})
+    # Its answers as they came (about=None): whether the protection answered is what is read here.
+    asked = probe.get(path, headers={SET_COOKIE_HEADER: "true"}, about=None)
     cookies = [c for c in browser_cookies(asked.headers.get_list("set-cookie"), asked.url)
                if c["name"].startswith(VERCEL_COOKIE_PREFIX) and c["name"] not in NOT_BYPASS]
     if not cookies:
         # No cookie: right for an unprotected deployment; find out whether this one is (without the header).
-        plain = probe.get(path, extensions={"smokegate_no_bypass": True})
+        plain = probe.get(path, extensions={"smokegate_no_bypass": True}, about=None)
         protection = protection_of(plain.status, plain.headers, plain.text)
         if protection:
             raise CheckFailure(FailureKind.TEST_SETUP, (

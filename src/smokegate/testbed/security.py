@@ -191,6 +191,8 @@ class SecurityMiddleware:
             return self._static(path)
         if path == "/sign-out" and state.on("open-redirect-sign-out"):
             return _sign_out_link
+        if path == "/sign-out" and state.on("open-redirect-whitespace"):
+            return _sign_out_checked_link
         return None
 
     def _map_path(self, chunk: str) -> str | None:
@@ -347,6 +349,22 @@ async def _sign_out_link(scope: Scope, receive: Receive, send: Send) -> None:
         target = "/"  # absolute URLs are refused, but //host and /\host start with "/" as well
     # The raw value, as NextResponse.redirect(new URL(target, request.url)) resolves it.
     location = urljoin(str(request.url), target.replace("\\", "/"))
+    response = Response(status_code=303, headers={"location": location, "cache-control": "no-store"})
+    response.delete_cookie("__session", path="/", secure=True, httponly=True, samesite="lax")
+    await response(scope, receive, send)
+
+
+async def _sign_out_checked_link(scope: Scope, receive: Receive, send: Send) -> None:
+    """A GET sign-out whose validator refuses ``//host``, ``/\\host`` and absolute URLs, then resolves the
+    value as ``NextResponse.redirect(new URL(target, request.url))`` does: the WHATWG parser drops tabs
+    and newlines, so ``/<TAB>/host`` (``%09`` in the link) passed the check as a path and leaves the site."""
+    import ada_url
+
+    request = Request(scope, receive)
+    target = next((request.query_params[p] for p in RETURN_PARAMS if p in request.query_params), "/")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    location = ada_url.join_url(str(request.url), target)
     response = Response(status_code=303, headers={"location": location, "cache-control": "no-store"})
     response.delete_cookie("__session", path="/", secure=True, httponly=True, samesite="lax")
     await response(scope, receive, send)
