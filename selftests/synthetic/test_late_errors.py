@@ -240,6 +240,11 @@ def test_a_failed_late_check_keeps_its_evidence(testbed: RunningTestbed, tmp_pat
     assert run.with_outcome("failed") == {check}, run.output[-3000:]
     assert "TypeError: Cannot read properties of undefined (reading 'items') (thrown 3" in run.message(check)
     assert "ms after load)" in run.message(check)
+    # The testbed's landing page was watched to the end of the window in a fraction of its length.
+    budget = next(c for c in run.gate["checks"] if c["check"].startswith("synthetic/test_page_load.py::"
+                                                                          "test_page_loads_within_budget"))
+    (watched,) = [load for load in budget["details"]["loads"] if "watched_ms" in load]
+    assert watched["watched_ms"] >= WINDOW_MS - 1 and watched["watch_wall_ms"] < WINDOW_MS / 2, watched
     folder = next(p for p in (tmp_path / "playwright").iterdir() if "uncaught-exceptions" in p.name)
     console = (folder / "console.log").read_text()
     # The judged loads' console (the watched sample) and the evidence load's, each with the late error.
