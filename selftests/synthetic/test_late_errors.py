@@ -19,13 +19,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, CDPSession, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from smokegate.config import ConfigError, load_config, resolve_target
 from smokegate.synthetic.browser import CHROMIUM_FLAGS, find_chromium
 from smokegate.synthetic.config import SyntheticConfig
 from smokegate.synthetic.journey import load_page
-from smokegate.synthetic.late import LateError, exception_times, merged, within
+from smokegate.synthetic.late import PAGE_CLOCK, LateError, exception_times, merged, watch, within
 from smokegate.synthetic.vitals import PageLoad, PageLoads
 from smokegate.testbed.control import RunningTestbed
 
@@ -187,6 +188,42 @@ def test_an_error_seen_in_the_sample_is_not_repeated_as_late(contexts: Callable[
 def test_a_quiet_page_has_nothing_late(contexts: Callable[..., BrowserContext], origin: str) -> None:
     load = _load(contexts, origin, "/quiet")
     assert load.late_page_errors == () and load.late_console_errors == () and load.watched_ms is not None
+
+
+class _NoVirtualTime:
+    """A DevTools session of a Chromium-based browser whose protocol has no virtual time."""
+
+    def __init__(self, session: CDPSession) -> None:
+        self.session = session
+
+    def send(self, method: str, params: dict[str, object] | None = None) -> object:
+        if method.startswith("Emulation."):
+            raise PlaywrightError(f"Protocol error ({method}): '{method}' wasn't found")
+        return self.session.send(method, params)
+
+    def on(self, event: str, handler: Callable[..., None]) -> None:
+        self.session.on(event, handler)
+
+    def remove_listener(self, event: str, handler: Callable[..., None]) -> None:
+        self.session.remove_listener(event, handler)
+
+
+@pytest.mark.parametrize("session", ["no-protocol", "no-virtual-time"])
+def test_without_virtual_time_the_window_is_waited_out(browser: Browser, origin: str, session: str) -> None:
+    context = browser.new_context(base_url=origin)
+    try:
+        page = context.new_page()
+        thrown: list[str] = []
+        page.on("pageerror", lambda error: thrown.append(error.message))
+        page.goto("/late", wait_until="load")
+        clock = page.evaluate(PAGE_CLOCK)
+        cdp = None if session == "no-protocol" else _NoVirtualTime(context.new_cdp_session(page))
+        seen = watch(page, cdp, 1000, clock["load"], clock["now"], clock["origin"])  # type: ignore[arg-type]
+        assert seen.clock == "real" and seen.covered_ms == 1000
+        assert seen.wall_ms >= 1000 - (clock["now"] - clock["load"]) - 20, seen
+        assert thrown == ["Cannot read properties of undefined (reading 'items')"]
+    finally:
+        context.close()
 
 
 # -- the rules, without a browser -------------------------------------------------------------------

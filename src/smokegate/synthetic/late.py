@@ -103,7 +103,8 @@ class Watch:
     # How far after the load event the watch got on the page's clock, and what it cost in real time.
     covered_ms: float = 0.0
     wall_ms: float = 0.0
-    # "page": Chromium's virtual time; "real": the window waited out (no DevTools protocol).
+    # "page": Chromium's virtual time; "real": the window waited out (no DevTools protocol, or no
+    # virtual time in it).
     clock: str = "page"
     # Uncaught exceptions of this document as the protocol reported them: (epoch ms, first line).
     thrown: list[tuple[float, str]] = field(default_factory=list)
@@ -125,9 +126,8 @@ def watch(page: Page, cdp: CDPSession | None, window_ms: float, load_ms: float, 
         return result
     started = time.monotonic()
     if cdp is None:
-        result.clock = "real"
-        page.wait_for_timeout(budget)
-        result.covered_ms, result.wall_ms = window_ms, (time.monotonic() - started) * 1000
+        _real_time(page, result, budget)
+        result.wall_ms = (time.monotonic() - started) * 1000
         return result
     expired: list[bool] = []
 
@@ -151,8 +151,10 @@ def watch(page: Page, cdp: CDPSession | None, window_ms: float, load_ms: float, 
     try:
         # Enabling replays what the document reported before (each with its time): counted, not new.
         cdp.send("Runtime.enable")
-        _run_clock(page, cdp, budget, window_ms, load_ms, expired)
-        result.covered_ms = page.evaluate(PAGE_NOW) - load_ms
+        if _run_clock(page, cdp, budget, window_ms, load_ms, expired):
+            result.covered_ms = page.evaluate(PAGE_NOW) - load_ms
+        else:
+            _real_time(page, result, budget)
         result.thrown = [(at, line) for at, line in result.thrown if at >= origin_ms]
         if delivered is not None:
             _flush(page, delivered, len(result.thrown), result.console_errors)
@@ -163,23 +165,35 @@ def watch(page: Page, cdp: CDPSession | None, window_ms: float, load_ms: float, 
     return result
 
 
+def _real_time(page: Page, result: Watch, budget_ms: float) -> None:
+    """The rest of the window waited out in real time (no virtual time to run the page's clock)."""
+    page.wait_for_timeout(budget_ms)
+    result.clock, result.covered_ms = "real", result.window_ms
+
+
 def _run_clock(page: Page, cdp: CDPSession, budget_ms: float, window_ms: float, load_ms: float,
-               expired: list[bool]) -> None:
+               expired: list[bool]) -> bool:
     """Run the page's clock ``budget_ms`` on, stopped by requests in flight until the window has
-    passed in real time, then regardless of them."""
-    cdp.send("Emulation.setVirtualTimePolicy", {"policy": PAUSE_FOR_REQUESTS, "budget": budget_ms})
+    passed in real time, then regardless of them; False if the browser has no virtual time."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        cdp.send("Emulation.setVirtualTimePolicy", {"policy": PAUSE_FOR_REQUESTS, "budget": budget_ms})
+    except PlaywrightError:
+        return False  # a Chromium-based browser whose protocol lacks it
     deadline = time.monotonic() + budget_ms / 1000
     policy = PAUSE_FOR_REQUESTS
     while not expired:
         if time.monotonic() >= deadline:
             if policy == ADVANCE:
-                return  # the page's own work outlasted its cap: watched as far as its clock got
+                return True  # the page's own work outlasted its cap: watched as far as its clock got
             rest = window_ms - (page.evaluate(PAGE_NOW) - load_ms)
             if rest <= 0:
-                return
+                return True
             cdp.send("Emulation.setVirtualTimePolicy", {"policy": ADVANCE, "budget": rest})
             policy, deadline = ADVANCE, time.monotonic() + ADVANCE_CAP_MS / 1000
         page.wait_for_timeout(POLL_MS)
+    return True
 
 
 def _flush(page: Page, delivered: Callable[[], tuple[int, int]], exceptions: int, console_errors: int) -> None:
