@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 PAUSE_FOR_REQUESTS = "pauseIfNetworkFetchesPending"
 ADVANCE = "advance"
 # How often the watch looks whether the page's clock has reached the end of the window.
-POLL_MS = 5.0
+POLL_MS = 2.0
 # The page's own work (its timers, run back to back) once requests no longer hold its clock.
 ADVANCE_CAP_MS = 2000.0
 # How long the events the browser already sent may take to reach the suite after the watch.
