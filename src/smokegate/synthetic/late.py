@@ -10,18 +10,19 @@ waits cost a few milliseconds.  The clock stops while a request is in flight
 (``pauseIfNetworkFetchesPending``): a widget that fails 500 ms after a slow answer arrives fails
 after the answer, as it would in real time.
 
-Bounds, so the watch never costs more than watching in real time would: once the window has passed
-in real time and a request still holds the page's clock (a stream, a long poll), the rest of the
-window runs regardless of requests; the page's own work then gets at most ``ADVANCE_CAP_MS``.
+Bounds, so the watch costs about what watching in real time would at most: once the window has
+passed in real time and a request still holds the page's clock (a stream, a long poll), the rest of
+the window runs regardless of requests; the page's own work then gets at most ``ADVANCE_CAP_MS``.
 
 Not seen by the page's clock: what arrives from outside it in real time after the window has run
 out quickly (a server push over a WebSocket, a worker's timers, a cross-origin frame's timers).
-A browser without the DevTools protocol (Firefox, WebKit) is watched in real time: the window then
-costs its length, once per page.
+A browser without the DevTools protocol (Firefox, WebKit), or whose protocol has no virtual time,
+is watched in real time: the window then costs its length, once per page.
 
 When: a console message carries its time; an uncaught exception's comes from the DevTools
 protocol's own report of it (``Runtime.exceptionThrown``), matched by its text.  Both are on the
-page's clock, so "thrown 300 ms after load" is 300 ms of the page's time after its load event.
+page's clock, so "thrown 300 ms after load" is 300 ms of the page's time after its load event (in
+real time, later by as long as its requests held the clock).
 """
 
 from __future__ import annotations
