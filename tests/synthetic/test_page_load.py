@@ -1,6 +1,8 @@
 """Page load in a real browser (ops guide: page load under 2 seconds), for every configured page.
 
 Each page is loaded N times in fresh contexts (first visits); budgets are judged on the median.
+Console errors and uncaught exceptions are caught in every sample, and after the last one until
+``synthetic.late_error_window_ms`` (5 s) after load, on the page's own clock (synthetic/late.py).
 Largest Contentful Paint and Cumulative Layout Shift are Core Web Vitals warnings (low severity):
 they fail their check without blocking the gate at its default level.
 """
@@ -40,17 +42,21 @@ def test_page_loads_within_budget(target: Target, site_page: Page, page_loads: P
 
 @pytest.mark.check(severity="high", feature="page-load")
 def test_page_logs_no_console_errors(site_page: Page, page_loads: PageSampler, check_record: Any) -> None:
-    errors = page_loads(site_page).console_errors
+    loads = page_loads(site_page)
+    errors = loads.console_errors
     check_record.detail("console_errors", errors)
     check_record.cause("a console error the pages log", *causes.message_keys("console", errors))
+    check_record.detail("watched_after_load_ms", loads.watched_ms)
     assert not errors, f"{site_page.path} logged {len(errors)} console error(s): " + " | ".join(errors[:3])
 
 
 @pytest.mark.check(severity="high", feature="page-load")
 def test_page_throws_no_uncaught_exceptions(site_page: Page, page_loads: PageSampler, check_record: Any) -> None:
-    errors = page_loads(site_page).page_errors
+    loads = page_loads(site_page)
+    errors = loads.page_errors
     check_record.detail("uncaught_exceptions", errors)
     check_record.cause("an exception the pages throw", *causes.message_keys("exception", errors))
+    check_record.detail("watched_after_load_ms", loads.watched_ms)
     assert not errors, f"{site_page.path} threw {len(errors)} uncaught exception(s): " + " | ".join(errors[:3])
 
 

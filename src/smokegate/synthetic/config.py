@@ -122,6 +122,9 @@ class SyntheticConfig(_Model):
     samples: int = Field(default=3, ge=1, le=20)
     # Quiet time after the load event before vitals are read, so late paints and shifts count.
     settle_ms: int = Field(default=150, ge=0, le=5000)
+    # Console errors and uncaught exceptions are caught until this long after load (0: the sample
+    # only), on the last sample of each page, watched on the page's own clock (synthetic/late.py).
+    late_error_window_ms: int = Field(default=5000, ge=0, le=60000)
     lcp_warn_ms: float = Field(default=2500, gt=0)
     cls_warn: float = Field(default=0.1, ge=0)
     navigation_timeout_ms: float = Field(default=15000, gt=0)

@@ -254,7 +254,10 @@ def page_loads(
 
     The first load is a first visit in a fresh context; the others reload it in the same context
     after Lighthouse's reset between runs (storage and HTTP cache cleared): samples at the cost of
-    the page (:class:`~smokegate.synthetic.journey.Tab`), untraced.  Several checks judge the same
+    the page (:class:`~smokegate.synthetic.journey.Tab`), untraced.  The last one is then watched
+    until ``synthetic.late_error_window_ms`` after its load on the page's own clock, for errors the
+    page throws or logs late (:mod:`smokegate.synthetic.late`: milliseconds, not the window's
+    length, unless a request holds the clock).  Several checks judge the same
     loads (timing, console, subresources, vitals), inside the first check that needs them; a later
     check that fails gets their console and request logs (:func:`smokegate.synthetic.artifacts.share_events`),
     and any check that fails gets a trace and screenshot of one more load of the page
@@ -273,8 +276,10 @@ def page_loads(
             loads = PageLoads(page.path)
             tab = Tab()
             try:
-                for _ in range(syn.samples):
-                    loads.loads.append(load_page(new_context.sample, page.path, syn, target.base_url, tab))
+                for number in range(1, syn.samples + 1):
+                    # The last sample is watched on for late errors (synthetic/late.py), then its tab closes.
+                    loads.loads.append(load_page(new_context.sample, page.path, syn, target.base_url, tab,
+                                                 watch_late=number == syn.samples))
             finally:
                 tab.close()
             _page_loads[page.path] = loads
@@ -294,7 +299,7 @@ def page_loads(
 
 def _evidence_load(new_context: ContextFactory, shows: str, path: str, target: Target) -> None:
     """One more load of ``path`` in a traced context, left open: the check's teardown keeps it."""
-    from smokegate.synthetic.journey import ContextEvents
+    from smokegate.synthetic.journey import ContextEvents, watch_evidence
 
     timeout = min(target.synthetic.navigation_timeout_ms, EVIDENCE_TIMEOUT_MS)
     context = new_context.evidence(shows)
@@ -303,6 +308,8 @@ def _evidence_load(new_context: ContextFactory, shows: str, path: str, target: T
     events.attach(context)
     page.goto(path, wait_until="load", timeout=timeout)
     events.wait_quiet(page, target.synthetic.settle_ms, timeout)
+    # Watched on as the judged samples were, so a late error is in its trace and console log too.
+    watch_evidence(page, target.synthetic.late_error_window_ms)
 
 
 # An evidence load or capture shows what went wrong; it need not wait as long as a judged one.

@@ -24,6 +24,7 @@ from smokegate.config import Page as SitePage
 from smokegate.failures import PLAYWRIGHT_NETWORK, CheckFailure, Inconclusive
 from smokegate.scrub import SCRUBBER
 from smokegate.synthetic.config import Provider, SyntheticConfig
+from smokegate.synthetic.late import PAGE_CLOCK, LateError, exception_times, watch, within
 from smokegate.synthetic.oauth import AuthorizeUrl, origin_of
 from smokegate.synthetic.vitals import READ_VITALS, RESOURCE_ERROR_PREFIX, PageLoad, PageLoads
 
@@ -141,11 +142,18 @@ class ContextEvents:
     last_activity: float = field(default_factory=time.monotonic)
     # What the context was for, in the evidence logs (empty: the check's own work).
     label: str = ""
+    # Set once the sample has ended (epoch ms of the page's load event): errors from then on are late.
+    late_since: float | None = None
+    late_console_errors: list[LateError] = field(default_factory=list)
+    late_page_errors: list[str] = field(default_factory=list)
+    # Every uncaught exception and console error received, late or not (to know all have arrived).
+    exceptions_seen: int = 0
+    console_errors_seen: int = 0
 
     def attach(self, context: BrowserContext) -> None:
         self._handlers: list[tuple[str, Callable[[Any], None]]] = [
             ("console", self._console),
-            ("weberror", lambda error: self._page_error(str(error.error))),
+            ("weberror", lambda error: self._page_error(error.error)),
             ("request", self._request),
             ("requestfinished", self._settled),
             ("requestfailed", self._failed),
@@ -165,8 +173,19 @@ class ContextEvents:
 
     def _console(self, message: Any) -> None:
         self._stamp(f"console.{message.type}: {message.text}")
-        if message.type == "error" and not self._about_failed_resource(message.text):
-            self.console_errors.append(SCRUBBER.text(message.text))
+        if message.type != "error":
+            return
+        self.console_errors_seen += 1
+        if self._about_failed_resource(message.text):
+            return
+        text = SCRUBBER.text(message.text)
+        if self.late_since is None:
+            self.console_errors.append(text)
+            return
+        # The message's own time is the page's (its clock, virtual while the page is watched).
+        at = getattr(message, "timestamp", None)
+        after = None if not at else max(0.0, float(at) - self.late_since)
+        self.late_console_errors.append(LateError(text, after, "logged"))
 
     def _about_failed_resource(self, text: str) -> bool:
         # Chromium logs "Failed to load resource" for every failed request, and refuses to run an
@@ -177,9 +196,19 @@ class ContextEvents:
         refused = REFUSED_SCRIPT.match(text)
         return bool(refused and refused.group(1) in self.error_urls)
 
-    def _page_error(self, text: str) -> None:
-        self._stamp(f"uncaught exception: {text}")
-        self.page_errors.append(SCRUBBER.text(text.splitlines()[0] if text else text))
+    def _page_error(self, error: Any) -> None:
+        message = str(error)
+        self._stamp(f"uncaught exception: {message}")
+        self.exceptions_seen += 1
+        # "TypeError: Cannot read properties of undefined": the kind of error, as the console shows it.
+        first = message.splitlines()[0] if message else message
+        name = str(getattr(error, "name", "") or "")
+        text = SCRUBBER.text(f"{name}: {first}" if name and not first.startswith(name) else first)
+        (self.page_errors if self.late_since is None else self.late_page_errors).append(text)
+
+    def delivered(self) -> tuple[int, int]:
+        """Uncaught exceptions and console errors received so far."""
+        return self.exceptions_seen, self.console_errors_seen
 
     def _request(self, request: Any) -> None:
         self.in_flight += 1
@@ -254,6 +283,8 @@ class Tab:
         self.page: Page | None = None
         self._cdp: Any = None
         self._cookies: list[Any] = []
+        # Watched after its sample (synthetic.late): the page's clock is stopped, so no sample reuses it.
+        self.watched = False
 
     def open(self, new_context: Callable[..., BrowserContext]) -> Page:
         self.close()
@@ -262,15 +293,21 @@ class Tab:
         self.page = self.context.new_page()
         return self.page
 
-    def reset(self, app_origin: str) -> Page | None:
-        """The page, ready for another first visit; None when this browser cannot be reset so."""
-        if self.context is None or self.page is None or self.page.is_closed():
-            return None
-        if self._cdp is None:
+    def cdp(self) -> Any:
+        """The page's DevTools protocol session; None when the browser has none (not Chromium)."""
+        if self._cdp is None and self.context is not None and self.page is not None:
             try:
                 self._cdp = self.context.new_cdp_session(self.page)
             except PlaywrightError:
-                return None  # not Chromium
+                return None
+        return self._cdp
+
+    def reset(self, app_origin: str) -> Page | None:
+        """The page, ready for another first visit; None when this browser cannot be reset so."""
+        if self.context is None or self.page is None or self.page.is_closed() or self.watched:
+            return None
+        if self.cdp() is None:
+            return None  # not Chromium
         self.page.goto("about:blank")
         self._cdp.send("Network.clearBrowserCache")
         self._cdp.send("Storage.clearDataForOrigin", {"origin": origin_of(app_origin), "storageTypes": "all"})
@@ -288,11 +325,16 @@ class Tab:
         if self.context is not None:
             self.context.close()
         self.context = self.page = self._cdp = None
+        self.watched = False
 
 
 def load_page(new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str,
-              tab: Tab | None = None) -> PageLoad:
+              tab: Tab | None = None, *, watch_late: bool = False) -> PageLoad:
     """Load ``path`` once in a fresh context (a first visit) and read what the browser measured.
+
+    With ``watch_late`` the page is then watched until ``syn.late_error_window_ms`` after its load
+    event, on its own clock (:mod:`smokegate.synthetic.late`); what it throws or logs meanwhile is
+    kept apart as late errors.  The tab is not used for another sample after that.
 
     With ``tab`` the load is made in it (after its reset when it already holds an earlier load of
     the page) and the tab stays open for the next one; the caller closes it.  A load the network cut
@@ -304,7 +346,7 @@ def load_page(new_context: Callable[..., BrowserContext], path: str, syn: Synthe
     reason = ""
     for _attempt in (1, 2):
         try:
-            load, events = _load_once(new_context, path, syn, app_origin, tab)
+            load, events = _load_once(new_context, path, syn, app_origin, tab, watch_late)
         except _CutLoad as cut:
             reason = cut.reason
             continue
@@ -321,7 +363,8 @@ class _CutLoad(Exception):
 
 
 def _load_once(
-    new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str, tab: Tab | None
+    new_context: Callable[..., BrowserContext], path: str, syn: SyntheticConfig, app_origin: str, tab: Tab | None,
+    watch_late: bool = False,
 ) -> tuple[PageLoad, ContextEvents]:
     own = Tab() if tab is None else tab
     page = own.visit(new_context, app_origin)
@@ -344,6 +387,7 @@ def _load_once(
                            f"{events.network_failures[0]} ({first_line})") from None
         raw = events.read_when_quiet(page, READ_VITALS, syn.settle_ms, syn.navigation_timeout_ms)
         wall_ms = (time.monotonic() - started) * 1000
+        late = _watch_late(own, page, events, raw, syn.late_error_window_ms) if watch_late else {}
         # A load the network cut is made again in a fresh context: only a clean one keeps its tab.
         kept = tab is not None and not events.network_failures
     finally:
@@ -356,7 +400,41 @@ def _load_once(
         console_errors=tuple(events.console_errors),
         page_errors=tuple(events.page_errors),
         failed_requests=tuple(events.failed_requests),
+        **late,
     ), events
+
+
+def _watch_late(tab: Tab, page: Page, events: ContextEvents, raw: dict[str, Any], window_ms: float) -> dict[str, Any]:
+    """Watch the sampled page on until ``window_ms`` after load; its late errors, and how it was watched."""
+    if window_ms <= 0:
+        return {}
+    load, origin = float(raw.get("load") or 0.0), float(raw.get("origin") or 0.0)
+    ended = float(raw.get("now") or load)
+    events.late_since = origin + load
+    tab.watched = True
+    seen = watch(page, tab.cdp(), window_ms, load, ended, origin, events.delivered)
+    # Only what was thrown after the sample ended can be a late error (the same error may have come before).
+    thrown = exception_times(events.late_page_errors, [t for t in seen.thrown if t[0] >= origin + ended],
+                             origin + load)
+    return {
+        "late_console_errors": tuple(within(events.late_console_errors, window_ms)),
+        "late_page_errors": tuple(within((LateError(t, at) for t, at in zip(events.late_page_errors, thrown,
+                                                                            strict=True)), window_ms)),
+        "watched_ms": round(seen.covered_ms, 1),
+        "watch_wall_ms": round(seen.wall_ms, 1),
+    }
+
+
+def watch_evidence(page: Page, window_ms: float) -> None:
+    """An evidence load watched on as a sample is (its trace and console log then show late errors)."""
+    if window_ms <= 0:
+        return
+    clock = page.evaluate(PAGE_CLOCK)
+    try:
+        cdp = page.context.new_cdp_session(page)
+    except PlaywrightError:
+        cdp = None
+    watch(page, cdp, window_ms, float(clock["load"]), float(clock["now"]), float(clock["origin"]))
 
 
 # -- OAuth ----------------------------------------------------------------------------------------

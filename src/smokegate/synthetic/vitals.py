@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from smokegate.synthetic.late import LateError, merged
 from smokegate.timing import Samples
 
 OBSERVE_VITALS = """
@@ -45,6 +46,7 @@ READ_VITALS = """
     load: nav ? nav.loadEventEnd : null,
     status: nav ? nav.responseStatus : null,
     lcp: vitals.lcp, lcpElement: vitals.lcpElement || null, shifts: vitals.shifts,
+    now: performance.now(), origin: performance.timeOrigin,
   });
 }, 0)), delayMs || 0))
 """
@@ -93,9 +95,15 @@ class PageLoad:
     console_errors: tuple[str, ...] = ()
     page_errors: tuple[str, ...] = ()
     failed_requests: tuple[str, ...] = ()
+    # What the page threw or logged after the sample, while it was watched (synthetic.late): only the
+    # sample each page's watch followed has them, with how far after load it was watched and the cost.
+    late_console_errors: tuple[LateError, ...] = ()
+    late_page_errors: tuple[LateError, ...] = ()
+    watched_ms: float | None = None
+    watch_wall_ms: float | None = None
 
     @classmethod
-    def from_browser(cls, raw: dict[str, Any], wall_ms: float, **events: tuple[str, ...]) -> PageLoad:
+    def from_browser(cls, raw: dict[str, Any], wall_ms: float, **events: Any) -> PageLoad:
         return cls(
             load_ms=float(raw.get("load") or 0.0),
             ttfb_ms=float(raw.get("ttfb") or 0.0),
@@ -117,6 +125,7 @@ class PageLoad:
             "cls": round(self.cls, 4),
             "status": self.status,
             "wall_ms": round(self.wall_ms, 1),
+            **({} if self.watched_ms is None else {"watched_ms": self.watched_ms, "watch_wall_ms": self.watch_wall_ms}),
         }
 
 
@@ -155,13 +164,24 @@ class PageLoads:
                 seen.setdefault(item, None)
         return list(seen)
 
+    def _late(self, attribute: str) -> list[LateError]:
+        return [error for load in self.loads for error in getattr(load, attribute)]
+
     @property
     def console_errors(self) -> list[str]:
-        return self._union("console_errors")
+        """Console errors of every sample, and those logged after one while it was watched."""
+        return merged(self._union("console_errors"), self._late("late_console_errors"))
 
     @property
     def page_errors(self) -> list[str]:
-        return self._union("page_errors")
+        """Uncaught exceptions of every sample, and those thrown after one while it was watched."""
+        return merged(self._union("page_errors"), self._late("late_page_errors"))
+
+    @property
+    def watched_ms(self) -> float | None:
+        """How far after load the page was watched for late errors (its furthest watch); None: not watched."""
+        values = [x.watched_ms for x in self.loads if x.watched_ms is not None]
+        return max(values) if values else None
 
     @property
     def failed_requests(self) -> list[str]:

@@ -9,7 +9,8 @@ token endpoint with the client secret and the PKCE verifier, reads the user, and
 
 The synthetic suite's testbed faults live here as well: what the sign-in redirect and callback get
 wrong, the slow AI answer, and page faults that only a real browser notices (a script that logs an
-error or throws, a slow or failing script, a late largest paint, a layout shift).
+error or throws, at once or some time after load, a slow or failing script, a late largest paint, a
+layout shift).
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ FAULT_PROVIDER = {
 }
 
 # Page faults: which page they break and the script (a chunk of the build) that breaks it.
+LATE_ERROR_S = 0.3
+LATE_CONSOLE_ERROR_S = 3.0
+
+
+def _after_load(delay_s: float, code: str) -> str:
+    """A script running ``code`` ``delay_s`` after the page's load event (armed at once if it has fired)."""
+    return (f"(function(){{function late(){{setTimeout(function(){{{code}}},{delay_s * 1000:g})}}"
+            'if(document.readyState==="complete")late();else addEventListener("load",late)})();')
+
+
 _HIGHLIGHTS = 'fetch("/api/highlights").then(function(r){return r.json()}).then(function(d){'
 FAULT_CHUNKS = {
     "console-error": (
@@ -84,6 +95,19 @@ FAULT_CHUNKS = {
         _HIGHLIGHTS + 'var s=document.createElement("section");s.className="hero";'
         's.style.cssText="font-size:44px;line-height:1.25;max-width:1100px;margin:24px";'
         's.textContent=d.headline;document.querySelector("main").appendChild(s)});',
+    ),
+    # Late failures, as a useEffect's setTimeout or a widget failing after its data arrives: armed
+    # at the load event, they fire after the samples' quiet time (settle_ms) has ended.
+    "late-error-300ms": (
+        "/",
+        "briefing-widget-client",
+        _after_load(LATE_ERROR_S, "var widget;widget.items.map(function(i){return i.id});"),
+    ),
+    "late-console-error-3s": (
+        "/pricing",
+        "plans-refresh-client",
+        _after_load(LATE_CONSOLE_ERROR_S,
+                    'console.error("Error: refreshing plans failed: GET /api/plans 503 (Service Unavailable)");'),
     ),
     "layout-shift": (
         "/pricing",

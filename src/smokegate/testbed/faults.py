@@ -272,6 +272,16 @@ SYNTHETIC: tuple[Fault, ...] = (
         "synthetic/test_page_load.py::test_page_throws_no_uncaught_exceptions[landing]",
     ),
     _f(
+        "late-error-300ms",
+        "the landing page's briefing widget throws an uncaught TypeError from a setTimeout(…, 300) after load",
+        "synthetic/test_page_load.py::test_page_throws_no_uncaught_exceptions[landing]",
+    ),
+    _f(
+        "late-console-error-3s",
+        "/pricing logs a console error 3 s after load (its plans refresh fails)",
+        "synthetic/test_page_load.py::test_page_logs_no_console_errors[pricing]",
+    ),
+    _f(
         "script-broken",
         "a same-origin script of /pricing (Vercel analytics) answers 500",
         "synthetic/test_page_load.py::test_page_subresources_load[pricing]",
