@@ -5,6 +5,11 @@ message) and every other check run beside them passes, or is skipped when the fa
 whole target down.  Each fault runs the whole smoke suite and the security and synthetic modules
 holding its checks; the healthy run covers every suite.  A check that no fault makes fail could
 not fail at all: that is a bug too.
+
+Each fault runs against every testbed its catalog entry names: the Python testbed, and the real
+Next.js testbed (a ``next build`` served by ``next start`` behind nginx, testbed/realnext.py), which
+also gets a healthy run of every suite.  On the real one a fault runs only the modules holding its
+checks (and its ``quiet`` ones), to keep the matrix within ``make test``'s time.
 """
 
 from __future__ import annotations
@@ -35,7 +40,10 @@ def test_healthy_testbed_passes_every_check(healthy_testbed: RunningTestbed, tmp
     assert run.returncode == 0, run.output[-3000:]
 
 
-@pytest.mark.parametrize("fault", list(faults.CATALOG.values()), ids=list(faults.CATALOG))
+PYTHON_FAULTS = faults.for_testbed(faults.PYTHON_TESTBED)
+
+
+@pytest.mark.parametrize("fault", PYTHON_FAULTS, ids=[f.name for f in PYTHON_FAULTS])
 def test_fault_fails_exactly_its_checks(fault: faults.Fault, testbed: RunningTestbed, tmp_path: Path) -> None:
     testbed.set_faults([fault.name])
     try:
@@ -74,7 +82,9 @@ def test_fault_fails_exactly_its_checks_under_xdist(name: str, testbed: RunningT
     _assert_exactly_its_checks_failed(fault, run)
 
 
-def _assert_exactly_its_checks_failed(fault: faults.Fault, run: SuiteRun) -> None:
+def _assert_exactly_its_checks_failed(fault: faults.Fault, run: SuiteRun,
+                                      may_skip: frozenset[str] = frozenset()) -> None:
+    """``may_skip``: checks the testbed cannot judge (skipped with their reason whatever the fault)."""
     failed = run.with_outcome("failed")
     expected = set(fault.catches)
     assert failed == expected, (
@@ -86,7 +96,8 @@ def _assert_exactly_its_checks_failed(fault: faults.Fault, run: SuiteRun) -> Non
     skipped = {c: o for c, o in run.outcomes.items() if c in fault.skips}
     assert skipped == dict.fromkeys(fault.skips, "skipped"), (
         f"fault {fault.name}: these checks lose their input and must be skipped, not judged: {skipped}")
-    others = {c: o for c, o in run.outcomes.items() if c not in expected and c not in fault.skips}
+    others = {c: o for c, o in run.outcomes.items()
+              if c not in expected and c not in fault.skips and not (o == "skipped" and c in may_skip)}
     # A fault that takes the target down leaves the other checks skipped, except those that can
     # still diagnose it (TLS scans), which may pass; none may fail.
     allowed = {"passed"} if fault.others == "pass" else {"skipped", "passed"}
@@ -97,6 +108,75 @@ def _assert_exactly_its_checks_failed(fault: faults.Fault, run: SuiteRun) -> Non
     assert run.gate["verdict"] == "fail" or all(
         c["severity"] not in ("critical", "high") for c in run.gate["failed"]
     ), run.gate
+
+
+# -- the real Next.js testbed ------------------------------------------------------------------------
+
+# Checks that give a false alarm or crash on the healthy real app for reasons other work owns: left out
+# of the real testbed's runs (--deselect) until that work lands, each with its reason.
+AWAITING_OTHER_WORK: dict[str, str] = {
+    "security/test_redirects.py::test_return_url_stays_on_site[sign-in]":
+        "the sign-in page answers a return URL of https:host with the legal `Location: https:host`, and httpx "
+        "refuses to build that URL (InvalidURL): the check errors; the hostile-answers work (issue 19, items 2-3) "
+        "reads Location itself",
+}
+# Faults the suite does not catch yet, for reasons other work owns: expected to fail (strict: the
+# matrix says so when that work lands and the mark must go).
+NOT_CAUGHT_YET: dict[str, str] = {
+    "late-error-300ms": "page samples stop 150 ms after the network is quiet: the late-errors work (issue 19, item 4)",
+    "late-console-error-3s": "page samples stop 150 ms after the network is quiet: the late-errors work "
+                             "(issue 19, item 4)",
+}
+NEXT_FAULTS = faults.for_testbed(faults.NEXT_TESTBED)
+
+
+def _not_judged_on_next(outcomes: dict[str, str]) -> frozenset[str]:
+    """The checks of this run the real testbed cannot judge (faults.NOT_JUDGED_ON_NEXT)."""
+    return frozenset(c for c in outcomes if c.startswith(faults.NOT_JUDGED_ON_NEXT))
+
+
+def _deselect_awaiting() -> list[str]:
+    return [arg for check in AWAITING_OTHER_WORK for arg in ("--deselect", f"tests/{check}")]
+
+
+def _next_paths(fault: faults.Fault) -> list[str]:
+    """The modules holding the fault's checks and its quiet ones; the whole smoke suite only for a fault
+    that takes the target down (every other check must then skip, and skipping is quick)."""
+    paths = {f"tests/{check.split('::', 1)[0]}" for check in fault.catches} | {f"tests/{q}" for q in fault.quiet}
+    if fault.others == "skip":
+        paths = {p for p in paths if not p.startswith("tests/smoke/")} | {"tests/smoke"}
+    return sorted(paths)
+
+
+def test_healthy_next_testbed_passes_every_check(healthy_next_testbed: RunningTestbed, tmp_path: Path) -> None:
+    testbed = healthy_next_testbed
+    run = run_suite([*suite_paths(SUITES), *cli_for(testbed), *_deselect_awaiting()], tmp_path,
+                    env=env_for(testbed))
+    not_judged = _not_judged_on_next(run.outcomes)
+    not_passed = {c: o for c, o in run.outcomes.items() if o != "passed" and not (o == "skipped" and c in not_judged)}
+    assert run.gate.get("verdict") == "pass" and not not_passed, (
+        f"false alarms on the healthy real Next.js testbed: {not_passed}\n{run.output[-3000:]}"
+    )
+    judged = {c: o for c, o in run.outcomes.items() if c in not_judged and o != "skipped"}
+    assert not judged, f"faults.NOT_JUDGED_ON_NEXT names checks the real testbed judged: {judged}"
+    described_out = {prefix for prefix in faults.NOT_JUDGED_ON_NEXT if any(c.startswith(prefix) for c in not_judged)}
+    assert described_out == set(faults.NOT_JUDGED_ON_NEXT), (
+        f"NOT_JUDGED_ON_NEXT names checks this run did not have: {set(faults.NOT_JUDGED_ON_NEXT) - described_out}")
+    assert run.returncode == 0, run.output[-3000:]
+
+
+@pytest.mark.parametrize("fault", [
+    pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=NOT_CAUGHT_YET[f.name])) if f.name in NOT_CAUGHT_YET
+    else f for f in NEXT_FAULTS], ids=[f.name for f in NEXT_FAULTS])
+def test_fault_fails_exactly_its_checks_on_next(fault: faults.Fault, next_testbed: RunningTestbed,
+                                                tmp_path: Path) -> None:
+    next_testbed.set_faults([fault.name])
+    try:
+        run = run_suite([*_next_paths(fault), *cli_for(next_testbed), *_deselect_awaiting()], tmp_path,
+                        env=env_for(next_testbed))
+    finally:
+        next_testbed.set_faults([])
+    _assert_exactly_its_checks_failed(fault, run, _not_judged_on_next(run.outcomes))
 
 
 def test_every_check_has_a_fault_that_catches_it(tmp_path: Path) -> None:
