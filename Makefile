@@ -104,7 +104,11 @@ lint: $(STAMP)
 selftest: setup postgres nextjs-testbed
 	$(BIN)/pytest selftests -n $(XDIST) -q
 
-test: lint selftest
+# The real Next.js testbed's install and build (npm ci, next build: mostly disk and one core) run beside
+# lint (mypy: one core) rather than after it.
+test:
+	$(MAKE) -j2 lint nextjs-testbed
+	$(MAKE) selftest
 
 # bench_peers.py puts smokegate beside curl, sslyze's CLI and Lighthouse (bench/package.json, pinned,
 # installed into bench/node_modules from npm) in one run against its own testbed; Lighthouse runs the
