@@ -1,7 +1,8 @@
 """The real Next.js testbed's nginx: TLS in front of ``next start``, and the faults a proxy config makes.
 
 nginx terminates TLS with the testbed CA's chain (Mozilla's intermediate settings, as
-ssl-config.mozilla.org writes them for nginx), proxies every request to ``next start`` on loopback
+ssl-config.mozilla.org writes them for nginx; HTTP/2 offered by ALPN, as Vercel does), proxies every
+request to ``next start`` on loopback
 and answers plain HTTP with a 308 to HTTPS, as Vercel does.  ``server_tokens off``: the Server header
 says nginx, never its version.
 
@@ -56,7 +57,7 @@ class Site:
 
 
 def _listen(hosts: tuple[str, ...], port: int, ssl: bool) -> str:
-    suffix = " ssl" if ssl else ""
+    suffix = " ssl http2" if ssl else ""
     return "".join(f"        listen {f'[{h}]' if ':' in h else h}:{port}{suffix};\n" for h in hosts)
 
 
