@@ -446,7 +446,7 @@ LATE: tuple[Fault, ...] = (
 
 # -- issue 19, item 1: what the real Next.js testbed (testbed/realnext.py, nextjs-testbed/) expresses ------
 # In the app (a file it reads per request) or in its nginx's config (testbed/nginx_conf.py).  Clerk, the
-# identity providers, Vercel's Deployment Protection, TLS chains and versions, and network chaos stay
+# identity providers, Vercel's Deployment Protection, TLS certificate chains, and network chaos stay
 # with the Python testbed, and so do the faults only a signed-in session shows (the oauth-*, callback-*,
 # sign-in-loop, clerk-*, signed-in-api-500, ai-slow and vercel-* faults): the real testbed has no sign-in.
 ALSO_ON_NEXT = frozenset({
@@ -455,7 +455,8 @@ ALSO_ON_NEXT = frozenset({
     "app-url-localhost", "wrong-version", "page-slow", "page-500", "page-text-missing", "chunk-broken",
     "unknown-route-500", "error-5pct", "api-slow", "api-error",
     # security
-    "no-hsts", "http-no-redirect", "headers-lost", "csp-missing", "x-powered-by", "cookie-insecure",
+    "tls-legacy-versions", "tls-weak-cipher", "tls13-off", "no-hsts", "http-no-redirect", "headers-lost",
+    "csp-missing", "x-powered-by", "cookie-insecure",
     "cookie-no-samesite", "host-cookie-domain", "cors-reflect-any", "cors-null-allowed", "cors-suffix-match",
     "cors-wildcard-credentials", "cors-no-vary", "ratelimit-off", "ratelimit-stuck", "ratelimit-no-retry-after",
     "protected-api-open", "jwt-alg-none", "webhook-unsigned", "webhook-get-handler", "secret-in-chunk",

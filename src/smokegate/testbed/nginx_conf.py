@@ -9,7 +9,8 @@ says nginx, never its version.
 Faults that live in the proxy's config are switched by writing a new config and reloading nginx
 (``SIGHUP``; connections already open finish on the old workers): the headers an edge config
 drops, a plain-HTTP site, a chunk missing from a partial deploy, a secret inlined in a shared chunk,
-source maps no longer blocked, the listener gone.  Every other fault is the app's (a file it reads).
+source maps no longer blocked, the listener gone, and TLS versions and suites out of the profile.
+Every other fault is the app's (a file it reads).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 # Faults this config expresses; the Next.js app never sees them.
 NGINX_FAULTS = frozenset({
     "target-down", "http-no-redirect", "no-hsts", "headers-lost", "csp-missing", "chunk-broken",
-    "secret-in-chunk", "source-map-turbopack",
+    "secret-in-chunk", "source-map-turbopack", "tls-legacy-versions", "tls-weak-cipher", "tls13-off",
 })
 # Headers only there because next.config.mjs headers() (vercel.json on Vercel) adds them.
 CONFIGURED_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
@@ -31,6 +32,8 @@ MOZILLA_INTERMEDIATE_CIPHERS = ":".join((
     "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
     "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
 ))
+# A CBC suite with a SHA-1 MAC: still negotiable, outside every Mozilla profile but "old".
+WEAK_CIPHER = "ECDHE-ECDSA-AES128-SHA"
 # Characters a literal in an nginx string must not hold (variables, quoting, escapes).
 UNSAFE_LITERAL = frozenset("$'\\\n\r")
 
@@ -113,6 +116,14 @@ def render(site: Site, active: Set[str]) -> str:
               f"{_literal(inlined + site.shared_chunk_start)};\n"
             + "        }\n"
         )
+    protocols, ciphers = "TLSv1.2 TLSv1.3", MOZILLA_INTERMEDIATE_CIPHERS
+    if "tls-legacy-versions" in active:
+        # A legacy-client compatibility switch (OpenSSL 3 offers TLS 1.0 and 1.1 only at security level 0).
+        protocols, ciphers = "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", f"{ciphers}:{WEAK_CIPHER}:@SECLEVEL=0"
+    elif "tls-weak-cipher" in active:
+        ciphers = f"{ciphers}:{WEAK_CIPHER}"
+    elif "tls13-off" in active:
+        protocols = "TLSv1.2"
     https = ""
     if "target-down" not in active:
         https = (
@@ -121,9 +132,9 @@ def render(site: Site, active: Set[str]) -> str:
             + "        server_name localhost;\n"
             f"        ssl_certificate {state / site.cert_file.name};\n"
             f"        ssl_certificate_key {state / site.key_file.name};\n"
-            "        ssl_protocols TLSv1.2 TLSv1.3;\n"
+            f"        ssl_protocols {protocols};\n"
             "        ssl_ecdh_curve X25519:prime256v1:secp384r1;\n"
-            f"        ssl_ciphers {MOZILLA_INTERMEDIATE_CIPHERS};\n"
+            f"        ssl_ciphers {ciphers};\n"
             "        ssl_prefer_server_ciphers off;\n"
             "        ssl_session_timeout 1d;\n"
             "        ssl_session_cache shared:MozSSL:1m;\n"
