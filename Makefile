@@ -63,7 +63,7 @@ postgres:
 # from the lock file (npm ci, only when package.json or the lock file changed) and a production build
 # (next build, only when a source changed: .next/BUILD_ID is the stamp).  Never a download at test time.
 NEXT_APP := nextjs-testbed
-NEXT_SOURCES := $(shell find $(NEXT_APP) \( -name node_modules -o -name .next \) -prune -o -type f -print)
+NEXT_SOURCES := $(shell find $(NEXT_APP) \( -name node_modules -o -name .next \) -prune -o -type f ! -name '*.md' -print)
 
 nextjs-testbed: nginx $(NEXT_APP)/.next/BUILD_ID
 
