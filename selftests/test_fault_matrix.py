@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,8 +121,8 @@ AWAITING_OTHER_WORK: dict[str, str] = {
         "refuses to build that URL (InvalidURL): the check errors; the hostile-answers work (issue 19, items 2-3) "
         "reads Location itself",
 }
-# Faults the suite does not catch yet, for reasons other work owns: expected to fail (strict: the
-# matrix says so when that work lands and the mark must go).
+# Faults the suite does not catch yet, for reasons other work owns: expected to fail (not strict: on a
+# loaded machine the page sample may happen to last past 300 ms; remove them when that work lands).
 NOT_CAUGHT_YET: dict[str, str] = {
     "late-error-300ms": "page samples stop 150 ms after the network is quiet: the late-errors work (issue 19, item 4)",
     "late-console-error-3s": "page samples stop 150 ms after the network is quiet: the late-errors work "
@@ -148,6 +149,53 @@ def _next_paths(fault: faults.Fault) -> list[str]:
     return sorted(paths)
 
 
+# The real testbed's faults run in batches, to keep make test within its time: several faults on at
+# once whose checks live in different modules (or, in the page-load module, on different pages), each
+# batch one run of the modules holding their checks, which must fail exactly the union of their checks
+# while every other check of those modules passes.  A batch observes more than each fault's own run would
+# (every fault meets the other modules of its batch); what it cannot tell apart is one fault also failing
+# a check another fault of the batch makes fail, the way a fault's own run cannot see into the modules it
+# does not run.  Faults whose effects reach past their checks (the target gone, every request slowed or
+# refused, the waitlist held, error pages changed, checks' input taken away) run alone, and so does every
+# fault not named here.
+NEXT_BATCHES: tuple[tuple[str, ...], ...] = (
+    ("health-db-down", "tls-legacy-versions", "cookie-insecure", "cors-reflect-any", "ratelimit-off",
+     "webhook-unsigned", "stack-trace-malformed-json", "uncaught-exception", "console-error"),
+    ("health-slow", "tls-weak-cipher", "cookie-no-samesite", "cors-null-allowed", "ratelimit-no-retry-after",
+     "webhook-get-handler", "page-load-slow", "layout-shift"),
+    ("health-db-slow", "tls13-off", "host-cookie-domain", "cors-suffix-match", "protected-api-open",
+     "secret-in-chunk", "lcp-slow", "script-broken"),
+    ("wrong-version", "no-hsts", "csp-missing", "cors-wildcard-credentials", "jwt-alg-none", "dotenv-served",
+     "open-redirect-sign-out", "api-slow", "input-validation-missing"),
+    # dashboard-public also fails the access-control redirect checks (one fault, two findings): kept apart.
+    ("health-static", "http-no-redirect", "x-powered-by", "cors-no-vary", "api-error", "chunk-broken", "page-slow",
+     "dashboard-public"),
+    ("health-memory-high", "cors-www-regex", "source-map-turbopack", "page-500"),
+    ("late-error-300ms", "late-console-error-3s"),
+)
+
+
+def _next_batches() -> list[tuple[faults.Fault, ...]]:
+    named = [name for batch in NEXT_BATCHES for name in batch]
+    assert len(named) == len(set(named)), "a fault in two batches"
+    assert set(named) <= {f.name for f in NEXT_FAULTS}, set(named) - {f.name for f in NEXT_FAULTS}
+    alone = [(f,) for f in NEXT_FAULTS if f.name not in named]
+    return [tuple(faults.CATALOG[name] for name in batch) for batch in NEXT_BATCHES] + alone
+
+
+def _as_one(batch: tuple[faults.Fault, ...]) -> faults.Fault:
+    """The batch as one fault: the union of its checks, what they skip and leave quiet."""
+    if len(batch) == 1:
+        return batch[0]
+    assert all(f.others == "pass" for f in batch), "a fault taking the target down runs alone"
+    return faults.Fault("+".join(f.name for f in batch), "; ".join(f.description for f in batch),
+                        tuple(c for f in batch for c in f.catches), skips=tuple(c for f in batch for c in f.skips),
+                        quiet=tuple(q for f in batch for q in f.quiet), testbeds=(faults.NEXT_TESTBED,))
+
+
+NEXT_RUNS = _next_batches()
+
+
 def test_healthy_next_testbed_passes_every_check(healthy_next_testbed: RunningTestbed, tmp_path: Path) -> None:
     testbed = healthy_next_testbed
     run = run_suite([*suite_paths(SUITES), *cli_for(testbed), *_deselect_awaiting()], tmp_path,
@@ -165,12 +213,18 @@ def test_healthy_next_testbed_passes_every_check(healthy_next_testbed: RunningTe
     assert run.returncode == 0, run.output[-3000:]
 
 
-@pytest.mark.parametrize("fault", [
-    pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=NOT_CAUGHT_YET[f.name])) if f.name in NOT_CAUGHT_YET
-    else f for f in NEXT_FAULTS], ids=[f.name for f in NEXT_FAULTS])
-def test_fault_fails_exactly_its_checks_on_next(fault: faults.Fault, next_testbed: RunningTestbed,
+def _next_param(batch: tuple[faults.Fault, ...]) -> Any:
+    waiting = [NOT_CAUGHT_YET[f.name] for f in batch if f.name in NOT_CAUGHT_YET]
+    assert not waiting or len(waiting) == len(batch), "a fault not caught yet is batched only with its like"
+    marks = [pytest.mark.xfail(strict=False, reason=waiting[0])] if waiting else []
+    return pytest.param(batch, marks=marks, id="+".join(f.name for f in batch))
+
+
+@pytest.mark.parametrize("batch", [_next_param(b) for b in NEXT_RUNS])
+def test_fault_fails_exactly_its_checks_on_next(batch: tuple[faults.Fault, ...], next_testbed: RunningTestbed,
                                                 tmp_path: Path) -> None:
-    next_testbed.set_faults([fault.name])
+    fault = _as_one(batch)
+    next_testbed.set_faults([f.name for f in batch])
     try:
         run = run_suite([*_next_paths(fault), *cli_for(next_testbed), *_deselect_awaiting()], tmp_path,
                         env=env_for(next_testbed))
