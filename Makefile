@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 # intervals): at one worker per core the CPUs were 55 % busy (selftests 291 s at -n 2, 224 s at -n 4).
 XDIST ?= $(shell echo $$(( $$(nproc) * 2 )))
 
-.PHONY: setup bytecode browser postgres demo screenshots test lint selftest bench soak testbed clean hostile
+.PHONY: setup bytecode browser postgres nginx nextjs-testbed demo screenshots test lint selftest bench soak testbed \
+	testbed-next clean hostile
 
 setup: $(STAMP) browser bytecode
 
@@ -57,6 +58,38 @@ postgres:
 	    echo "no PostgreSQL server found: run 'sudo apt-get install postgresql' (the PostgreSQL history self-tests skip without it)"; \
 	  fi; }
 
+# The real Next.js testbed (nextjs-testbed/, served by smokegate.testbed.realnext): Debian's nginx in
+# front, installed on Debian as root when missing (like chromium and postgresql); its Node packages
+# from the lock file (npm ci, only when package.json or the lock file changed) and a production build
+# (next build, only when a source changed: .next/BUILD_ID is the stamp).  Never a download at test time.
+NEXT_APP := nextjs-testbed
+NEXT_SOURCES := $(shell find $(NEXT_APP) \( -name node_modules -o -name .next \) -prune -o -type f ! -name '*.md' -print)
+
+nextjs-testbed: nginx $(NEXT_APP)/.next/BUILD_ID
+
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's nginx (the real Next.js testbed's TLS front)"; \
+	    timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq nginx >/dev/null \
+	      || { echo "could not install nginx: the real Next.js testbed needs it"; exit 1; }; \
+	  else \
+	    echo "no nginx found: run 'sudo apt-get install nginx' (the real Next.js testbed needs it)"; exit 1; \
+	  fi; }
+
+$(NEXT_APP)/node_modules/.package-lock.json: $(NEXT_APP)/package.json $(NEXT_APP)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: run 'sudo apt-get install npm' (the real Next.js testbed needs it)"; exit 1; }
+	NEXT_TELEMETRY_DISABLED=1 timeout 600 npm ci --prefix $(NEXT_APP) --no-audit --no-fund --loglevel=error
+
+$(NEXT_APP)/.next/BUILD_ID: $(NEXT_APP)/node_modules/.package-lock.json $(NEXT_SOURCES)
+	cd $(NEXT_APP) && NEXT_TELEMETRY_DISABLED=1 timeout 600 node_modules/.bin/next build >.next-build.log 2>&1 \
+	  || { cat .next-build.log; rm -f .next-build.log; exit 1; }
+	@rm -f $(NEXT_APP)/.next-build.log
+
+# The real Next.js testbed on the fixed ports (8443, 8080), for the local-next target.
+testbed-next: $(STAMP) nextjs-testbed
+	$(BIN)/python -m smokegate.testbed.realnext
+
 demo: setup
 	$(BIN)/python -m smokegate.demo
 
@@ -68,10 +101,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests selftests bench
 	$(BIN)/mypy
 
-selftest: setup postgres
+selftest: setup postgres nextjs-testbed
 	$(BIN)/pytest selftests -n $(XDIST) -q
 
-test: lint selftest
+# The real Next.js testbed's install and build (npm ci, next build: mostly disk and one core) run beside
+# lint (mypy: one core) rather than after it.
+test:
+	$(MAKE) -j2 lint nextjs-testbed
+	$(MAKE) selftest
 
 # Every hostile answer in front of every check: all 45 runs of the corpus (make test runs every third).
 hostile: setup
@@ -91,10 +128,12 @@ bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.jso
 	timeout 600 npm ci --prefix bench --no-audit --no-fund --loglevel=error
 
 # N whole-suite runs against the healthy testbed through network chaos; any failure is a false alarm.
+# SOAK_TESTBED=next soaks the real Next.js testbed (next start behind nginx) instead of the Python one.
 SOAK_RUNS ?= 10
 SOAK_CHAOS ?= delay=0-150,reset=1%
-soak: setup
-	$(BIN)/python bench/soak.py --runs $(SOAK_RUNS) --chaos '$(SOAK_CHAOS)'
+SOAK_TESTBED ?= python
+soak: setup $(if $(filter next,$(SOAK_TESTBED)),nextjs-testbed)
+	$(BIN)/python bench/soak.py --runs $(SOAK_RUNS) --chaos '$(SOAK_CHAOS)' --testbed $(SOAK_TESTBED) $(SOAK_ARGS)
 
 testbed: $(STAMP)
 	$(BIN)/python -m smokegate.testbed

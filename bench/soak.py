@@ -10,6 +10,9 @@ connection fates.  Prints one line per run and a summary, writes ``<reports>/soa
 1 when there was any false alarm.
 
     python bench/soak.py --runs 10 --chaos 'delay=0-150,reset=1%'
+
+``--testbed next`` soaks the real Next.js testbed instead (``next start`` behind nginx, the chaos
+proxy in front of nginx; target ``local-next``; ``make nextjs-testbed`` builds it first).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ LOOPBACK_LOG = "loopback.log"
 
 
 def run_suite(testbed: RunningTestbed, reports: Path, extra: list[str]) -> tuple[int, dict[str, Any], str]:
+    if testbed.kind == "next":
+        return run_suite_next(testbed, reports, extra)
     command = [
         sys.executable, "-m", "pytest", *SUITES, "-q", "-p", "no:cacheprovider", "-p", "smokegate.testbed.loopback",
         "--target", "local", "--base-url", testbed.url, "--ca-bundle", testbed.ca_file, "--http-url", testbed.http_url,
@@ -43,6 +48,22 @@ def run_suite(testbed: RunningTestbed, reports: Path, extra: list[str]) -> tuple
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMOKEGATE_", "PYTEST_"))}
     env.update({**testbed_environment(testbed), loopback.LOG_ENV: str(reports / LOOPBACK_LOG)})
     (reports / LOOPBACK_LOG).unlink(missing_ok=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
+    gate_file = reports / "gate.json"
+    gate = json.loads(gate_file.read_text()) if gate_file.exists() else {}
+    return done.returncode, gate, done.stdout + done.stderr
+
+
+def run_suite_next(testbed: RunningTestbed, reports: Path, extra: list[str]) -> tuple[int, dict[str, Any], str]:
+    """A run against the real Next.js testbed: target local-next, the app's secrets without Clerk's secret
+    key, no test account (it has no Clerk, no identity provider: smokegate.toml says so)."""
+    command = [
+        sys.executable, "-m", "pytest", *SUITES, "-q", "-p", "no:cacheprovider", "-p", "smokegate.testbed.loopback",
+        "--target", "local-next", "--base-url", testbed.url, "--ca-bundle", testbed.ca_file, "--http-url", testbed.http_url,
+        "--expect-version", testbed.version, "--reports-dir", str(reports), "--no-history", *extra,
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMOKEGATE_", "PYTEST_", "CLERK_"))}
+    env.update({k: v for k, v in fake_secrets.env().items() if k != "CLERK_SECRET_KEY"})
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
     gate_file = reports / "gate.json"
     gate = json.loads(gate_file.read_text()) if gate_file.exists() else {}
@@ -67,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chaos", default="delay=0-150,reset=1%", help="chaos spec without the seed")
     parser.add_argument("--seed", type=int, default=1, help="seed of run 1; run i uses seed + i - 1")
     parser.add_argument("--reports", type=Path, default=ROOT / "reports" / "soak")
+    parser.add_argument("--testbed", choices=("python", "next"), default="python",
+                        help="the Python testbed, or the real Next.js testbed (next start behind nginx)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
     try:
@@ -77,10 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--chaos: give the seed with --seed (each run gets its own)")
     args.reports.mkdir(parents=True, exist_ok=True)
     runs: list[dict[str, Any]] = []
-    print(f"soak: {args.runs} runs of {', '.join(SUITES)} through network chaos ({settings.describe()})", flush=True)
+    print(f"soak: {args.runs} runs of {', '.join(SUITES)} against the {args.testbed} testbed through network chaos "
+          f"({settings.describe()})", flush=True)
     started_all = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, \
-            RunningTestbed.start(Path(tmp) / "testbed", chaos=args.chaos) as testbed:
+            RunningTestbed.start(Path(tmp) / "testbed", chaos=args.chaos, kind=args.testbed,
+                                 timeout_s=90 if args.testbed == "next" else 30) as testbed:
         for number in range(1, args.runs + 1):
             seed = args.seed + number - 1
             before = testbed.chaos(clear=True, spec=f"{args.chaos},seed={seed}", listener="all")

@@ -130,18 +130,43 @@ def healthy_testbed(testbed: RunningTestbed) -> Iterator[RunningTestbed]:
     testbed.set_faults([])
 
 
+@pytest.fixture(scope="session")
+def next_testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTestbed]:
+    """One real Next.js testbed (next start behind nginx) per xdist worker that asks for it."""
+    from smokegate.testbed import realnext
+
+    problem = realnext.not_ready()
+    if problem:
+        pytest.fail(f"the real Next.js testbed cannot start: {problem}", pytrace=False)
+    with RunningTestbed.start(tmp_path_factory.mktemp("nextjs-testbed"), kind="next", timeout_s=90) as running:
+        yield running
+
+
+@pytest.fixture
+def healthy_next_testbed(next_testbed: RunningTestbed) -> Iterator[RunningTestbed]:
+    next_testbed.set_faults([])
+    yield next_testbed
+    next_testbed.set_faults([])
+
+
 def cli_for(testbed: RunningTestbed) -> list[str]:
-    return ["--target", "local", "--base-url", testbed.url, "--ca-bundle", testbed.ca_file,
+    target = "local-next" if testbed.kind == "next" else "local"
+    return ["--target", target, "--base-url", testbed.url, "--ca-bundle", testbed.ca_file,
             "--http-url", testbed.http_url, "--expect-version", testbed.version]
 
 
 def env_for(testbed: RunningTestbed) -> dict[str, str]:
     """The environment a run against the testbed needs: fake secrets (canaries, webhook keys, Clerk's secret
     key), test account, Vercel's bypass secret, where the testbed's Clerk Backend API and OSV stand-in answer,
-    and the provider stand-ins' tokens and URLs."""
+    and the provider stand-ins' tokens and URLs.
+
+    The real Next.js testbed has no Clerk, identity provider or Vercel protection: its runs get the
+    secrets without Clerk's secret key, and no account or bypass secret (smokegate.toml, local-next)."""
     from smokegate.testbed import fake_secrets, idp
     from smokegate.testbed import providers as provider_apis
 
+    if testbed.kind == "next":
+        return {k: v for k, v in fake_secrets.env().items() if k != "CLERK_SECRET_KEY"}
     return {**fake_secrets.env(), **idp.account_env(), "VERCEL_AUTOMATION_BYPASS_SECRET": testbed.bypass_secret,
             "CLERK_API_URL": testbed.clerk_api_url, "OSV_API_URL": testbed.clerk_api_url,
             **provider_apis.environment(testbed.provider_urls)}

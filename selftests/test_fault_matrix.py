@@ -5,12 +5,18 @@ message) and every other check run beside them passes, or is skipped when the fa
 whole target down.  Each fault runs the whole smoke suite and the security and synthetic modules
 holding its checks; the healthy run covers every suite.  A check that no fault makes fail could
 not fail at all: that is a bug too.
+
+Each fault runs against every testbed its catalog entry names: the Python testbed, and the real
+Next.js testbed (a ``next build`` served by ``next start`` behind nginx, testbed/realnext.py), which
+also gets a healthy run of every suite.  On the real one a fault runs only the modules holding its
+checks (and its ``quiet`` ones), to keep the matrix within ``make test``'s time.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +41,10 @@ def test_healthy_testbed_passes_every_check(healthy_testbed: RunningTestbed, tmp
     assert run.returncode == 0, run.output[-3000:]
 
 
-@pytest.mark.parametrize("fault", list(faults.CATALOG.values()), ids=list(faults.CATALOG))
+PYTHON_FAULTS = faults.for_testbed(faults.PYTHON_TESTBED)
+
+
+@pytest.mark.parametrize("fault", PYTHON_FAULTS, ids=[f.name for f in PYTHON_FAULTS])
 def test_fault_fails_exactly_its_checks(fault: faults.Fault, testbed: RunningTestbed, tmp_path: Path) -> None:
     testbed.set_faults([fault.name])
     try:
@@ -74,7 +83,10 @@ def test_fault_fails_exactly_its_checks_under_xdist(name: str, testbed: RunningT
     _assert_exactly_its_checks_failed(fault, run)
 
 
-def _assert_exactly_its_checks_failed(fault: faults.Fault, run: SuiteRun) -> None:
+def _assert_exactly_its_checks_failed(fault: faults.Fault, run: SuiteRun,
+                                      may_skip: frozenset[str] = frozenset(), faults_on: int = 1) -> None:
+    """``may_skip``: checks the testbed cannot judge (skipped with their reason whatever the fault);
+    ``faults_on``: how many faults ``fault`` stands for (a batch of them: one finding each)."""
     failed = run.with_outcome("failed")
     expected = set(fault.catches)
     assert failed == expected, (
@@ -86,7 +98,8 @@ def _assert_exactly_its_checks_failed(fault: faults.Fault, run: SuiteRun) -> Non
     skipped = {c: o for c, o in run.outcomes.items() if c in fault.skips}
     assert skipped == dict.fromkeys(fault.skips, "skipped"), (
         f"fault {fault.name}: these checks lose their input and must be skipped, not judged: {skipped}")
-    others = {c: o for c, o in run.outcomes.items() if c not in expected and c not in fault.skips}
+    others = {c: o for c, o in run.outcomes.items()
+              if c not in expected and c not in fault.skips and not (o == "skipped" and c in may_skip)}
     # A fault that takes the target down leaves the other checks skipped, except those that can
     # still diagnose it (TLS scans), which may pass; none may fail.
     allowed = {"passed"} if fault.others == "pass" else {"skipped", "passed"}
@@ -97,12 +110,109 @@ def _assert_exactly_its_checks_failed(fault: faults.Fault, run: SuiteRun) -> Non
     # One finding per fault: its failed checks are one blocking row naming the others as consequences.
     findings = [c["check"] for c in run.gate["failed"] if not c.get("consequence_of")]
     # (A fault the catalog lists to prove it is no finding, a partial outage say, catches nothing.)
-    assert len(findings) == (1 if fault.catches else 0), (
-        f"fault {fault.name} is one fault but {len(findings)} findings: {findings} "
+    assert len(findings) == (faults_on if fault.catches else 0), (
+        f"fault {fault.name} is {faults_on} fault(s) but {len(findings)} findings: {findings} "
         f"(name a shared cause: check_record.cause, smokegate.checks.causes)")
     assert run.gate["verdict"] == "fail" or all(
         c["severity"] not in ("critical", "high") for c in run.gate["failed"]
     ), run.gate
+
+
+# -- the real Next.js testbed ------------------------------------------------------------------------
+
+NEXT_FAULTS = faults.for_testbed(faults.NEXT_TESTBED)
+
+
+def _not_judged_on_next(outcomes: dict[str, str]) -> frozenset[str]:
+    """The checks of this run the real testbed cannot judge (faults.NOT_JUDGED_ON_NEXT)."""
+    return frozenset(c for c in outcomes if c.startswith(faults.NOT_JUDGED_ON_NEXT))
+
+
+def _next_paths(fault: faults.Fault) -> list[str]:
+    """The modules holding the fault's checks and its quiet ones; the whole smoke suite only for a fault
+    that takes the target down (every other check must then skip, and skipping is quick)."""
+    paths = {f"tests/{check.split('::', 1)[0]}" for check in fault.catches} | {f"tests/{q}" for q in fault.quiet}
+    if fault.others == "skip":
+        paths = {p for p in paths if not p.startswith("tests/smoke/")} | {"tests/smoke"}
+    return sorted(paths)
+
+
+# The real testbed's faults run in batches, to keep make test within its time: several faults on at
+# once whose checks live in different modules (or, in the page-load module, on different pages), each
+# batch one run of the modules holding their checks, which must fail exactly the union of their checks
+# while every other check of those modules passes.  A batch observes more than each fault's own run would
+# (every fault meets the other modules of its batch); what it cannot tell apart is one fault also failing
+# a check another fault of the batch makes fail, the way a fault's own run cannot see into the modules it
+# does not run.  Faults whose effects reach past their checks (the target gone, every request slowed or
+# refused, the waitlist held, error pages changed, checks' input taken away) run alone, and so does every
+# fault not named here.
+NEXT_BATCHES: tuple[tuple[str, ...], ...] = (
+    ("health-db-down", "tls-legacy-versions", "cookie-insecure", "cors-reflect-any", "ratelimit-off",
+     "webhook-unsigned", "stack-trace-malformed-json", "uncaught-exception", "console-error"),
+    ("health-slow", "tls-weak-cipher", "cookie-no-samesite", "cors-null-allowed", "ratelimit-no-retry-after",
+     "webhook-get-handler", "page-load-slow", "layout-shift"),
+    ("health-db-slow", "tls13-off", "host-cookie-domain", "cors-suffix-match", "protected-api-open",
+     "secret-in-chunk", "lcp-slow", "script-broken"),
+    ("wrong-version", "no-hsts", "csp-missing", "cors-wildcard-credentials", "jwt-alg-none", "dotenv-served",
+     "open-redirect-sign-out", "api-slow", "input-validation-missing"),
+    # dashboard-public also fails the access-control redirect checks (one fault, two findings): kept apart.
+    ("health-static", "http-no-redirect", "x-powered-by", "cors-no-vary", "api-error", "chunk-broken", "page-slow",
+     "dashboard-public"),
+    ("health-memory-high", "cors-www-regex", "source-map-turbopack", "page-500"),
+    ("late-error-300ms", "late-console-error-3s"),
+)
+
+
+def _next_batches() -> list[tuple[faults.Fault, ...]]:
+    named = [name for batch in NEXT_BATCHES for name in batch]
+    assert len(named) == len(set(named)), "a fault in two batches"
+    assert set(named) <= {f.name for f in NEXT_FAULTS}, set(named) - {f.name for f in NEXT_FAULTS}
+    alone = [(f,) for f in NEXT_FAULTS if f.name not in named]
+    return [tuple(faults.CATALOG[name] for name in batch) for batch in NEXT_BATCHES] + alone
+
+
+def _as_one(batch: tuple[faults.Fault, ...]) -> faults.Fault:
+    """The batch as one fault: the union of its checks, what they skip and leave quiet."""
+    if len(batch) == 1:
+        return batch[0]
+    assert all(f.others == "pass" for f in batch), "a fault taking the target down runs alone"
+    return faults.Fault("+".join(f.name for f in batch), "; ".join(f.description for f in batch),
+                        tuple(c for f in batch for c in f.catches), skips=tuple(c for f in batch for c in f.skips),
+                        quiet=tuple(q for f in batch for q in f.quiet), testbeds=(faults.NEXT_TESTBED,))
+
+
+NEXT_RUNS = _next_batches()
+
+
+def test_healthy_next_testbed_passes_every_check(healthy_next_testbed: RunningTestbed, tmp_path: Path) -> None:
+    testbed = healthy_next_testbed
+    run = run_suite([*suite_paths(SUITES), *cli_for(testbed)], tmp_path,
+                    env=env_for(testbed))
+    not_judged = _not_judged_on_next(run.outcomes)
+    not_passed = {c: o for c, o in run.outcomes.items() if o != "passed" and not (o == "skipped" and c in not_judged)}
+    assert run.gate.get("verdict") == "pass" and not not_passed, (
+        f"false alarms on the healthy real Next.js testbed: {not_passed}\n{run.output[-3000:]}"
+    )
+    judged = {c: o for c, o in run.outcomes.items() if c in not_judged and o != "skipped"}
+    assert not judged, f"faults.NOT_JUDGED_ON_NEXT names checks the real testbed judged: {judged}"
+    described_out = {prefix for prefix in faults.NOT_JUDGED_ON_NEXT if any(c.startswith(prefix) for c in not_judged)}
+    assert described_out == set(faults.NOT_JUDGED_ON_NEXT), (
+        f"NOT_JUDGED_ON_NEXT names checks this run did not have: {set(faults.NOT_JUDGED_ON_NEXT) - described_out}")
+    assert run.returncode == 0, run.output[-3000:]
+
+
+@pytest.mark.parametrize("batch", [pytest.param(b, id="+".join(f.name for f in b)) for b in NEXT_RUNS])
+def test_fault_fails_exactly_its_checks_on_next(batch: tuple[faults.Fault, ...], next_testbed: RunningTestbed,
+                                                tmp_path: Path) -> None:
+    fault = _as_one(batch)
+    next_testbed.set_faults([f.name for f in batch])
+    try:
+        run = run_suite([*_next_paths(fault), *cli_for(next_testbed)], tmp_path,
+                        env=env_for(next_testbed))
+    finally:
+        next_testbed.set_faults([])
+    _assert_exactly_its_checks_failed(fault, run, _not_judged_on_next(run.outcomes),
+                                      faults_on=sum(1 for f in batch if f.catches))
 
 
 def test_every_check_has_a_fault_that_catches_it(tmp_path: Path) -> None:

@@ -354,7 +354,8 @@ def test_two_watchers_on_one_postgres_history_lose_no_run(
     ("argv", "message"),
     [
         (["watch"], "smokegate: watch: no target chosen: pass --target NAME (env SMOKEGATE_TARGET)"),
-        (["watch", "--target", "nosuch"], "unknown target(s) 'nosuch' (known targets: local, production, staging)"),
+        (["watch", "--target", "nosuch"],
+         "unknown target(s) 'nosuch' (known targets: local, local-next, production, staging)"),
         (["watch", "--target", "local", "--history", "postgresql://w:hunter22@db/h"],
          "--history: postgresql://w@db/h: do not put a password on the command line"),
         (["watch", "--target", "local", "--availability-window", "soon"],

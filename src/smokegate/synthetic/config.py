@@ -144,7 +144,9 @@ class SyntheticConfig(_Model):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate providers name(s): {', '.join(duplicates)}")
-        if self.account.provider is not None and self.account.provider not in names:
+        # A target without providers (no OAuth sign-in: `providers = []`) has no journey for the
+        # account's provider to name; TOML cannot unset the default one, so it is not held against it.
+        if self.account.provider is not None and names and self.account.provider not in names:
             raise ValueError(f"account.provider {self.account.provider!r} is not one of the providers")
         return self
 

@@ -42,12 +42,20 @@ class RunningTestbed:
         chaos: str | None = None,
         timeout_s: float = 30.0,
         protection: bool = False,
+        kind: str = "python",
     ) -> RunningTestbed:
-        """Start a testbed on ``state_dir``; ``chaos`` is a ``--chaos`` spec (see :mod:`.chaos`)."""
+        """Start a testbed on ``state_dir``; ``chaos`` is a ``--chaos`` spec (see :mod:`.chaos`).
+
+        ``kind`` is ``"python"`` (:mod:`smokegate.testbed`) or ``"next"``, the real Next.js testbed
+        (:mod:`smokegate.testbed.realnext`: ``next start`` behind nginx; no protection, no Clerk).
+        """
         state_dir.mkdir(parents=True, exist_ok=True)
         state_file = state_dir / STATE_FILE
+        module = {"python": "smokegate.testbed", "next": "smokegate.testbed.realnext"}[kind]
+        if kind == "next" and protection:
+            raise TestbedError("the real Next.js testbed has no Vercel protection (use the Python testbed)")
         command = [
-            sys.executable, "-m", "smokegate.testbed", "--state-dir", str(state_dir),
+            sys.executable, "-m", module, "--state-dir", str(state_dir),
             "--https-port", str(https_port), "--http-port", str(http_port),
         ]
         for fault in faults:
@@ -80,6 +88,11 @@ class RunningTestbed:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+    @property
+    def kind(self) -> str:
+        """``python`` or ``next`` (the real Next.js testbed)."""
+        return str(self.info.get("kind", "python"))
 
     @property
     def url(self) -> str:

@@ -5,12 +5,19 @@ Each :class:`Fault` names what breaks and the check ids that must fail when it i
 this catalog: with a fault on, exactly its checks fail and every other check of the suites it
 touches passes; a check caught by no fault fails the build.  A fault whose ``others`` is "skip"
 takes the whole target down, so every other check must be skipped rather than passed.
+
+A fault also says which testbeds can express it (``testbeds``): the Python testbed
+(:mod:`smokegate.testbed`, the default) and the real Next.js testbed (:mod:`smokegate.testbed.realnext`:
+a ``next build`` behind nginx).  The fault matrix runs each fault against every testbed named.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
+
+PYTHON_TESTBED = "python"
+NEXT_TESTBED = "next"
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,8 @@ class Fault:
     # Modules (``security/test_secrets.py``) run beside the fault's own to prove they stay quiet:
     # the fault is one finding, not one per check it might be mistaken for.
     quiet: tuple[str, ...] = ()
+    # The testbeds that can express the fault (PYTHON_TESTBED, NEXT_TESTBED).
+    testbeds: tuple[str, ...] = (PYTHON_TESTBED,)
 
     @property
     def test_paths(self) -> tuple[str, ...]:
@@ -499,10 +508,61 @@ PROVIDERS: tuple[Fault, ...] = (
        "session expired", "providers/test_user_activity.py::test_users_were_active_in_the_last_day"),
 )
 
+# -- issue 19, item 1: what the real Next.js testbed (testbed/realnext.py, nextjs-testbed/) expresses ------
+# In the app (a file it reads per request) or in its nginx's config (testbed/nginx_conf.py).  Clerk, the
+# identity providers, Vercel's Deployment Protection, TLS certificate chains, and network chaos stay
+# with the Python testbed, and so do the faults only a signed-in session shows (the oauth-*, callback-*,
+# sign-in-loop, clerk-*, signed-in-api-500, ai-slow and vercel-* faults): the real testbed has no sign-in.
+ALSO_ON_NEXT = frozenset({
+    # smoke
+    "target-down", "health-db-down", "health-slow", "health-db-slow", "catch-all-html", "health-invalid-json",
+    "app-url-localhost", "wrong-version", "page-slow", "page-500", "page-text-missing", "chunk-broken",
+    "unknown-route-500", "error-5pct", "api-slow", "api-error",
+    # security
+    "tls-legacy-versions", "tls-weak-cipher", "tls13-off", "no-hsts", "http-no-redirect", "headers-lost",
+    "csp-missing", "x-powered-by", "cookie-insecure",
+    "cookie-no-samesite", "host-cookie-domain", "cors-reflect-any", "cors-null-allowed", "cors-suffix-match",
+    "cors-wildcard-credentials", "cors-no-vary", "ratelimit-off", "ratelimit-stuck", "ratelimit-no-retry-after",
+    "protected-api-open", "jwt-alg-none", "webhook-unsigned", "webhook-get-handler", "secret-in-chunk",
+    "service-role-in-html", "dotenv-served", "stack-trace-malformed-json", "input-validation-missing",
+    "dev-mode-errors",
+    # synthetic
+    "page-load-slow", "console-error", "uncaught-exception", "script-broken", "lcp-slow", "layout-shift",
+    "dashboard-public", "late-error-300ms", "late-console-error-3s",
+    # what a real deployment got past
+    "cors-www-regex", "source-map-turbopack", "soft-404", "health-static", "health-memory-high",
+    "status-upstream-failing", "ratelimit-xff", "open-redirect-sign-out",
+})
+# Checks the real Next.js testbed cannot judge, because what they need stays with the Python testbed:
+# its target (local-next in smokegate.toml) describes them out as a user without Clerk or an OAuth test
+# account would (no variables, no providers), so they skip; its matrix expects exactly these skips.
+# (The Vercel-bypass check is judged there: without a secret it still watches for the bypass header.)
+NOT_JUDGED_ON_NEXT = (
+    "synthetic/test_clerk_sign_in.py::test_ticket_sign_in_reaches_dashboard",
+    "synthetic/test_oauth_initiation.py::",
+    "synthetic/test_sign_in.py::test_sign_in_reaches_dashboard",
+    "synthetic/test_sign_in.py::test_sign_out_ends_session",
+    "synthetic/test_sign_in.py::test_tampered_state_is_rejected",
+    "synthetic/test_sign_in.py::test_replayed_code_is_rejected",
+    "synthetic/test_signed_in_api.py::",
+)
+
+
+def _on(fault: Fault) -> Fault:
+    return replace(fault, testbeds=(*fault.testbeds, NEXT_TESTBED)) if fault.name in ALSO_ON_NEXT else fault
+
+
 CATALOG: dict[str, Fault] = {
-    fault.name: fault
-    for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *PREVIEW, *CLERK, *REAL_DEPLOYMENT, *ISSUE_20, *PROVIDERS)
+    fault.name: _on(fault) for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *PREVIEW, *CLERK, *REAL_DEPLOYMENT, *ISSUE_20,
+                                         *PROVIDERS)
 }
+_UNKNOWN = ALSO_ON_NEXT - CATALOG.keys()
+assert not _UNKNOWN, f"ALSO_ON_NEXT names faults the catalog does not have: {sorted(_UNKNOWN)}"
+
+
+def for_testbed(testbed: str) -> list[Fault]:
+    """The faults ``testbed`` can express, in catalog order."""
+    return [fault for fault in CATALOG.values() if testbed in fault.testbeds]
 
 
 def get(name: str) -> Fault:

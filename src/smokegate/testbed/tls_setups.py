@@ -136,6 +136,17 @@ def _incomplete(certs: Certificates) -> ssl.SSLContext:
     return _context(leaf, key, [])
 
 
+def healthy_pem(certs: Certificates) -> tuple[bytes, bytes]:
+    """The healthy deployment's key and chain (leaf, then intermediate) as PEM, for a server that reads
+    files (the real Next.js testbed's nginx)."""
+    intermediate, intermediate_key = _intermediate(certs, _now() + 300 * DAY)
+    start = _now() - 10 * DAY
+    leaf, key = _leaf(intermediate, intermediate_key, HOSTNAMES, start, start + 90 * DAY)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    return pem, b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (leaf, intermediate))
+
+
 def healthy_context(certs: Certificates) -> ssl.SSLContext:
     """TLS 1.2 and 1.3 with Mozilla-intermediate suites, a 90-day leaf and a valid intermediate."""
     return _deployment(certs)

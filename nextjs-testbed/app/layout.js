@@ -1,0 +1,19 @@
+import "./globals.css";
+
+export default function RootLayout({ children }) {
+  return (
+    <html lang="en">
+      <body>
+        <header className="nav">
+          <a href="/" className="brand">Napoleon AI</a>
+          <nav>
+            <a href="/pricing">Pricing</a> <a href="/sign-in">Sign in</a>
+          </nav>
+        </header>
+        {children}
+        {/* The analytics script every page loads (as Vercel Analytics' script.js). */}
+        <script src="/insights/script.js" async />
+      </body>
+    </html>
+  );
+}

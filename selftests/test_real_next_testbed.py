@@ -1,0 +1,132 @@
+"""The real Next.js testbed itself: served as users serve it, driven as the Python one is, faults that switch back.
+
+The fault matrix proves the checks against it; these prove the testbed: nginx in front of ``next
+start`` with the testbed's CA and a 308 from plain HTTP, a session the app really verifies (the
+access-control checks only ever see refusals), faults it cannot express refused, a proxy-level fault
+that reverts with its reload, and nothing left running once it stops.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from smokegate.testbed import control, faults, realnext
+from smokegate.testbed.control import RunningTestbed
+
+pytestmark = pytest.mark.selftest_slow
+
+
+def _get(testbed: RunningTestbed, path: str, **kwargs: object) -> httpx.Response:
+    trust = ssl.create_default_context(cafile=testbed.ca_file)
+    return httpx.get(testbed.url + path, verify=trust, timeout=15, trust_env=False, **kwargs)  # type: ignore[arg-type]
+
+
+def _session(testbed: RunningTestbed, name: str, ttl_s: int = 600) -> str:
+    """A session JWT signed with the key the app was given (as Clerk would sign one)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = serialization.load_pem_private_key(Path(testbed.info["session_key_file"]).read_bytes(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    now = int(time.time())
+
+    def part(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    claims = {"sub": "user_ada", "name": name, "email": "ada@example.com", "iat": now, "exp": now + ttl_s}
+    signed = f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}"
+    signature = key.sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signed}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def test_served_by_next_start_behind_nginx(healthy_next_testbed: RunningTestbed) -> None:
+    testbed = healthy_next_testbed
+    page = _get(testbed, "/")
+    assert page.status_code == 200 and "Your executive inbox, handled by AI." in page.text
+    assert page.headers["server"] == "nginx", "nginx answers, without its version (server_tokens off)"
+    assert "/_next/static/chunks/" in page.text and "self.__next_f.push" in page.text, "a real build's chunks and RSC"
+    # Next.js 16 sends an RSC request without its cache-busting _rsc parameter (a hash of the router
+    # headers) a 307 to the URL with it.
+    rsc = _get(testbed, "/pricing", headers={"rsc": "1"}, follow_redirects=True)
+    assert rsc.headers["content-type"].startswith("text/x-component"), rsc.headers
+    plain = httpx.get(testbed.http_url + "/pricing?x=1", timeout=15, trust_env=False)
+    assert plain.status_code == 308 and plain.headers["location"] == testbed.url + "/pricing?x=1"
+    health = _get(testbed, "/api/health").json()
+    assert health["version"] == testbed.version and health["status"] == "healthy"
+
+
+def test_a_session_signed_with_its_key_is_accepted(healthy_next_testbed: RunningTestbed) -> None:
+    testbed = healthy_next_testbed
+    token = _session(testbed, "Ada Lovelace")
+    user = _get(testbed, "/api/user", cookies={"__session": token})
+    assert user.status_code == 200 and user.json()["name"] == "Ada Lovelace", user.text
+    dashboard = _get(testbed, "/dashboard", cookies={"__session": token})
+    assert dashboard.status_code == 200 and "Ada Lovelace" in dashboard.text
+    expired = _get(testbed, "/api/user", cookies={"__session": _session(testbed, "Ada", ttl_s=-60)})
+    assert expired.status_code == 401
+    signed_out = _get(testbed, "/dashboard")
+    assert signed_out.status_code == 307 and "/sign-in?redirect_url=" in signed_out.headers["location"]
+
+
+def test_faults_it_cannot_express_are_refused(next_testbed: RunningTestbed) -> None:
+    python_only = sorted(set(faults.CATALOG) - realnext.EXPRESSIBLE)
+    assert "tls-expired-leaf" in python_only and "clerk-ticket-refused" in python_only
+    with pytest.raises(control.TestbedError, match="cannot express tls-expired-leaf"):
+        next_testbed.set_faults(["tls-expired-leaf"])
+    with pytest.raises(control.TestbedError, match="unknown fault"):
+        next_testbed.set_faults(["no-such-fault"])
+    assert next_testbed.faults() == []
+
+
+def test_a_proxy_fault_switches_and_reverts(next_testbed: RunningTestbed) -> None:
+    before = _get(next_testbed, "/")
+    assert "strict-transport-security" in before.headers
+    next_testbed.set_faults(["headers-lost"])
+    try:
+        lost = _get(next_testbed, "/")
+        assert "strict-transport-security" not in lost.headers and lost.headers["server"].startswith("nginx/")
+    finally:
+        next_testbed.set_faults([])
+    again = _get(next_testbed, "/")
+    assert "strict-transport-security" in again.headers and again.headers["server"] == "nginx"
+
+
+def test_an_app_fault_switches_on_the_next_request(next_testbed: RunningTestbed) -> None:
+    next_testbed.set_faults(["health-db-down"])
+    try:
+        assert _get(next_testbed, "/api/health").status_code == 503
+    finally:
+        next_testbed.set_faults([])
+    assert _get(next_testbed, "/api/health").status_code == 200
+
+
+def test_stopping_leaves_nothing_running(tmp_path: Path) -> None:
+    problem = realnext.not_ready()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    testbed = RunningTestbed.start(tmp_path / "tb", kind="next", timeout_s=90)
+    try:
+        nginx_pid = int((tmp_path / "tb" / "nginx.pid").read_text())
+        children = realnext._children(testbed.process.pid)
+        assert nginx_pid in children and len(children) == 2, children  # nginx's master and next start
+        workers = realnext._children(nginx_pid)
+        assert workers
+    finally:
+        testbed.stop()
+    assert testbed.process.returncode == 0
+    deadline = time.monotonic() + 5
+    alive = {pid for pid in (*children, *workers) if Path(f"/proc/{pid}").exists()}
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = {pid for pid in alive if Path(f"/proc/{pid}").exists()}
+    assert not alive, f"still running after stop: {alive}"
+    assert not (tmp_path / "tb" / "testbed.json").exists()
+    assert os.path.exists(tmp_path / "tb" / "ca.pem")
