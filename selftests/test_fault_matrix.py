@@ -153,12 +153,12 @@ NEXT_BATCHES: tuple[tuple[str, ...], ...] = (
      "webhook-get-handler", "page-load-slow", "layout-shift"),
     ("health-db-slow", "tls13-off", "host-cookie-domain", "cors-suffix-match", "protected-api-open",
      "secret-in-chunk", "lcp-slow", "script-broken"),
-    ("wrong-version", "no-hsts", "csp-missing", "cors-wildcard-credentials", "jwt-alg-none", "dotenv-served",
+    ("wrong-version", "csp-missing", "cors-wildcard-credentials", "jwt-alg-none", "dotenv-served",
      "open-redirect-sign-out", "api-slow", "input-validation-missing"),
     # dashboard-public also fails the access-control redirect checks (one fault, two findings): kept apart.
     ("health-static", "http-no-redirect", "x-powered-by", "cors-no-vary", "api-error", "chunk-broken", "page-slow",
      "dashboard-public"),
-    ("health-memory-high", "cors-www-regex", "source-map-turbopack", "page-500"),
+    ("health-memory-high", "cors-www-regex", "source-map-turbopack", "page-500", "no-hsts"),
     ("late-error-300ms", "late-console-error-3s"),
 )
 
