@@ -21,6 +21,7 @@ import pytest
 from smokegate import run as runs
 from smokegate.checks.cors import HOSTILE_KINDS
 from smokegate.checks.webhooks import ATTACKS
+from smokegate.load.plan import routes_of
 
 if TYPE_CHECKING:
     from smokegate.config import Target
@@ -79,6 +80,7 @@ PARAMETERS: tuple[Parametrization, ...] = (
                     lambda v: _named(v[0])),
     Parametrization(("return_route",), lambda t: [(r,) for r in t.security.return_routes], lambda v: _named(v[0])),
     Parametrization(("provider",), lambda t: [(p,) for p in t.synthetic.providers], lambda v: _named(v[0])),
+    Parametrization(("load_route",), lambda t: [(r,) for r in routes_of(t) if r.weight > 0], lambda v: str(v[0].id)),
 )
 
 
@@ -192,4 +194,11 @@ def return_route(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def provider(request: pytest.FixtureRequest) -> Any:
     """An OAuth provider of ``synthetic.providers`` (Google, Microsoft, Slack)."""
+    return _param(request)
+
+
+@pytest.fixture
+def load_route(request: pytest.FixtureRequest) -> Any:
+    """A route of the load check's traffic mix (``[load]``: pages, APIs, health, signed-in API, AI) with
+    weight above 0: its id (``page-pricing``, ``api-plans``, ``health``, ``signed-in-api``, ``ai``), budget."""
     return _param(request)

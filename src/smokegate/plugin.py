@@ -35,6 +35,7 @@ pytest_plugins: list[str] = [
     "smokegate.security.fixtures",
     "smokegate.synthetic.fixtures",
     "smokegate.synthetic.artifacts",
+    "smokegate.load.fixtures",
     "smokegate.scrub_hooks",
     "smokegate.ops.plugin",
     "smokegate.allure_results",

@@ -23,6 +23,7 @@ from smokegate.testbed import api, auth, clerk, security, site, vercel, webhooks
 from smokegate.testbed import faults as fault_catalog
 from smokegate.testbed.chaos import ChaosProxy, ChaosSettings, ChaosSpecError
 from smokegate.testbed.context import Testbed
+from smokegate.testbed.load import LoadFaults
 
 HSTS = "max-age=63072000; includeSubDomains; preload"
 PLATFORM_HEADERS = {
@@ -132,7 +133,7 @@ def create_public_app(tb: Testbed) -> ASGIApp:
     )
     # Outermost, so the security faults can also take away what the edge adds; Vercel's Deployment
     # Protection answers before any of it, as it does at Vercel's edge.
-    return vercel.DeploymentProtection(security.SecurityMiddleware(EdgeMiddleware(app, tb), tb), tb)
+    return vercel.DeploymentProtection(security.SecurityMiddleware(EdgeMiddleware(LoadFaults(app, tb), tb), tb), tb)
 
 
 def create_redirect_app(https_port: int, tb: Testbed | None = None, public: ASGIApp | None = None) -> ASGIApp:

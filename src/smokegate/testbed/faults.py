@@ -418,8 +418,22 @@ REAL_DEPLOYMENT: tuple[Fault, ...] = (
        f"{_TLS}test_certificate_chain_is_trusted", f"{_TLS}test_mozilla_profile_compliance", others="skip"),
 )
 
+# -- issue 21: 10x traffic (testbed/load.py); checks are generated over the local target's routes ---------
+_LOAD = "load/test_load.py::"
+_LOAD_DB_API = ("api-plans", "api-status", "health", "signed-in-api")  # the APIs that query the database
+
+LOAD: tuple[Fault, ...] = (
+    _f("load-pool-exhausted", "a database pool of 2 connections, each query 100 ms: 1x holds; at 10x requests wait "
+       "for a connection and answer 503 after the 1 s pool timeout",
+       *(f"{_LOAD}test_route_p95_within_budget_at_peak[{route}]" for route in _LOAD_DB_API),
+       f"{_LOAD}test_error_ratio_under_budget_at_peak", f"{_LOAD}test_no_5xx_burst_at_peak"),
+    _f("load-degrades", "an upstream that slows with the load: each request waits 16 ms per request of the second "
+       "before it (80 ms at 1x, 800 ms at 10x), without errors",
+       *(f"{_LOAD}test_route_p95_within_budget_at_peak[{route}]" for route in _LOAD_DB_API)),
+)
+
 CATALOG: dict[str, Fault] = {
-    fault.name: fault for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *PREVIEW, *CLERK, *REAL_DEPLOYMENT)
+    fault.name: fault for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *PREVIEW, *CLERK, *REAL_DEPLOYMENT, *LOAD)
 }
 
 

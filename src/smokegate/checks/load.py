@@ -1,0 +1,562 @@
+"""The load check's figures: the shape's steps, and what a run's timeline says about each threshold.
+
+Pure logic (no Locust, no pytest, no network).  A run's *timeline* holds, per second since the shape
+started and per route, how many requests were sent in that second, their response times as a
+histogram (rounded as Locust rounds them, so percentiles match its report) and their errors by
+category.  The seconds are those the requests *started* in, whichever process sent them, so a
+worker's late report never moves a request into the wrong step.  From it:
+
+* :func:`schedule`: the steps of the shape (1x, evenly up towards the peak, the hold, back at 1x);
+* :func:`window`: a route's (or all routes') figures over a span of seconds;
+* :class:`Analysis` and :func:`judge_p95`, :func:`judge_errors`, :func:`judge_burst`: each threshold at
+  the peak, with the step of the ramp where it first failed and never recovered (where it broke);
+* :func:`generator_load` and :func:`lost_before_load`: when a figure proves nothing about the target.
+  A slow generator only adds to measured times and sends less than planned: a pass is trusted when
+  the peak rate was sent, a time over budget when it exceeds the budget by more than the generator's
+  own event-loop lag, an error ratio on the target's own answers; otherwise the check could not be
+  determined ("the load generator saturated").
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Phase = Literal["ramp", "hold", "down"]
+# Error categories, as the generator records them.
+SERVER_ERROR = "5xx"  # the target answered 5xx
+WRONG_STATUS = "status"  # another status than the route's (a 4xx, a 429)
+CONTENT = "content"  # the expected status without the page's text
+TIMEOUT = "timeout"  # no answer within the request timeout
+CONNECTION = "connection"  # refused, reset or closed without an answer
+NO_ANSWER = (TIMEOUT, CONNECTION)
+CATEGORIES = (SERVER_ERROR, WRONG_STATUS, CONTENT, TIMEOUT, CONNECTION)
+# Fewer answers than this in one step are too few to say the step failed (the hold needs MIN_SAMPLES).
+MIN_STEP_SAMPLES = 5
+# A burst window with fewer answers than this is not judged (two 503s of three are no burst).
+MIN_BURST_ANSWERS = 10
+
+
+def bucket(ms: float) -> int:
+    """A response time rounded as Locust stores it: exact under 100 ms, to 10 ms under 1 s, then to 100 ms."""
+    if ms < 100:
+        return round(ms)
+    for limit, digits in ((1000, -1), (10000, -2)):
+        if ms < limit:
+            return int(round(ms, digits))
+    return int(round(ms, -3))
+
+
+def percentile(hist: Mapping[int, int], pct: float) -> float | None:
+    """The ``pct`` percentile (0-100) of a histogram, as Locust computes it for its report: the largest
+    value with at most ``int(n * pct / 100)`` answers below it."""
+    total = sum(hist.values())
+    if total == 0:
+        return None
+    below_allowed = int(total * pct / 100)
+    above = 0
+    for value in sorted(hist, reverse=True):
+        above += hist[value]
+        if total - above <= below_allowed:
+            return float(value)
+    return float(min(hist))  # pragma: no cover - the smallest value always qualifies
+
+
+# -- the shape ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the shape: its multiple of the baseline, the rate and users that make it, its span."""
+
+    index: int
+    phase: Phase
+    multiple: float
+    rps: float
+    users: int
+    start_s: float
+    end_s: float
+
+    def label(self) -> str:
+        return f"{self.multiple:g}x ({self.rps:g} rps, {self.users} users)"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "phase": self.phase, "multiple": self.multiple, "rps": self.rps,
+                "users": self.users, "start_s": self.start_s, "end_s": self.end_s}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Step:
+        return cls(int(data["index"]), data["phase"], float(data["multiple"]), float(data["rps"]),
+                   int(data["users"]), float(data["start_s"]), float(data["end_s"]))
+
+
+def users_for(rps: float, user_rps: float) -> int:
+    return max(1, math.ceil(rps / user_rps - 1e-9))
+
+
+def schedule(*, baseline_rps: float, multiplier: float, ramp_s: float, steps: int, hold_s: float,
+             ramp_down_s: float, user_rps: float) -> list[Step]:
+    """The shape: ``steps`` ramp steps from 1x evenly towards the peak, the hold at the peak, 1x to end."""
+    found: list[Step] = []
+    length = ramp_s / steps
+    for i in range(steps):
+        multiple = round(1 + (multiplier - 1) * i / steps, 3)
+        rps = round(baseline_rps * multiple, 3)
+        found.append(Step(i, "ramp", multiple, rps, users_for(rps, user_rps), round(i * length, 3),
+                          round((i + 1) * length, 3)))
+    peak = round(baseline_rps * multiplier, 3)
+    found.append(Step(steps, "hold", multiplier, peak, users_for(peak, user_rps), ramp_s, ramp_s + hold_s))
+    if ramp_down_s > 0:
+        found.append(Step(steps + 1, "down", 1.0, baseline_rps, users_for(baseline_rps, user_rps),
+                          ramp_s + hold_s, ramp_s + hold_s + ramp_down_s))
+    return found
+
+
+def step_at(steps: Sequence[Step], elapsed_s: float) -> Step | None:
+    """The step running ``elapsed_s`` seconds after the start, None once the shape is over."""
+    return next((s for s in steps if s.start_s <= elapsed_s < s.end_s), None)
+
+
+def hold_of(steps: Sequence[Step]) -> Step:
+    return next(s for s in steps if s.phase == "hold")
+
+
+# -- the timeline -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RouteTick:
+    """One route's requests started in one second."""
+
+    n: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    hist: Counter[int] = field(default_factory=Counter)
+
+    def add(self, other: RouteTick) -> None:
+        self.n += other.n
+        self.errors.update(other.errors)
+        self.hist.update(other.hist)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "errors": dict(self.errors), "hist": {str(k): v for k, v in self.hist.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RouteTick:
+        return cls(int(data.get("n", 0)), Counter({str(k): int(v) for k, v in data.get("errors", {}).items()}),
+                   Counter({int(k): int(v) for k, v in data.get("hist", {}).items()}))
+
+
+@dataclass(frozen=True)
+class GeneratorSample:
+    """One second of one generator process: its CPU (% of one core) and its event loop's worst lag."""
+
+    t: int
+    process: str
+    cpu: float
+    lag_ms: float
+
+
+@dataclass
+class Timeline:
+    """What a run sent and got, per second since the shape started and per route."""
+
+    ticks: dict[int, dict[str, RouteTick]] = field(default_factory=dict)
+    generator: list[GeneratorSample] = field(default_factory=list)
+    # The most frequent error messages per route ("HTTP 503", "timed out after 10 s").
+    messages: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def add(self, t: int, route: str, tick: RouteTick) -> None:
+        self.ticks.setdefault(t, {}).setdefault(route, RouteTick()).add(tick)
+
+    @property
+    def routes(self) -> list[str]:
+        return sorted({route for second in self.ticks.values() for route in second})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ticks": {str(t): {r: rt.as_dict() for r, rt in routes.items()}
+                      for t, routes in sorted(self.ticks.items())},
+            "generator": [[g.t, g.process, g.cpu, g.lag_ms] for g in self.generator],
+            "messages": {route: dict(c) for route, c in self.messages.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Timeline:
+        timeline = cls()
+        for t, routes in data.get("ticks", {}).items():
+            for route, tick in routes.items():
+                timeline.add(int(t), route, RouteTick.from_dict(tick))
+        timeline.generator = [GeneratorSample(int(t), str(p), float(c), float(lag))
+                              for t, p, c, lag in data.get("generator", [])]
+        timeline.messages = {route: Counter({str(k): int(v) for k, v in c.items()})
+                             for route, c in data.get("messages", {}).items()}
+        return timeline
+
+
+@dataclass(frozen=True)
+class Window:
+    """Figures of one route (or of all) over whole seconds ``[start, end)``."""
+
+    start: int
+    end: int
+    requests: int
+    errors: Counter[str]
+    hist: Counter[int]
+
+    @property
+    def seconds(self) -> int:
+        return max(0, self.end - self.start)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def failed(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def error_ratio(self) -> float:
+        return self.failed / self.requests if self.requests else 0.0
+
+    @property
+    def no_answer(self) -> int:
+        return sum(self.errors[c] for c in NO_ANSWER)
+
+    @property
+    def answered(self) -> int:
+        return self.requests - self.no_answer
+
+    @property
+    def server_errors(self) -> int:
+        return self.errors[SERVER_ERROR]
+
+    @property
+    def server_error_ratio(self) -> float:
+        return self.server_errors / self.answered if self.answered else 0.0
+
+    def p(self, pct: float) -> float | None:
+        return percentile(self.hist, pct)
+
+
+def seconds_of(start_s: float, end_s: float, settle_s: float = 0.0) -> tuple[int, int]:
+    """The whole seconds within ``[start_s + settle_s, end_s)``: the ticks a span is judged on.
+
+    A second at most a tenth outside the span still counts: a step that began 10 ms late would
+    otherwise lose a whole second of its figures.
+    """
+    return math.ceil(start_s + settle_s - 0.1), math.floor(end_s + 0.1)
+
+
+def window(timeline: Timeline, start: int, end: int, route: str | None = None) -> Window:
+    requests, errors, hist = 0, Counter[str](), Counter[int]()
+    for t in range(start, end):
+        for name, tick in timeline.ticks.get(t, {}).items():
+            if route is None or name == route:
+                requests += tick.n
+                errors.update(tick.errors)
+                hist.update(tick.hist)
+    return Window(start, end, requests, errors, hist)
+
+
+def step_window(timeline: Timeline, step: Step, settle_s: float, route: str | None = None) -> Window:
+    return window(timeline, *seconds_of(step.start_s, step.end_s, settle_s), route=route)
+
+
+# -- the generator ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeneratorLoad:
+    """How hard the generator's processes worked over a span, and whether they kept up."""
+
+    # Why the generator, not the target, set the pace (None when it kept up).
+    saturated: str | None
+    # The worst process's p95 of its per-second worst event-loop lag: how much the generator itself
+    # may have added to a measured response time.
+    lag_ms: float
+    cpu_max: float
+    processes: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"saturated": self.saturated, "lag_ms": self.lag_ms, "cpu_max": self.cpu_max,
+                "processes": self.processes}
+
+
+def generator_load(timeline: Timeline, start: int, end: int, max_cpu: float, max_lag_ms: float) -> GeneratorLoad:
+    """The generator over ``[start, end)``.
+
+    A process saturated when a quarter or more of its seconds ran at ``max_cpu`` % of a core or above,
+    or when its event loop ran ``max_lag_ms`` late in more than one second in ten: its requests then
+    waited in its own loop, or were sent late.
+    """
+    by_process: dict[str, list[GeneratorSample]] = {}
+    for sample in timeline.generator:
+        if start <= sample.t < end:
+            by_process.setdefault(sample.process, []).append(sample)
+    found, lags, cpus = [], [], []
+    for process, samples in sorted(by_process.items()):
+        busy = [s for s in samples if s.cpu >= max_cpu]
+        lagging = [s for s in samples if s.lag_ms >= max_lag_ms]
+        lags.append(percentile(Counter(round(s.lag_ms) for s in samples), 95) or 0.0)
+        cpus.append(max(s.cpu for s in samples))
+        if busy and len(busy) * 4 >= len(samples):
+            found.append(f"{process} at {max(s.cpu for s in busy):.0f} % CPU in {len(busy)} of {len(samples)} s")
+        elif len(lagging) * 10 > len(samples):
+            found.append(f"{process}'s event loop up to {max(s.lag_ms for s in lagging):.0f} ms late in "
+                         f"{len(lagging)} of {len(samples)} s")
+    saturated = None
+    if found:
+        saturated = (f"the load generator saturated ({'; '.join(found)}; limits {max_cpu:g} % CPU, "
+                     f"{max_lag_ms:g} ms of loop lag)")
+    return GeneratorLoad(saturated, max(lags, default=0.0), max(cpus, default=0.0), len(by_process))
+
+
+# -- judging ------------------------------------------------------------------------------------------
+
+# A hold that sent less than this share of its planned rate did not test the peak.
+RATE_SHARE = 0.9
+MORE_GENERATORS = "run more generator processes (--load-processes N) or workers (--load-workers N)"
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """One threshold at the peak: the figure beside its budget, and the check's own words.
+
+    ``undetermined`` says why the figure proves nothing about the target (the generator, or the path
+    before any load): the check is then inconclusive, whatever ``passed`` says.
+    """
+
+    passed: bool
+    measured: float | None
+    budget: float
+    unit: str
+    message: str
+    undetermined: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A run's timeline read against its steps, once, for every check."""
+
+    timeline: Timeline
+    steps: tuple[Step, ...]
+    settle_s: float
+    hold: Step
+    hold_window: Window
+    generator: GeneratorLoad
+    lost: str | None
+    labels: Mapping[str, str]
+
+    @classmethod
+    def of(cls, timeline: Timeline, steps: Sequence[Step], *, settle_s: float, max_cpu: float, max_lag_ms: float,
+           error_budget: float, labels: Mapping[str, str]) -> Analysis:
+        hold = hold_of(steps)
+        start, end = seconds_of(hold.start_s, hold.end_s, settle_s)
+        return cls(timeline, tuple(steps), settle_s, hold, window(timeline, start, end),
+                   generator_load(timeline, start, end, max_cpu, max_lag_ms),
+                   lost_before_load(timeline, steps, settle_s, error_budget), labels)
+
+    def route(self, route: str) -> Window:
+        return step_window(self.timeline, self.hold, self.settle_s, route)
+
+    def at_peak(self, w: Window) -> str:
+        return (f"at {self.hold.label()}: {w.requests} requests in {w.seconds} s of the hold, "
+                f"{self.hold_window.rps:.0f} rps sent in all")
+
+    def shortfall(self) -> str | None:
+        """Why a passing figure proves nothing: the generator could not send the peak."""
+        sent, planned = self.hold_window.rps, self.hold.rps
+        if self.generator.saturated and sent < RATE_SHARE * planned:
+            return (f"{self.generator.saturated}: it sent {sent:.0f} rps of the {planned:g} planned at "
+                    f"{self.hold.multiple:g}x; {MORE_GENERATORS}")
+        return None
+
+    def lag_explains(self, measured: float, budget: float) -> str | None:
+        """Why a figure over budget may be the generator's doing: its own lag covers the excess."""
+        lag = self.generator.lag_ms
+        if measured - lag > budget:
+            return None
+        cause = self.generator.saturated or "the load generator's own event loop lagged"
+        return (f"{cause}: {measured:.0f} ms is over the {budget:.0f} ms budget by no more than the generator's "
+                f"lag of up to {lag:.0f} ms (p95 over the hold); {MORE_GENERATORS}")
+
+    def broke_for(self, route: str | None, failed: Callable[[Window], bool | None]) -> Step | None:
+        def judged(step: Step) -> bool | None:
+            return failed(step_window(self.timeline, step, self.settle_s, route))
+
+        return broke_at(self.steps, judged)
+
+    def first_route_break(self, failed: Callable[[Window], bool | None]) -> tuple[Step, str] | None:
+        """The earliest ramp step at which any route broke for good, and that route."""
+        found = [(step, route) for route in self.timeline.routes
+                 if (step := self.broke_for(route, failed)) is not None and step.phase == "ramp"]
+        return min(found, key=lambda f: (f[0].index, f[1])) if found else None
+
+
+def broke_at(steps: Sequence[Step], judged: Callable[[Step], bool | None]) -> Step | None:
+    """The first step from which ``judged`` failed at every later step up to and including the hold.
+
+    ``judged`` returns True (failed), False (held) or None (too few answers to say): steps it cannot
+    judge neither break nor mend the run of failures.
+    """
+    found: Step | None = None
+    for step in steps:
+        if step.phase == "down":
+            break
+        verdict = judged(step)
+        if verdict is None:
+            continue
+        if verdict and found is None:
+            found = step
+        elif not verdict:
+            found = None
+    return found
+
+
+def _undetermined(analysis: Analysis, passed: bool, own: str | None = None) -> str | None:
+    return analysis.lost or own or (analysis.shortfall() if passed else None)
+
+
+def judge_p95(analysis: Analysis, route: str, budget_ms: float, min_samples: int) -> Judgment:
+    """The route's p95 over the hold within its budget, and the step where it went over for good."""
+    label = analysis.labels.get(route, route)
+    w = analysis.route(route)
+    p95, p50 = w.p(95), w.p(50)
+    details: dict[str, Any] = {"p50_ms": p50, "requests": w.requests, "errors": w.failed, "route_rps": round(w.rps, 1),
+                               "generator": analysis.generator.as_dict()}
+    if p95 is None or w.requests < min_samples:
+        why = (f"{label}: only {w.requests} requests in the hold, fewer than the {min_samples} a p95 needs"
+               f"{'; ' + analysis.generator.saturated if analysis.generator.saturated else ''}")
+        return Judgment(False, p95, budget_ms, "ms", why, analysis.lost or why, details)
+    assert p50 is not None
+    figures = f"{label} p95 {p95:.0f} ms (p50 {p50:.0f})"
+    if p95 <= budget_ms:
+        return Judgment(True, p95, budget_ms, "ms", f"{figures} <= budget {budget_ms:.0f} ms {analysis.at_peak(w)}",
+                        _undetermined(analysis, True), details)
+
+    def over(sw: Window) -> bool | None:
+        value = sw.p(95)
+        return None if value is None or sw.requests < MIN_STEP_SAMPLES else value > budget_ms
+
+    step = analysis.broke_for(route, over)
+    where = ""
+    if step is not None and step.phase == "ramp":
+        sw = step_window(analysis.timeline, step, analysis.settle_s, route)
+        where = f"; it broke at step {step.label()}, where p95 was {sw.p(95):.0f} ms of {sw.requests} requests"
+        details["broke_at"], details["broke_route"] = step.as_dict(), route
+    return Judgment(False, p95, budget_ms, "ms",
+                    f"{figures} > budget {budget_ms:.0f} ms {analysis.at_peak(w)}{where}",
+                    _undetermined(analysis, False, analysis.lag_explains(p95, budget_ms)), details)
+
+
+def describe_errors(w: Window, messages: Mapping[str, int] | None = None) -> str:
+    parts = [f"{name} {w.errors[name]}" for name in CATEGORIES if w.errors[name]]
+    text = f"{w.failed} of {w.requests} requests failed" + (f" ({', '.join(parts)})" if parts else "")
+    if messages:
+        top = Counter(messages).most_common(3)
+        text += ": " + ", ".join(f"{msg} x{n}" for msg, n in top)
+    return text
+
+
+def judge_errors(analysis: Analysis, budget: float) -> Judgment:
+    """The error ratio of every request of the hold under budget, and the route and step where it broke."""
+    w = analysis.hold_window
+    messages: Counter[str] = Counter()
+    for counts in analysis.timeline.messages.values():
+        messages.update(counts)
+    details: dict[str, Any] = {"requests": w.requests, "failed": w.failed, "by_category": dict(w.errors),
+                               "rps": round(w.rps, 1), "generator": analysis.generator.as_dict()}
+    ratio = w.error_ratio
+    if ratio < budget:
+        return Judgment(True, ratio * 100, budget * 100, "%",
+                        f"error ratio {ratio:.2%} < budget {budget:.0%} {analysis.at_peak(w)}: {describe_errors(w)}",
+                        _undetermined(analysis, True), details)
+
+    def failed(sw: Window) -> bool | None:
+        return None if sw.requests < MIN_STEP_SAMPLES else sw.error_ratio >= budget
+
+    found = analysis.first_route_break(failed)
+    where = ""
+    if found is not None:
+        step, route = found
+        sw = step_window(analysis.timeline, step, analysis.settle_s, route)
+        where = (f"; it broke at step {step.label()} on {analysis.labels.get(route, route)} "
+                 f"({sw.error_ratio:.1%} of {sw.requests} requests failed there)")
+        details["broke_at"], details["broke_route"] = step.as_dict(), route
+    # Answers the target gave are its own; requests without an answer may be the generator's doing.
+    own = None
+    answered_wrong = w.failed - w.no_answer
+    if analysis.generator.saturated and answered_wrong / w.requests < budget:
+        own = (f"{analysis.generator.saturated}: {w.no_answer} of the {w.failed} failed requests got no answer, "
+               f"which a stalled generator can cause; {MORE_GENERATORS}")
+    return Judgment(False, ratio * 100, budget * 100, "%",
+                    f"error ratio {ratio:.2%} >= budget {budget:.0%} {analysis.at_peak(w)}: "
+                    f"{describe_errors(w, messages)}{where}", _undetermined(analysis, False, own), details)
+
+
+def worst_burst(timeline: Timeline, start: int, end: int, width: int) -> Window | None:
+    """The window of ``width`` seconds within ``[start, end)`` with the highest share of 5xx answers."""
+    worst: Window | None = None
+    for first in range(start, max(start, end - width) + 1):
+        w = window(timeline, first, min(end, first + width))
+        if w.answered < MIN_BURST_ANSWERS:
+            continue
+        if worst is None or w.server_error_ratio > worst.server_error_ratio:
+            worst = w
+    return worst
+
+
+def judge_burst(analysis: Analysis, ratio: float, window_s: float) -> Judgment:
+    """No ``window_s`` window of the hold with more than ``ratio`` of its answers 5xx (answers are the target's
+    own: a slow generator cannot make them 5xx)."""
+    hold = analysis.hold
+    start, end = analysis.hold_window.start, analysis.hold_window.end
+    width = max(1, min(end - start, round(window_s)))
+    worst = worst_burst(analysis.timeline, start, end, width)
+    if worst is None:
+        why = (f"only {analysis.hold_window.answered} answers in the hold: too few to look for a 5xx burst (windows "
+               f"of {width} s need {MIN_BURST_ANSWERS})")
+        return Judgment(False, None, ratio * 100, "%", why, analysis.lost or why)
+    share = worst.server_error_ratio
+    details: dict[str, Any] = {"window_start_s": worst.start, "window_s": width, "answered": worst.answered,
+                               "server_errors": worst.server_errors}
+    if share <= ratio:
+        return Judgment(True, share * 100, ratio * 100, "%",
+                        f"no 5xx burst at {hold.label()}: the worst {width} s of the hold had {worst.server_errors} "
+                        f"5xx of {worst.answered} answers ({share:.1%}, limit {ratio:.0%})",
+                        _undetermined(analysis, True), details)
+    labels = analysis.labels
+    by_route = {route: window(analysis.timeline, worst.start, worst.end, route).server_errors
+                for route in analysis.timeline.routes}
+    hit = ", ".join(f"{labels.get(r, r)} {n}" for r, n in sorted(by_route.items(), key=lambda i: -i[1]) if n)
+
+    def failed(sw: Window) -> bool | None:
+        return None if sw.answered < MIN_STEP_SAMPLES else sw.server_error_ratio > ratio
+
+    found = analysis.first_route_break(failed)
+    where = ""
+    if found is not None:
+        step, route = found
+        sw = step_window(analysis.timeline, step, analysis.settle_s, route)
+        where = (f"; the 5xx began at step {step.label()} on {labels.get(route, route)} "
+                 f"({sw.server_errors} of {sw.answered} answers there)")
+        details["broke_at"], details["broke_route"] = step.as_dict(), route
+    return Judgment(False, share * 100, ratio * 100, "%", (
+        f"a 5xx burst at {hold.label()}: {worst.server_errors} of {worst.answered} answers ({share:.1%}) were 5xx in "
+        f"the {width} s from {worst.start} s (limit {ratio:.0%} in any {width} s): {hit}{where}"),
+        analysis.lost, details)
+
+
+def lost_before_load(timeline: Timeline, steps: Sequence[Step], settle_s: float, budget: float) -> str | None:
+    """Requests lost without an answer at 1x, before any load: the path to the target, not the load."""
+    first = steps[0]
+    w = step_window(timeline, first, settle_s)
+    if w.requests < MIN_STEP_SAMPLES or w.no_answer / w.requests < budget:
+        return None
+    return (f"{w.no_answer} of {w.requests} requests got no answer at {first.label()}, before any load "
+            "(timeouts or connections cut): the network on the way, not the load")
