@@ -391,11 +391,18 @@ class Analysis:
 
         return broke_at(self.steps, judged)
 
-    def first_route_break(self, failed: Callable[[Window], bool | None]) -> tuple[Step, str] | None:
-        """The earliest ramp step at which any route broke for good, and that route."""
-        found = [(step, route) for route in self.timeline.routes
-                 if (step := self.broke_for(route, failed)) is not None and step.phase == "ramp"]
-        return min(found, key=lambda f: (f[0].index, f[1])) if found else None
+    def first_route_break(self, failed: Callable[[Window], bool | None],
+                          worst: Callable[[Window], float]) -> tuple[Step, str] | None:
+        """The earliest ramp step at which any route broke for good, and of those routes the worst there."""
+        found = []
+        for route in self.timeline.routes:
+            step = self.broke_for(route, failed)
+            if step is not None and step.phase == "ramp":
+                found.append((step.index, -worst(step_window(self.timeline, step, self.settle_s, route)), route, step))
+        if not found:
+            return None
+        _, _, route, step = min(found, key=lambda f: (f[0], f[1], f[2]))
+        return step, route
 
 
 def broke_at(steps: Sequence[Step], judged: Callable[[Step], bool | None]) -> Step | None:
@@ -480,7 +487,7 @@ def judge_errors(analysis: Analysis, budget: float) -> Judgment:
     def failed(sw: Window) -> bool | None:
         return None if sw.requests < MIN_STEP_SAMPLES else sw.error_ratio >= budget
 
-    found = analysis.first_route_break(failed)
+    found = analysis.first_route_break(failed, lambda sw: sw.error_ratio)
     where = ""
     if found is not None:
         step, route = found
@@ -538,7 +545,7 @@ def judge_burst(analysis: Analysis, ratio: float, window_s: float) -> Judgment:
     def failed(sw: Window) -> bool | None:
         return None if sw.answered < MIN_STEP_SAMPLES else sw.server_error_ratio > ratio
 
-    found = analysis.first_route_break(failed)
+    found = analysis.first_route_break(failed, lambda sw: sw.server_error_ratio)
     where = ""
     if found is not None:
         step, route = found

@@ -97,7 +97,8 @@ def load_outcome(request: pytest.FixtureRequest, target: Target, smokegate_run: 
     session, skipped = _session(request, target)
     ca_pem = None if target.ca_bundle == "system" else Path(target.ca_bundle).read_text(encoding="utf-8")
     bypass = target.bypass()
-    plan = plan_for(target, session=session, ca_pem=ca_pem, headers=bypass.headers_for(target.base_url) if bypass else {})
+    headers = bypass.headers_for(target.base_url) if bypass else {}
+    plan = plan_for(target, session=session, ca_pem=ca_pem, headers=headers)
     dist = distribution(smokegate_run, target)
     out_dir = smokegate_run.reports_dir / REPORT_DIR
     with smokegate_run.locks.load("the load test", wait_s=LOAD_LOCK_WAIT_S):

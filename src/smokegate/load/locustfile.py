@@ -110,6 +110,8 @@ class _Master:
         self.session_errors: Counter[str] = Counter()
         self.as_run: dict[int, dict[str, float]] = {}
         self.workers: set[str] = set()
+        # The step the shape last switched to (the shape instance is Locust's; this is where we keep it).
+        self.current: int | None = None
 
     def merge(self, data: dict[str, Any], sender: str) -> None:
         self.workers.add(sender)
@@ -122,6 +124,7 @@ class _Master:
         self.session_errors.update(data.get("session_errors", []))
 
     def step_began(self, step: Step, elapsed: float) -> None:
+        self.current = step.index
         self.as_run.setdefault(step.index, {})["began_s"] = round(elapsed, 3)
 
     def step_ready(self, index: int, elapsed: float) -> None:
@@ -242,15 +245,13 @@ class SmokegateShape(LoadTestShape):
     """The plan's steps: users for each step's rate, all of them started within a quarter of a second."""
 
     steps: tuple[Step, ...] = ()
-    current: int | None = None
 
     def tick(self) -> tuple[int, float] | None:
         elapsed = time.perf_counter() - self.start_time  # get_run_time(), which is untyped
         step = next((s for s in self.steps if s.start_s <= elapsed < s.end_s), None)
         if step is None:
             return None
-        if step.index != self.current:
-            self.current = step.index
+        if step.index != MASTER.current:
             MASTER.step_began(step, elapsed)
         return step.users, max(10.0, 4.0 * step.users)
 
@@ -301,9 +302,8 @@ def _test_start(environment: Environment, **_: Any) -> None:
 
 
 def _spawned(user_count: int, **_: Any) -> None:
-    shape = SmokegateShape
-    if PROCESS.t0 is not None and shape.current is not None:
-        MASTER.step_ready(shape.current, time.time() - PROCESS.t0)
+    if PROCESS.t0 is not None and MASTER.current is not None:
+        MASTER.step_ready(MASTER.current, time.time() - PROCESS.t0)
 
 
 def _send(environment: Environment) -> None:

@@ -196,7 +196,6 @@ def _chart(analysis: Analysis, route: str | None, title: str, budget_ms: float |
          Line(_points(p95, duration, y2, PANEL_H, top_ms), "p95", "p95")],
         budget_y=(y2 + PANEL_H * (1 - budget_ms / top_ms)) if budget_ms else None,
         budget_label=f"budget {fmt(budget_ms, 'ms')}" if budget_ms else "")
-    width = max(1.0, (WIDTH - LEFT - RIGHT) / max(1, duration) - 0.5)
     bars = [(_x(t, duration), y3 + PANEL_H * (1 - v / top_err), PANEL_H * v / top_err, f"{t} s: {v:.0f} failed")
             for t, v in errors if v]
     panels = [
@@ -279,10 +278,10 @@ def page(*, target: Target, plan: Plan, output: RunOutput, analysis: Analysis, d
         title=f"Load report: {target.name}",
         target=target.name, base_url=target.base_url,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        shape=(f"baseline {load_cfg.baseline_rps:g} rps; {load_cfg.steps} ramp step(s) over {load_cfg.ramp_s:g} s up to "
-               f"{load_cfg.multiplier:g}x ({load_cfg.peak_rps:g} rps); hold {load_cfg.hold_s:g} s; {load_cfg.ramp_down_s:g} s "
-               f"back at 1x; {load_cfg.user_rps:g} request(s)/s per user; the first {load_cfg.settle_s:g} s of each step "
-               "are left out of its figures"),
+        shape=(f"baseline {load_cfg.baseline_rps:g} rps; {load_cfg.steps} ramp step(s) over {load_cfg.ramp_s:g} s "
+               f"up to {load_cfg.multiplier:g}x ({load_cfg.peak_rps:g} rps); hold {load_cfg.hold_s:g} s; "
+               f"{load_cfg.ramp_down_s:g} s back at 1x; {load_cfg.user_rps:g} request(s)/s per user; the first "
+               f"{load_cfg.settle_s:g} s of each step are left out of its figures"),
         distribution=(f"{distribution.describe()} (Locust {output.mode} runner; reporting: "
                       f"{', '.join(output.processes) or 'none'}); wall {output.wall_s:.0f} s"),
         sent=(f"{hold.rps:.1f} rps sent over {hold.seconds} s of the hold (planned {hold_step.rps:g}); "
