@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,22 +144,22 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     """pytest-html shows a report's ``extras`` links in every row, passed or failed: the load reports."""
-    outcome = yield
+    report = yield
     links = item.stash.get(_EXTRAS, None)
     if not links or call.when != "call":
-        return
+        return report
     try:
         from pytest_html import extras
     except ImportError:
-        return
-    report = outcome.get_result()
+        return report
     html_dir = Path(item.config.option.htmlpath).parent if getattr(item.config.option, "htmlpath", None) else None
     for kind, path in links:
         href = _href(Path(path), html_dir)
         report.extras = [*getattr(report, "extras", []), extras.url(href, name=kind)]
+    return report
 
 
 def _href(path: Path, html_dir: Path | None) -> str:
