@@ -17,7 +17,7 @@ from smokegate.testbed.control import RunningTestbed
 from .suite_runner import run_pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ("smoke", "security", "synthetic")
+SUITES = ("smoke", "security", "synthetic", "load")
 
 
 @dataclass

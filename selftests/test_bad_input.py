@@ -83,6 +83,11 @@ CASES: dict[str, Case] = {
                                      env={"SMOKEGATE_NO_HISTORY": "maybe"}),
     "http-url-not-a-url": Case("--http-url / env SMOKEGATE_HTTP_URL: 'localhost:80' is not an absolute http(s) URL",
                                ["--http-url", "localhost:80"], drop=("--http-url",)),
+    "load-processes-zero": Case("--load-processes: '0' is not a whole number from 1 to 256", ["--load-processes", "0"]),
+    "load-workers-not-a-number": Case("env SMOKEGATE_LOAD_WORKERS: 'two' is not a whole number from 0 to 10000",
+                                      env={"SMOKEGATE_LOAD_WORKERS": "two"}),
+    "load-processes-and-workers": Case("--load-processes and --load-workers: choose one",
+                                       ["--load-processes", "2", "--load-workers", "2"]),
 }
 
 

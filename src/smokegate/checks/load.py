@@ -34,7 +34,7 @@ TIMEOUT = "timeout"  # no answer within the request timeout
 CONNECTION = "connection"  # refused, reset or closed without an answer
 NO_ANSWER = (TIMEOUT, CONNECTION)
 CATEGORIES = (SERVER_ERROR, WRONG_STATUS, CONTENT, TIMEOUT, CONNECTION)
-# Fewer answers than this in one step are too few to say the step failed (the hold needs MIN_SAMPLES).
+# Fewer answers than this in one step are too few to say the step failed.
 MIN_STEP_SAMPLES = 5
 # A burst window with fewer answers than this is not judged (two 503s of three are no burst).
 MIN_BURST_ANSWERS = 10

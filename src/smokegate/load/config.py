@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from smokegate.load.plan import AI_ROUTE, HEALTH_ROUTE, MIN_SAMPLES, SIGNED_IN_ROUTE
+from smokegate.load.plan import AI_ROUTE, HEALTH_ROUTE, PLANNED_SAMPLES, SIGNED_IN_ROUTE
 
 
 class _Model(BaseModel):
@@ -108,7 +108,7 @@ class LoadConfig(_Model):
         if total <= 0:
             return ["weights: every route weighs 0: there is no traffic to send"]
         measured = self.hold_s - self.settle_s
-        wanted = 2 * MIN_SAMPLES  # a margin: the requests a route gets are random around the expectation
+        wanted = PLANNED_SAMPLES
         found = []
         for name, weight in sorted(known.items()):
             expected = self.peak_rps * weight / total * measured
@@ -116,7 +116,7 @@ class LoadConfig(_Model):
                 found.append(
                     f"route {name} would get about {expected:.0f} requests in the hold ({weight / total:.1%} of "
                     f"{self.peak_rps:g} rps for the {measured:g} s measured), fewer than the {wanted} that make its "
-                    f"p95 (of at least {MIN_SAMPLES}) dependable: raise hold_s or its weight "
+                    f"p95 dependable: raise hold_s or its weight "
                     f"(weights.routes.{name}), or set it to 0")
         return found
 

@@ -169,11 +169,13 @@ class PlatformUser(FastHttpUser):
     _cum_weights: ClassVar[tuple[float, ...]] = ()
     _headers: ClassVar[dict[str, str]] = {}
     _texts: ClassVar[dict[str, bytes]] = {}
+    _user_rps: ClassVar[float] = 1.0
 
     @classmethod
     def configure(cls, plan: Plan) -> None:
         mix = plan.mix
         cls.wait_time = constant_throughput(plan.user_rps)
+        cls._user_rps = plan.user_rps
         cls.network_timeout = cls.connection_timeout = plan.request_timeout_s
         cls.ssl_context_factory = _shared_context(plan.ca_pem)
         cls._routes = mix
@@ -185,6 +187,11 @@ class PlatformUser(FastHttpUser):
         cls._cum_weights = tuple(cumulative)
         cls._headers = dict(plan.headers)
         cls._texts = {r.id: r.text.encode() for r in mix if r.text}
+
+    def on_start(self) -> None:
+        # Users started together would send together, every second in step: a herd no real traffic makes.
+        # Each waits a random part of its pacing interval first, so their requests spread over the second.
+        gevent.sleep(random.uniform(0, 1 / self._user_rps))
 
     @task
     def visit(self) -> None:
