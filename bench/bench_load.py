@@ -12,27 +12,35 @@ last core, on a free loopback port (started and stopped here).  Every generator 
   timeline recorded over the hold (the timeline the gate reads);
 * the same with ``--processes 2`` on cores 0 and 1, the machine's two cores, nginx on core 1 too.
 
-Prints a table of medians, with the load average before and after (the machine is shared), and writes
-``reports/bench-load.json``.  ``--quick`` runs each once for 5 s.
+Two figures per generator, over its steady seconds (Locust's first seconds are its imports and its users
+starting): requests per second of wall time, and requests per CPU-second its processes used (user and system
+time, from the kernel).  On a machine other work shares, the first falls with the share of the core the
+generator got; the second does not.  Prints a table of medians, with the
+load average before and after, and writes ``reports/bench-load.json``.  ``--quick`` runs each once for 5 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from smokegate.checks.load import schedule, step_window
+import psutil
+
+from smokegate.checks.load import schedule, seconds_of, window
 from smokegate.load import engine
 from smokegate.load.plan import Plan, Route
 
@@ -82,49 +90,116 @@ def start_nginx(work: Path, core: str) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError(f"nginx did not start: {(work / 'error.log').read_text(errors='replace')}")
 
 
-def wrk(url: str, seconds: int) -> float:
+Figures = tuple[float, float]  # requests per second of wall time, requests per CPU-second
+# Locust's first seconds are its imports and its users starting: the steady window begins after them.
+WARM_S = 3.0
+
+
+class CpuWatch:
+    """The CPU time (user + system) of a process and its descendants, sampled every 0.2 s in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self.process = psutil.Process(pid)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.done.is_set():
+            try:
+                tree = [self.process, *self.process.children(recursive=True)]
+                total = sum(sum(p.cpu_times()[:2]) for p in tree if p.is_running())
+            except psutil.Error:
+                total = None
+            if total is not None:
+                self.samples.append((time.time(), total))
+            self.done.wait(0.2)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def between(self, start: float, end: float) -> float:
+        """CPU seconds used from the sample nearest ``start`` to the one nearest ``end``."""
+        first = min(self.samples, key=lambda s: abs(s[0] - start))
+        last = min(self.samples, key=lambda s: abs(s[0] - end))
+        return last[1] - first[1]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wrk(url: str, seconds: int, work: Path) -> Figures:
+    before = children_cpu()  # a C program: its start-up is nothing beside the run
     out = subprocess.run(pinned("0", ["wrk", "-t1", f"-c{USERS}", f"-d{seconds}s", url]), capture_output=True,
                          text=True, check=True).stdout
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    found = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+    assert found is not None, out
+    requests = float(found.group(1))
+    return requests / (float(found.group(2)) / (1000 if found.group(3) == "ms" else 1)), \
+        requests / (children_cpu() - before)
 
 
-def ab(url: str, seconds: int) -> float:
+def ab(url: str, seconds: int, work: Path) -> Figures:
+    before = children_cpu()
     out = subprocess.run(pinned("0", ["ab", "-k", "-q", "-c", str(USERS), "-t", str(seconds), "-n", "50000000",
                                       url + "/"]), capture_output=True, text=True, check=True).stdout
-    return float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    done = re.search(r"Complete requests:\s+(\d+)", out)
+    taken = re.search(r"Time taken for tests:\s+([\d.]+)", out)
+    assert done is not None and taken is not None, out
+    requests = float(done.group(1))
+    return requests / float(taken.group(1)), requests / (children_cpu() - before)
 
 
-def bare_locust(url: str, seconds: int, kind: str, work: Path) -> float:
+def bare_locust(url: str, seconds: int, kind: str, work: Path) -> Figures:
+    """Steady state only: from Locust's per-second history, past its start-up, and its CPU over the same seconds."""
     locustfile = work / f"bare_{kind}.py"
     locustfile.write_text(BARE.format(name=kind.title(), kind=kind))
+    prefix = work / f"bare_{kind}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
-    out = subprocess.run(pinned("0", [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
-                                      "-u", str(USERS), "-r", str(USERS), "-t", f"{seconds}s", "-H", url,
-                                      "--json", "--skip-log", "--stop-timeout", "0"]),
-                         capture_output=True, text=True, check=True, cwd=work, env=env).stdout
-    stats = json.loads(out)
-    requests = sum(entry["num_requests"] for entry in stats)
-    first = min(entry["start_time"] for entry in stats)
-    last = max(entry["last_request_timestamp"] for entry in stats)
-    return requests / (last - first)
+    process = subprocess.Popen(pinned("0", [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
+                                            "-u", str(USERS), "-r", str(USERS), "-t", f"{seconds + WARM_S:g}s",
+                                            "-H", url, "--csv", str(prefix), "--csv-full-history", "--only-summary",
+                                            "--loglevel", "WARNING", "--stop-timeout", "0"]),
+                               cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    watch = CpuWatch(process.pid)
+    process.wait()
+    watch.stop()
+    with open(f"{prefix}_stats_history.csv", encoding="utf-8") as history:
+        rows = [row for row in csv.DictReader(history)
+                if row["Name"] == "Aggregated" and int(row["Total Request Count"]) > 0]
+    begin = next(r for r in rows if float(r["Timestamp"]) >= float(rows[0]["Timestamp"]) + WARM_S)
+    end = rows[-2] if len(rows) > 2 else rows[-1]  # the last row is written as Locust stops
+    requests = int(end["Total Request Count"]) - int(begin["Total Request Count"])
+    span = float(end["Timestamp"]) - float(begin["Timestamp"])
+    return requests / span, requests / watch.between(float(begin["Timestamp"]), float(end["Timestamp"]))
 
 
-def load_check(url: str, seconds: int, processes: int, work: Path) -> float:
-    """The check's own generator: its rate over the hold, from the timeline the gate reads."""
+def load_check(url: str, seconds: int, processes: int, work: Path) -> Figures:
+    """The check's own generator, run as the check runs it: its hold, from the timeline the gate reads."""
     pace = 100_000.0  # requests/s per user: far above what one can send, so none ever waits
-    steps = schedule(baseline_rps=USERS * pace, multiplier=1.0, ramp_s=2.0, steps=1, hold_s=float(seconds),
+    steps = schedule(baseline_rps=USERS * pace, multiplier=1.0, ramp_s=WARM_S, steps=1, hold_s=float(seconds),
                      ramp_down_s=0.0, user_rps=pace)
     plan = Plan(base_url=url, routes=(Route("bench", "GET", "/", 200, 500.0, 1.0),), steps=tuple(steps),
                 user_rps=pace, request_timeout_s=10.0)
-    cores = {0} if processes == 1 else {0, 1}
+    watches: list[CpuWatch] = []
     before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, cores)  # the Locust processes inherit it
+    os.sched_setaffinity(0, {0} if processes == 1 else {0, 1})  # the Locust processes inherit it
     try:
-        out = engine.run(plan, work / f"check-{processes}", work, engine.Distribution(processes=processes))
+        out = engine.run(plan, work / f"check-{processes}", work, engine.Distribution(processes=processes),
+                         started=lambda pid: watches.append(CpuWatch(pid)))
     finally:
         os.sched_setaffinity(0, before)
+        for watch in watches:
+            watch.stop()
+    t0 = json.loads((out.out_dir / engine.RESULT_FILE).read_text())["t0"]
     hold = next(s for s in out.as_run if s.phase == "hold")
-    return step_window(out.timeline, hold, 1.0).rps
+    first, last = seconds_of(hold.start_s, hold.end_s, 1.0)
+    sent = window(out.timeline, first, last).requests
+    return sent / (last - first), sent / watches[0].between(t0 + first, t0 + last)
 
 
 def main() -> int:
@@ -143,38 +218,42 @@ def main() -> int:
     load_before = os.getloadavg()
     nginx, port = start_nginx(work, str((os.cpu_count() or 2) - 1))
     url = f"http://127.0.0.1:{port}"
-    jobs: dict[str, Callable[[], float]] = {
-        "wrk -t1 -c50": lambda: wrk(url, seconds),
-        "ab -k -c50": lambda: ab(url, seconds),
+    jobs: dict[str, Callable[[], Figures]] = {
+        "wrk -t1 -c50": lambda: wrk(url, seconds, work),
+        "ab -k -c50": lambda: ab(url, seconds, work),
         "Locust FastHttpUser (bare)": lambda: bare_locust(url, seconds, "fast", work),
         "Locust HttpUser (bare)": lambda: bare_locust(url, seconds, "http", work),
         "load check, 1 process": lambda: load_check(url, seconds, 1, work),
         "load check, --processes 2 (cores 0-1)": lambda: load_check(url, seconds, 2, work),
     }
-    results: dict[str, list[float]] = {name: [] for name in jobs}
+    results: dict[str, list[Figures]] = {name: [] for name in jobs}
     started = time.time()
     try:
         for _ in range(rounds):
             for name, job in jobs.items():
                 results[name].append(job())
-                print(f"  {name}: {results[name][-1]:,.0f} req/s", flush=True)
+                rate, per_cpu = results[name][-1]
+                print(f"  {name}: {rate:,.0f} req/s, {per_cpu:,.0f} req per CPU-second", flush=True)
     finally:
         nginx.send_signal(signal.SIGQUIT)
         nginx.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()
-    medians = {name: statistics.median(values) for name, values in results.items()}
+    medians = {name: (statistics.median(r for r, _ in values), statistics.median(c for _, c in values))
+               for name, values in results.items()}
     fast = medians["Locust FastHttpUser (bare)"]
     one = medians["load check, 1 process"]
-    print(f"\nrequests/s, {USERS} connections/users, {seconds} s each, median of {rounds} (generators on core 0, "
-          f"nginx on core {(os.cpu_count() or 2) - 1}); load average {load_before[0]:.2f} before, "
-          f"{load_after[0]:.2f} after")
-    for name, value in medians.items():
-        spread = f"{min(results[name]):,.0f}–{max(results[name]):,.0f}"
-        print(f"  {name:42} {value:>10,.0f}  ({spread})")
-    print(f"  load check / bare FastHttpUser: {one / fast:.2%} (target >= 90 %)")
-    print(f"  --processes 2 / 1 process: {medians['load check, --processes 2 (cores 0-1)'] / one:.2f}x "
-          "(target >= 1.8x; nginx shares core 1 with the second process on this 2-core machine)")
+    two = medians["load check, --processes 2 (cores 0-1)"]
+    print(f"\n{USERS} connections/users, {seconds} s each, median of {rounds} (generators on core 0, nginx on core "
+          f"{(os.cpu_count() or 2) - 1}); load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(f"  {'':42} {'req/s':>10}  {'(min–max)':>17}  {'req/CPU-s':>10}")
+    for name, (rate, per_cpu) in medians.items():
+        rates = [r for r, _ in results[name]]
+        print(f"  {name:42} {rate:>10,.0f}  ({min(rates):>7,.0f}–{max(rates):<7,.0f})  {per_cpu:>10,.0f}")
+    print(f"  load check / bare FastHttpUser: {one[0] / fast[0]:.1%} of its rate, {one[1] / fast[1]:.1%} of its "
+          "requests per CPU-second (target >= 90 %)")
+    print(f"  --processes 2 / 1 process: {two[0] / one[0]:.2f}x (target >= 1.8x; on 2 cores nginx shares core 1 with "
+          "the second process, and the machine with whatever else runs)")
     out = ROOT / "reports" / "bench-load.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"started": started, "seconds": seconds, "rounds": rounds, "users": USERS,
