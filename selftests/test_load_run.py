@@ -50,7 +50,7 @@ def _failed_exactly(fault: str, run: SuiteRun) -> None:
     assert failed == expected, (f"{fault}: missed {sorted(expected - failed)}, false alarms "
                                 f"{sorted(failed - expected)}\n{run.output[-3000:]}")
     assert run.gate["verdict"] == "fail", run.gate
-    broke = [c["message"] for c in run.gate["failed"] if "it broke at step" in (c["message"] or "")]
+    broke = [c["message"] for c in run.gate["failed"] if "it broke " in (c["message"] or "")]
     assert broke, "no failed check named the step where it broke"
 
 
@@ -88,7 +88,7 @@ def test_two_generator_processes_give_the_fault_s_verdict_and_link_their_evidenc
     for name in ("report.html", "locust.html", "locust_stats.csv", "locust_stats_history.csv", "timeline.json"):
         assert (load_dir / name).is_file(), name
     page = (load_dir / "report.html").read_text()
-    assert 'data-state="fail"' in page and "it broke at step" in page
+    assert 'data-state="fail"' in page and "it broke " in page
     # Every check's row links the load report and Locust's own, passed or failed, and the links resolve.
     for html, base in ((reports / "report.html", reports), (load_dir / "report.html", load_dir)):
         tab = report_browser.new_page()
@@ -134,34 +134,40 @@ def test_workers_over_the_network_give_the_fault_s_verdict(testbed: RunningTestb
     assert _generator_processes(run) == 3  # the master and the two workers that connected to it
 
 
-def test_a_starved_generator_is_inconclusive_never_a_finding(healthy_testbed: RunningTestbed, tmp_path: Path,
+def test_a_starved_generator_is_inconclusive_never_a_finding(testbed: RunningTestbed, tmp_path: Path,
                                                             one_load_at_a_time: None) -> None:
-    """The generator gets the CPU 300 ms of every second (as a CPU-throttled container does): its timings grow by
-    its own stalls, and the target, which is healthy, must not be blamed for them."""
+    """The generator gets the CPU 300 ms of every second (as a CPU-throttled container does) while the target
+    degrades under the load: the times over budget may be the generator's own stalls, so they are not
+    blamed on the target (a single generator that keeps up fails the same target: the fault matrix)."""
     reports = tmp_path / "reports"
     result: list[SuiteRun] = []
+    testbed.set_faults(["load-degrades"])
     runner = threading.Thread(target=lambda: result.append(run_suite(
-        [LOAD, *cli_for(healthy_testbed)], reports, env=env_for(healthy_testbed), timeout=240)))
+        [LOAD, *cli_for(testbed)], reports, env=env_for(testbed), timeout=240)))
     runner.start()
     pid_file = reports / "load" / PID_FILE
     stalls = 0
-    while runner.is_alive():
-        if not pid_file.exists():
-            time.sleep(0.05)
-            continue
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            pid = int(pid_file.read_text())
-            os.kill(pid, signal.SIGSTOP)
-            time.sleep(0.7)
-            os.kill(pid, signal.SIGCONT)
-            stalls += 1
-        time.sleep(0.3)
-    runner.join()
+    try:
+        while runner.is_alive():
+            if not pid_file.exists():
+                time.sleep(0.05)
+                continue
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                pid = int(pid_file.read_text())
+                os.kill(pid, signal.SIGSTOP)
+                time.sleep(0.7)
+                os.kill(pid, signal.SIGCONT)
+                stalls += 1
+            time.sleep(0.3)
+        runner.join()
+    finally:
+        testbed.set_faults([])
     run = result[0]
     assert stalls > 10, run.output[-2000:]
     assert run.gate["verdict"] == "error" and run.gate["error_kind"] == "inconclusive", \
         f"{run.gate.get('verdict')}: {run.outcomes}\n{run.output[-3000:]}"
-    assert not run.with_outcome("failed") - {c["check"] for c in run.gate["checks"] if c["inconclusive"]}
+    assert not [c for c in run.gate["checks"] if c["outcome"] == "failed" and not c["inconclusive"]]
     saturated = [c for c in run.gate["checks"] if c["inconclusive"]]
-    assert saturated and all("could not be determined: the load generator saturated" in c["message"]
+    assert saturated and all("could not be determined: the load generator saturated in" in c["message"]
                              for c in saturated), saturated
+    assert {c["check"] for c in saturated} >= {"load/test_load.py::test_route_p95_within_budget_at_peak[api-plans]"}

@@ -241,6 +241,10 @@ class Window:
     def p(self, pct: float) -> float | None:
         return percentile(self.hist, pct)
 
+    def mean_ms(self) -> float | None:
+        total = sum(self.hist.values())
+        return sum(v * n for v, n in self.hist.items()) / total if total else None
+
 
 def seconds_of(start_s: float, end_s: float, settle_s: float = 0.0) -> tuple[int, int]:
     """The whole seconds within ``[start_s + settle_s, end_s)``: the ticks a span is judged on.
@@ -251,9 +255,12 @@ def seconds_of(start_s: float, end_s: float, settle_s: float = 0.0) -> tuple[int
     return math.ceil(start_s + settle_s - 0.1), math.floor(end_s + 0.1)
 
 
-def window(timeline: Timeline, start: int, end: int, route: str | None = None) -> Window:
+def window(timeline: Timeline, start: int, end: int, route: str | None = None,
+           exclude: frozenset[int] = frozenset()) -> Window:
     requests, errors, hist = 0, Counter[str](), Counter[int]()
     for t in range(start, end):
+        if t in exclude:
+            continue
         for name, tick in timeline.ticks.get(t, {}).items():
             if route is None or name == route:
                 requests += tick.n
@@ -271,48 +278,55 @@ def step_window(timeline: Timeline, step: Step, settle_s: float, route: str | No
 
 @dataclass(frozen=True)
 class GeneratorLoad:
-    """How hard the generator's processes worked over a span, and whether they kept up."""
+    """How the generator's processes fared over a span: the seconds any of them stalled, and whether it kept up."""
 
     # Why the generator, not the target, set the pace (None when it kept up).
     saturated: str | None
-    # The worst process's p95 of its per-second worst event-loop lag: how much the generator itself
-    # may have added to a measured response time.
+    # Seconds in which a process ran at its CPU limit or its event loop ran late: the requests sent then
+    # may carry the generator's own waiting, and are left out of the times judged.
+    stalled: frozenset[int]
+    # The p95 of the processes' per-second worst loop lag over the other seconds: what the generator may
+    # still have added to a time it measured.
     lag_ms: float
     cpu_max: float
     processes: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"saturated": self.saturated, "lag_ms": self.lag_ms, "cpu_max": self.cpu_max,
-                "processes": self.processes}
+        return {"saturated": self.saturated, "stalled_s": sorted(self.stalled), "lag_ms": self.lag_ms,
+                "cpu_max": self.cpu_max, "processes": self.processes}
 
 
 def generator_load(timeline: Timeline, start: int, end: int, max_cpu: float, max_lag_ms: float) -> GeneratorLoad:
     """The generator over ``[start, end)``.
 
-    A process saturated when a quarter or more of its seconds ran at ``max_cpu`` % of a core or above,
-    or when its event loop ran ``max_lag_ms`` late in more than one second in ten: its requests then
-    waited in its own loop, or were sent late.
+    A second stalled when any process ran at ``max_cpu`` % of a core or above in it, or its event loop
+    was ``max_lag_ms`` late.  The generator saturated when half the seconds or more stalled: then too few
+    are left to judge the target's times on, and what it sent is what it could, not what was planned.
     """
     by_process: dict[str, list[GeneratorSample]] = {}
     for sample in timeline.generator:
         if start <= sample.t < end:
             by_process.setdefault(sample.process, []).append(sample)
-    found, lags, cpus = [], [], []
+    stalled: set[int] = set()
+    found = []
     for process, samples in sorted(by_process.items()):
         busy = [s for s in samples if s.cpu >= max_cpu]
-        lagging = [s for s in samples if s.lag_ms >= max_lag_ms]
-        lags.append(percentile(Counter(round(s.lag_ms) for s in samples), 95) or 0.0)
-        cpus.append(max(s.cpu for s in samples))
-        if busy and len(busy) * 4 >= len(samples):
+        late = [s for s in samples if s.lag_ms >= max_lag_ms]
+        stalled |= {s.t for s in busy} | {s.t for s in late}
+        if busy:
             found.append(f"{process} at {max(s.cpu for s in busy):.0f} % CPU in {len(busy)} of {len(samples)} s")
-        elif len(lagging) * 10 > len(samples):
-            found.append(f"{process}'s event loop up to {max(s.lag_ms for s in lagging):.0f} ms late in "
-                         f"{len(lagging)} of {len(samples)} s")
+        if late:
+            found.append(f"{process}'s event loop up to {max(s.lag_ms for s in late):.0f} ms late in {len(late)} of "
+                         f"{len(samples)} s")
+    seconds = max(1, end - start)
     saturated = None
-    if found:
-        saturated = (f"the load generator saturated ({'; '.join(found)}; limits {max_cpu:g} % CPU, "
-                     f"{max_lag_ms:g} ms of loop lag)")
-    return GeneratorLoad(saturated, max(lags, default=0.0), max(cpus, default=0.0), len(by_process))
+    if found and len(stalled) * 2 >= seconds:
+        saturated = (f"the load generator saturated in {len(stalled)} of the hold's {seconds} s ({'; '.join(found)}; "
+                     f"limits {max_cpu:g} % CPU, {max_lag_ms:g} ms of loop lag)")
+    clean = Counter(round(s.lag_ms) for samples in by_process.values() for s in samples if s.t not in stalled)
+    return GeneratorLoad(saturated, frozenset(stalled), percentile(clean, 95) or 0.0,
+                         max((s.cpu for samples in by_process.values() for s in samples), default=0.0),
+                         len(by_process))
 
 
 # -- judging ------------------------------------------------------------------------------------------
@@ -364,26 +378,42 @@ class Analysis:
     def route(self, route: str) -> Window:
         return step_window(self.timeline, self.hold, self.settle_s, route)
 
+    def timed(self, route: str) -> Window:
+        """The route's requests of the hold sent while no generator process stalled: the times judged."""
+        w = self.hold_window
+        return window(self.timeline, w.start, w.end, route, exclude=self.generator.stalled)
+
     def at_peak(self, w: Window) -> str:
-        return (f"at {self.hold.label()}: {w.requests} requests in {w.seconds} s of the hold, "
+        text = (f"at {self.hold.label()}: {w.requests} requests in {w.seconds} s of the hold, "
                 f"{self.hold_window.rps:.0f} rps sent in all")
+        stalled = len(self.generator.stalled)
+        if stalled:
+            text += f"; {stalled} s in which the load generator stalled left out"
+        return text
 
     def shortfall(self) -> str | None:
-        """Why a passing figure proves nothing: the generator could not send the peak."""
-        sent, planned = self.hold_window.rps, self.hold.rps
-        if self.generator.saturated and sent < RATE_SHARE * planned:
-            return (f"{self.generator.saturated}: it sent {sent:.0f} rps of the {planned:g} planned at "
-                    f"{self.hold.multiple:g}x; {MORE_GENERATORS}")
-        return None
+        """Why a passing figure proves nothing: the generator could not send the peak.
+
+        Users wait for each answer, so a slow target gets fewer requests than planned: that shortfall is the
+        target's own, not the generator's (each user sends at most one request per mean response time).
+        """
+        sent, planned, gen = self.hold_window.rps, self.hold.rps, self.generator
+        if gen.saturated is None or sent >= RATE_SHARE * planned:
+            return None
+        mean = self.hold_window.mean_ms()
+        allowed = planned if not mean else min(planned, self.hold.users * 1000 / mean)
+        if sent >= RATE_SHARE * allowed:
+            return None
+        return (f"{gen.saturated}: it sent {sent:.0f} rps of the {planned:g} planned at {self.hold.multiple:g}x; "
+                f"{MORE_GENERATORS}")
 
     def lag_explains(self, measured: float, budget: float) -> str | None:
         """Why a figure over budget may be the generator's doing: its own lag covers the excess."""
         lag = self.generator.lag_ms
         if measured - lag > budget:
             return None
-        cause = self.generator.saturated or "the load generator's own event loop lagged"
-        return (f"{cause}: {measured:.0f} ms is over the {budget:.0f} ms budget by no more than the generator's "
-                f"lag of up to {lag:.0f} ms (p95 over the hold); {MORE_GENERATORS}")
+        return (f"the load generator's own event loop lagged: {measured:.0f} ms is over the {budget:.0f} ms budget by "
+                f"no more than its lag of up to {lag:.0f} ms (p95 over the hold); {MORE_GENERATORS}")
 
     def broke_for(self, route: str | None, failed: Callable[[Window], bool | None]) -> Step | None:
         def judged(step: Step) -> bool | None:
@@ -393,16 +423,34 @@ class Analysis:
 
     def first_route_break(self, failed: Callable[[Window], bool | None],
                           worst: Callable[[Window], float]) -> tuple[Step, str] | None:
-        """The earliest ramp step at which any route broke for good, and of those routes the worst there."""
+        """The earliest step at which any route broke for good, and of those routes the worst there."""
         found = []
         for route in self.timeline.routes:
             step = self.broke_for(route, failed)
-            if step is not None and step.phase == "ramp":
+            if step is not None:
                 found.append((step.index, -worst(step_window(self.timeline, step, self.settle_s, route)), route, step))
         if not found:
             return None
         _, _, route, step = min(found, key=lambda f: (f[0], f[1], f[2]))
         return step, route
+
+
+    def where_broke(self, step: Step | None, route: str | None, describe: Callable[[Window], str],
+                    verb: str = "it broke") -> str:
+        """Where a threshold broke for good: a step of the ramp, or only the peak (then the last step that held)."""
+        if step is None:
+            return ""
+        on = f" on {self.labels.get(route, route)}" if route else ""
+        if step.phase == "ramp":
+            sw = step_window(self.timeline, step, self.settle_s, route)
+            return f"; {verb} at step {step.label()}{on}: {describe(sw)} there"
+        ramp = [s for s in self.steps if s.phase == "ramp" and s.index < step.index]
+        held = next((s for s in reversed(ramp)
+                     if step_window(self.timeline, s, self.settle_s, route).requests >= MIN_STEP_SAMPLES), None)
+        if held is None:
+            return f"; {verb} at the peak{on}"
+        sw = step_window(self.timeline, held, self.settle_s, route)
+        return f"; {verb} only at the peak{on}: the step before, {held.label()}, held with {describe(sw)}"
 
 
 def broke_at(steps: Sequence[Step], judged: Callable[[Step], bool | None]) -> Step | None:
@@ -430,15 +478,21 @@ def _undetermined(analysis: Analysis, passed: bool, own: str | None = None) -> s
 
 
 def judge_p95(analysis: Analysis, route: str, budget_ms: float, min_samples: int) -> Judgment:
-    """The route's p95 over the hold within its budget, and the step where it went over for good."""
+    """The route's p95 over the hold within its budget, and the step where it went over for good.
+
+    Judged on the requests sent while the generator kept up; when it saturated, a p95 over budget says
+    nothing of the target, one within budget still holds (a slow generator only adds to times) if the
+    peak was sent.
+    """
     label = analysis.labels.get(route, route)
-    w = analysis.route(route)
+    gen = analysis.generator
+    w = analysis.route(route) if gen.saturated else analysis.timed(route)
     p95, p50 = w.p(95), w.p(50)
     details: dict[str, Any] = {"p50_ms": p50, "requests": w.requests, "errors": w.failed, "route_rps": round(w.rps, 1),
-                               "generator": analysis.generator.as_dict()}
+                               "generator": gen.as_dict()}
     if p95 is None or w.requests < min_samples:
-        why = (f"{label}: only {w.requests} requests in the hold, fewer than the {min_samples} a p95 needs"
-               f"{'; ' + analysis.generator.saturated if analysis.generator.saturated else ''}")
+        why = (f"{label}: only {w.requests} requests in the hold{' while the generator kept up' if gen.stalled else ''}"
+               f", fewer than the {min_samples} a p95 needs{'; ' + gen.saturated if gen.saturated else ''}")
         return Judgment(False, p95, budget_ms, "ms", why, analysis.lost or why, details)
     assert p50 is not None
     figures = f"{label} p95 {p95:.0f} ms (p50 {p50:.0f})"
@@ -451,14 +505,13 @@ def judge_p95(analysis: Analysis, route: str, budget_ms: float, min_samples: int
         return None if value is None or sw.requests < MIN_STEP_SAMPLES else value > budget_ms
 
     step = analysis.broke_for(route, over)
-    where = ""
-    if step is not None and step.phase == "ramp":
-        sw = step_window(analysis.timeline, step, analysis.settle_s, route)
-        where = f"; it broke at step {step.label()}, where p95 was {sw.p(95):.0f} ms of {sw.requests} requests"
+    where = analysis.where_broke(step, None, lambda sw: f"p95 {sw.p(95):.0f} ms of {sw.requests} requests")
+    if step is not None:
         details["broke_at"], details["broke_route"] = step.as_dict(), route
-    return Judgment(False, p95, budget_ms, "ms",
-                    f"{figures} > budget {budget_ms:.0f} ms {analysis.at_peak(w)}{where}",
-                    _undetermined(analysis, False, analysis.lag_explains(p95, budget_ms)), details)
+    own = (f"{gen.saturated}: its times are its own queueing as much as the target's; {MORE_GENERATORS}"
+           if gen.saturated else analysis.lag_explains(p95, budget_ms))
+    return Judgment(False, p95, budget_ms, "ms", f"{figures} > budget {budget_ms:.0f} ms {analysis.at_peak(w)}{where}",
+                    _undetermined(analysis, False, own), details)
 
 
 def describe_errors(w: Window, messages: Mapping[str, int] | None = None) -> str:
@@ -491,9 +544,7 @@ def judge_errors(analysis: Analysis, budget: float) -> Judgment:
     where = ""
     if found is not None:
         step, route = found
-        sw = step_window(analysis.timeline, step, analysis.settle_s, route)
-        where = (f"; it broke at step {step.label()} on {analysis.labels.get(route, route)} "
-                 f"({sw.error_ratio:.1%} of {sw.requests} requests failed there)")
+        where = analysis.where_broke(step, route, lambda sw: f"{sw.error_ratio:.1%} of {sw.requests} requests failed")
         details["broke_at"], details["broke_route"] = step.as_dict(), route
     # Answers the target gave are its own; requests without an answer may be the generator's doing.
     own = None
@@ -549,9 +600,8 @@ def judge_burst(analysis: Analysis, ratio: float, window_s: float) -> Judgment:
     where = ""
     if found is not None:
         step, route = found
-        sw = step_window(analysis.timeline, step, analysis.settle_s, route)
-        where = (f"; the 5xx began at step {step.label()} on {labels.get(route, route)} "
-                 f"({sw.server_errors} of {sw.answered} answers there)")
+        where = analysis.where_broke(step, route, lambda sw: f"{sw.server_errors} of {sw.answered} answers 5xx",
+                                     verb="the 5xx began")
         details["broke_at"], details["broke_route"] = step.as_dict(), route
     return Judgment(False, share * 100, ratio * 100, "%", (
         f"a 5xx burst at {hold.label()}: {worst.server_errors} of {worst.answered} answers ({share:.1%}) were 5xx in "

@@ -352,18 +352,30 @@ def _report(environment: Environment) -> None:
 
 
 def _watch_self() -> None:
-    """Once a second: this process's CPU (% of one core) and its event loop's worst lag over ten naps."""
+    """Every second: this process's CPU (% of one core) and its event loop's worst lag, from 100 ms naps.
+
+    A nap that ends late marks every second it spanned with its lateness: a process that stalls longer
+    than a second (starved of CPU, throttled, stopped) has every one of those seconds marked, not one.
+    """
     process = psutil.Process()
     process.cpu_percent(None)
+    worst: dict[int, float] = {}
     while True:
-        worst = 0.0
-        for _ in range(10):
-            began = time.perf_counter()
-            gevent.sleep(0.1)
-            worst = max(worst, (time.perf_counter() - began - 0.1) * 1000)
-        if PROCESS.t0 is not None:
-            second = int(time.time() - PROCESS.t0) - 1
-            PROCESS.samples.append([second, PROCESS.name, round(process.cpu_percent(None), 1), round(worst, 1)])
+        began = time.perf_counter()
+        gevent.sleep(0.1)
+        ended = time.time()
+        late = max(0.0, (time.perf_counter() - began - 0.1) * 1000)
+        t0 = PROCESS.t0
+        if t0 is None:
+            continue
+        now = int(ended - t0)
+        for second in range(int(ended - late / 1000 - 0.1 - t0), now + 1):
+            worst[second] = max(worst.get(second, 0.0), late)
+        done = sorted(s for s in worst if s < now)
+        if done:
+            cpu = round(process.cpu_percent(None), 1)
+            for second in done:
+                PROCESS.samples.append([second, PROCESS.name, cpu, round(worst.pop(second), 1)])
 
 
 def _keep_session(session: Session, ca_pem: str | None, timeout_s: float) -> None:

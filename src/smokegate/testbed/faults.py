@@ -427,8 +427,8 @@ LOAD: tuple[Fault, ...] = (
        "for a connection and answer 503 after the 1 s pool timeout",
        *(f"{_LOAD}test_route_p95_within_budget_at_peak[{route}]" for route in _LOAD_DB_API),
        f"{_LOAD}test_error_ratio_under_budget_at_peak", f"{_LOAD}test_no_5xx_burst_at_peak"),
-    _f("load-degrades", "an upstream that slows with the load: each request waits 12 ms per request of the second "
-       "before it (84 ms at 1x, 840 ms at 10x), without errors",
+    _f("load-degrades", "an upstream that slows with the load: each request waits 12 ms per request a second over "
+       "the last 5 s (84 ms at 1x, 840 ms at 10x), without errors",
        *(f"{_LOAD}test_route_p95_within_budget_at_peak[{route}]" for route in _LOAD_DB_API)),
 )
 

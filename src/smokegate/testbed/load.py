@@ -14,7 +14,7 @@ the requests: only on how many are in flight, or arrived, at once.
 
 ``load-degrades``
     An upstream that slows with the load on it (one overloaded database): each request waits 12 ms for
-    every request the platform received in the second before it.  84 ms at the local target's 1x,
+    every request a second the platform received over the last 5 s.  84 ms at the local target's 1x,
     840 ms at its 10x; no errors, only latency, growing step by step.
 """
 
@@ -37,6 +37,9 @@ POOL_SIZE = 2
 QUERY_S = 0.1
 POOL_TIMEOUT_S = 1.0
 DEGRADE_S_PER_RPS = 0.012
+# The load the upstream feels: the arrival rate over the last few seconds (a database's queue drains over
+# seconds; one second's burst does not make it ten times slower).
+DEGRADE_WINDOW_S = 5.0
 # Routes that answer a signed-out request before any query (Clerk's middleware, then the handler's auth()).
 SIGNED_IN_ROUTES = ("/api/user", "/api/ai/summarize")
 NO_DATABASE = ("/_next/", "/__clerk", "/favicon", "/robots.txt", "/_vercel/")
@@ -74,11 +77,11 @@ class LoadFaults:
             return
         if on(DEGRADE_FAULT):
             now = time.monotonic()
-            while self.arrivals and self.arrivals[0] < now - 1.0:
+            while self.arrivals and self.arrivals[0] < now - DEGRADE_WINDOW_S:
                 self.arrivals.popleft()
-            waiting = len(self.arrivals)
+            rate = len(self.arrivals) / DEGRADE_WINDOW_S
             self.arrivals.append(now)
-            await asyncio.sleep(DEGRADE_S_PER_RPS * waiting)
+            await asyncio.sleep(DEGRADE_S_PER_RPS * rate)
         if on(POOL_FAULT):
             try:
                 await asyncio.wait_for(self.pool.acquire(), POOL_TIMEOUT_S)
