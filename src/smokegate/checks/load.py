@@ -435,22 +435,22 @@ class Analysis:
         return step, route
 
 
-    def where_broke(self, step: Step | None, route: str | None, describe: Callable[[Window], str],
-                    verb: str = "it broke") -> str:
+    def where_broke(self, step: Step | None, route: str | None, failed: Callable[[Window], bool | None],
+                    describe: Callable[[Window], str], *, name_route: bool = True, verb: str = "it broke") -> str:
         """Where a threshold broke for good: a step of the ramp, or only the peak (then the last step that held)."""
         if step is None:
             return ""
-        on = f" on {self.labels.get(route, route)}" if route else ""
+        on = f" on {self.labels.get(route, route)}" if route and name_route else ""
         if step.phase == "ramp":
             sw = step_window(self.timeline, step, self.settle_s, route)
             return f"; {verb} at step {step.label()}{on}: {describe(sw)} there"
-        ramp = [s for s in self.steps if s.phase == "ramp" and s.index < step.index]
-        held = next((s for s in reversed(ramp)
-                     if step_window(self.timeline, s, self.settle_s, route).requests >= MIN_STEP_SAMPLES), None)
+        earlier = [s for s in self.steps if s.phase == "ramp" and s.index < step.index]
+        held = next((s for s in reversed(earlier)
+                     if failed(step_window(self.timeline, s, self.settle_s, route)) is False), None)
         if held is None:
-            return f"; {verb} at the peak{on}"
+            return f"; {verb} at the peak{on} (the steps before had too few requests to judge)"
         sw = step_window(self.timeline, held, self.settle_s, route)
-        return f"; {verb} only at the peak{on}: the step before, {held.label()}, held with {describe(sw)}"
+        return f"; {verb} only at the peak{on}: the last step judged, {held.label()}, held with {describe(sw)}"
 
 
 def broke_at(steps: Sequence[Step], judged: Callable[[Step], bool | None]) -> Step | None:
@@ -505,7 +505,8 @@ def judge_p95(analysis: Analysis, route: str, budget_ms: float, min_samples: int
         return None if value is None or sw.requests < MIN_STEP_SAMPLES else value > budget_ms
 
     step = analysis.broke_for(route, over)
-    where = analysis.where_broke(step, None, lambda sw: f"p95 {sw.p(95):.0f} ms of {sw.requests} requests")
+    where = analysis.where_broke(step, route, over, lambda sw: f"p95 {sw.p(95):.0f} ms of {sw.requests} requests",
+                                 name_route=False)
     if step is not None:
         details["broke_at"], details["broke_route"] = step.as_dict(), route
     own = (f"{gen.saturated}: its times are its own queueing as much as the target's; {MORE_GENERATORS}"
@@ -544,7 +545,8 @@ def judge_errors(analysis: Analysis, budget: float) -> Judgment:
     where = ""
     if found is not None:
         step, route = found
-        where = analysis.where_broke(step, route, lambda sw: f"{sw.error_ratio:.1%} of {sw.requests} requests failed")
+        where = analysis.where_broke(step, route, failed,
+                                     lambda sw: f"{sw.error_ratio:.1%} of {sw.requests} requests failed")
         details["broke_at"], details["broke_route"] = step.as_dict(), route
     # Answers the target gave are its own; requests without an answer may be the generator's doing.
     own = None
@@ -600,7 +602,7 @@ def judge_burst(analysis: Analysis, ratio: float, window_s: float) -> Judgment:
     where = ""
     if found is not None:
         step, route = found
-        where = analysis.where_broke(step, route, lambda sw: f"{sw.server_errors} of {sw.answered} answers 5xx",
+        where = analysis.where_broke(step, route, failed, lambda sw: f"{sw.server_errors} of {sw.answered} answers 5xx",
                                      verb="the 5xx began")
         details["broke_at"], details["broke_route"] = step.as_dict(), route
     return Judgment(False, share * 100, ratio * 100, "%", (

@@ -135,12 +135,14 @@ def _tail(path: Path, lines: int = 12) -> str:
 
 
 def _as_run(planned: list[Step], recorded: dict[str, dict[str, float]]) -> list[Step]:
-    """The steps as they ran: each began when the shape switched to it and measures from when its users were
-    all running (Locust switches on a one-second tick, and a master waits for its workers' reports)."""
+    """The steps as they ran, from when the shape switched to each (Locust switches on a one-second tick, and a
+    master waits for its workers' reports before the next); the settling time covers its users' start.  When
+    its users were all reported running (``ready_s``) is kept in timeline.json: a master learns it a report
+    interval late, so it is no measure of when they started."""
     found = []
     for i, step in enumerate(planned):
         seen = recorded.get(str(step.index), {})
-        start = max(step.start_s, float(seen.get("ready_s", seen.get("began_s", step.start_s))))
+        start = float(seen.get("began_s", step.start_s))
         following = recorded.get(str(planned[i + 1].index), {}) if i + 1 < len(planned) else {}
         end = float(following.get("began_s", step.end_s))
         found.append(Step(step.index, step.phase, step.multiple, step.rps, step.users, round(start, 3),

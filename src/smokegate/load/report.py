@@ -159,8 +159,13 @@ def _x(second: float, duration: float) -> float:
 
 
 def _bands(steps: Sequence[Step], duration: float) -> list[Band]:
-    return [Band(_x(s.start_s, duration), max(0.5, _x(s.end_s, duration) - _x(s.start_s, duration)),
-                 f"{s.multiple:g}x", s.phase == "hold") for s in steps]
+    found = []
+    for s in steps:
+        width = max(0.5, _x(s.end_s, duration) - _x(s.start_s, duration))
+        # A label only where it fits: a short last step's would run into the time at the right edge.
+        label = f"{s.multiple:g}x" if width >= 24 else ""
+        found.append(Band(_x(s.start_s, duration), width, label, s.phase == "hold"))
+    return found
 
 
 def _points(values: Sequence[tuple[int, float | None]], duration: float, top: float, height: float,
