@@ -211,7 +211,7 @@ def _chart(analysis: Analysis, route: str | None, title: str, budget_ms: float |
     ]
     return Chart(title, route or "all", WIDTH, int(y3 + PANEL_H + 22), _bands(analysis.steps, duration), panels,
                  _x(broke.start_s, duration) if broke else None, f"broke at {broke.label()}" if broke else "",
-                 f"{duration:.0f} s")
+                 f"0–{duration:.0f} s")
 
 
 def _generator_chart(analysis: Analysis, duration: float) -> Chart | None:
@@ -231,7 +231,7 @@ def _generator_chart(analysis: Analysis, duration: float) -> Chart | None:
     return Chart("the load generator", "generator", WIDTH, int(y2 + PANEL_H + 22), _bands(analysis.steps, duration),
                  [Panel("CPU, % of one core, per process", y1, PANEL_H, "100 %", cpu_lines),
                   Panel("event-loop lag (ms): the worst of ten 100 ms naps each second", y2, PANEL_H,
-                        fmt(top_lag, "ms"), lag_lines)], None, "", f"{duration:.0f} s")
+                        fmt(top_lag, "ms"), lag_lines)], None, "", f"0–{duration:.0f} s")
 
 
 def page(*, target: Target, plan: Plan, output: RunOutput, analysis: Analysis, distribution: Distribution,
