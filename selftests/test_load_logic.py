@@ -43,9 +43,9 @@ def test_response_times_are_bucketed_and_percentiled_as_locust_reports_them() ->
 
 
 def _fill(timeline: Timeline, seconds: range, route: str, per_second: int, ms: int,
-          errors: dict[str, int] | None = None) -> None:
+          errors: dict[str, int] | None = None, process: str = "worker 0") -> None:
     for t in seconds:
-        timeline.add(t, route, RouteTick(per_second, Counter(errors or {}), Counter({ms: per_second})))
+        timeline.add(t, route, RouteTick(per_second, Counter(errors or {}), Counter({ms: per_second})), process)
 
 
 def _analysis(timeline: Timeline, steps: list[Step] | None = None) -> Analysis:
@@ -135,10 +135,22 @@ def test_seconds_in_which_the_generator_stalled_are_left_out_of_the_times_judged
     _fill(timeline, range(0, 55), "api", 25, 900)
     _fill(timeline, range(40, 41), "api", 25, 3000)  # one second the generator stalled in: its own wait
     stalled = _analysis(_lagging(timeline, 700, seconds=range(40, 41)))
-    assert stalled.generator.stalled == {40} and stalled.generator.saturated is None
+    assert stalled.generator.stalled == {("worker 0", 40)} and stalled.generator.saturated is None
     judged = load.judge_p95(stalled, "api", 500, MIN_SAMPLES)
     assert not judged.passed and judged.undetermined is None and judged.measured == 900
-    assert "1 s in which the load generator stalled left out" in judged.message
+    assert "10% of them, sent while their generator process stalled, left out of the times" in judged.message
+
+
+def test_a_stalled_process_taints_its_own_requests_only() -> None:
+    timeline = Timeline()
+    _fill(timeline, range(0, 55), "api", 30, 300, process="worker 0")
+    _fill(timeline, range(0, 55), "api", 10, 300, process="worker 1")
+    _fill(timeline, range(0, 55), "api", 5, 2000, process="worker 1")  # worker 1 stalled all along
+    timeline.generator = [GeneratorSample(t, p, 10.0, 400.0 if p == "worker 1" else 5.0)
+                          for t in range(0, 55) for p in ("worker 0", "worker 1")]
+    analysis = _analysis(timeline)
+    assert analysis.generator.saturated is None and analysis.generator.stalled_share == pytest.approx(15 / 45)
+    assert load.judge_p95(analysis, "api", 500, MIN_SAMPLES).passed  # worker 0's own answers: 300 ms
 
 
 def test_a_time_over_budget_by_less_than_the_generator_s_own_lag_is_not_blamed_on_the_target() -> None:
@@ -157,8 +169,8 @@ def test_a_saturated_generator_makes_a_time_over_budget_undetermined() -> None:
     _fill(timeline, range(0, 55), "api", 25, 900)
     judged = load.judge_p95(_analysis(_lagging(timeline, 300)), "api", 500, MIN_SAMPLES)
     assert not judged.passed and judged.undetermined is not None
-    assert judged.undetermined.startswith("the load generator saturated in 19 of the hold's 19 s (worker 0's event "
-                                          "loop up to 300 ms late")
+    assert judged.undetermined.startswith("the load generator saturated: 100% of the hold's requests were sent by a "
+                                          "process that stalled (worker 0's event loop up to 300 ms late")
 
 
 def test_a_pass_at_less_than_the_planned_peak_from_a_saturated_generator_is_undetermined() -> None:

@@ -161,15 +161,19 @@ class GeneratorSample:
 
 @dataclass
 class Timeline:
-    """What a run sent and got, per second since the shape started and per route."""
+    """What a run sent and got, per second since the shape started and per route (and per process)."""
 
     ticks: dict[int, dict[str, RouteTick]] = field(default_factory=dict)
     generator: list[GeneratorSample] = field(default_factory=list)
     # The most frequent error messages per route ("HTTP 503", "timed out after 10 s").
     messages: dict[str, Counter[str]] = field(default_factory=dict)
+    # The same ticks per generator process: a process that stalled taints its own requests only.
+    by_process: dict[str, dict[int, dict[str, RouteTick]]] = field(default_factory=dict)
 
-    def add(self, t: int, route: str, tick: RouteTick) -> None:
+    def add(self, t: int, route: str, tick: RouteTick, process: str | None = None) -> None:
         self.ticks.setdefault(t, {}).setdefault(route, RouteTick()).add(tick)
+        if process is not None:
+            self.by_process.setdefault(process, {}).setdefault(t, {}).setdefault(route, RouteTick()).add(tick)
 
     @property
     def routes(self) -> list[str]:
@@ -181,14 +185,24 @@ class Timeline:
                       for t, routes in sorted(self.ticks.items())},
             "generator": [[g.t, g.process, g.cpu, g.lag_ms] for g in self.generator],
             "messages": {route: dict(c) for route, c in self.messages.items()},
+            "by_process": {process: {str(t): {r: rt.as_dict() for r, rt in routes.items()}
+                                     for t, routes in sorted(seconds.items())}
+                           for process, seconds in self.by_process.items()},
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Timeline:
         timeline = cls()
-        for t, routes in data.get("ticks", {}).items():
-            for route, tick in routes.items():
-                timeline.add(int(t), route, RouteTick.from_dict(tick))
+        by_process = data.get("by_process") or {}
+        if by_process:
+            for process, seconds in by_process.items():
+                for t, routes in seconds.items():
+                    for route, tick in routes.items():
+                        timeline.add(int(t), route, RouteTick.from_dict(tick), str(process))
+        else:
+            for t, routes in data.get("ticks", {}).items():
+                for route, tick in routes.items():
+                    timeline.add(int(t), route, RouteTick.from_dict(tick))
         timeline.generator = [GeneratorSample(int(t), str(p), float(c), float(lag))
                               for t, p, c, lag in data.get("generator", [])]
         timeline.messages = {route: Counter({str(k): int(v) for k, v in c.items()})
@@ -255,18 +269,28 @@ def seconds_of(start_s: float, end_s: float, settle_s: float = 0.0) -> tuple[int
     return math.ceil(start_s + settle_s - 0.1), math.floor(end_s + 0.1)
 
 
+Stall = tuple[str, int]  # (process, second)
+
+
 def window(timeline: Timeline, start: int, end: int, route: str | None = None,
-           exclude: frozenset[int] = frozenset()) -> Window:
+           exclude: frozenset[Stall] = frozenset()) -> Window:
+    """Figures over ``[start, end)``, less the requests a process sent in a second ``exclude`` names."""
     requests, errors, hist = 0, Counter[str](), Counter[int]()
     for t in range(start, end):
-        if t in exclude:
-            continue
         for name, tick in timeline.ticks.get(t, {}).items():
             if route is None or name == route:
                 requests += tick.n
                 errors.update(tick.errors)
                 hist.update(tick.hist)
-    return Window(start, end, requests, errors, hist)
+    for process, t in exclude:
+        if not start <= t < end:
+            continue
+        for name, tick in timeline.by_process.get(process, {}).get(t, {}).items():
+            if route is None or name == route:
+                requests -= tick.n
+                errors.subtract(tick.errors)
+                hist.subtract(tick.hist)
+    return Window(start, end, requests, +errors, +hist)
 
 
 def step_window(timeline: Timeline, step: Step, settle_s: float, route: str | None = None) -> Window:
@@ -278,53 +302,63 @@ def step_window(timeline: Timeline, step: Step, settle_s: float, route: str | No
 
 @dataclass(frozen=True)
 class GeneratorLoad:
-    """How the generator's processes fared over a span: the seconds any of them stalled, and whether it kept up."""
+    """How the generator's processes fared over a span: the seconds each of them stalled, and whether it kept up."""
 
     # Why the generator, not the target, set the pace (None when it kept up).
     saturated: str | None
-    # Seconds in which a process ran at its CPU limit or its event loop ran late: the requests sent then
-    # may carry the generator's own waiting, and are left out of the times judged.
-    stalled: frozenset[int]
-    # The p95 of the processes' per-second worst loop lag over the other seconds: what the generator may
+    # The seconds in which a process ran at its CPU limit or its event loop ran late: the requests that
+    # process sent then may carry its own waiting, and are left out of the times judged.
+    stalled: frozenset[Stall]
+    # The share of the span's requests sent in a stalled second of their process.
+    stalled_share: float
+    # The p95 of the processes' per-second worst loop lag over their other seconds: what the generator may
     # still have added to a time it measured.
     lag_ms: float
     cpu_max: float
     processes: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"saturated": self.saturated, "stalled_s": sorted(self.stalled), "lag_ms": self.lag_ms,
-                "cpu_max": self.cpu_max, "processes": self.processes}
+        return {"saturated": self.saturated, "stalled": [f"{p}@{t}" for p, t in sorted(self.stalled)],
+                "stalled_share": round(self.stalled_share, 3), "lag_ms": self.lag_ms, "cpu_max": self.cpu_max,
+                "processes": self.processes}
 
 
 def generator_load(timeline: Timeline, start: int, end: int, max_cpu: float, max_lag_ms: float) -> GeneratorLoad:
     """The generator over ``[start, end)``.
 
-    A second stalled when any process ran at ``max_cpu`` % of a core or above in it, or its event loop
-    was ``max_lag_ms`` late.  The generator saturated when half the seconds or more stalled: then too few
-    are left to judge the target's times on, and what it sent is what it could, not what was planned.
+    A process stalled in a second when it ran at ``max_cpu`` % of a core or above, or its event loop was
+    ``max_lag_ms`` late.  The generator saturated when half the span's requests or more were sent by a
+    process in a second it stalled: too few are left to judge the target's times on, and what it sent is
+    what it could, not what was planned.  (A run without per-process figures counts whole seconds.)
     """
     by_process: dict[str, list[GeneratorSample]] = {}
     for sample in timeline.generator:
         if start <= sample.t < end:
             by_process.setdefault(sample.process, []).append(sample)
-    stalled: set[int] = set()
+    stalled: set[Stall] = set()
     found = []
     for process, samples in sorted(by_process.items()):
         busy = [s for s in samples if s.cpu >= max_cpu]
         late = [s for s in samples if s.lag_ms >= max_lag_ms]
-        stalled |= {s.t for s in busy} | {s.t for s in late}
+        stalled |= {(process, s.t) for s in (*busy, *late)}
         if busy:
             found.append(f"{process} at {max(s.cpu for s in busy):.0f} % CPU in {len(busy)} of {len(samples)} s")
         if late:
             found.append(f"{process}'s event loop up to {max(s.lag_ms for s in late):.0f} ms late in {len(late)} of "
                          f"{len(samples)} s")
-    seconds = max(1, end - start)
+    total = window(timeline, start, end).requests
+    if timeline.by_process:
+        tainted = total - window(timeline, start, end, exclude=frozenset(stalled)).requests
+        share = tainted / total if total else 0.0
+    else:  # nothing to leave out by process: whole seconds
+        share = len({t for _, t in stalled}) / max(1, end - start)
     saturated = None
-    if found and len(stalled) * 2 >= seconds:
-        saturated = (f"the load generator saturated in {len(stalled)} of the hold's {seconds} s ({'; '.join(found)}; "
-                     f"limits {max_cpu:g} % CPU, {max_lag_ms:g} ms of loop lag)")
-    clean = Counter(round(s.lag_ms) for samples in by_process.values() for s in samples if s.t not in stalled)
-    return GeneratorLoad(saturated, frozenset(stalled), percentile(clean, 95) or 0.0,
+    if found and share >= 0.5:
+        saturated = (f"the load generator saturated: {share:.0%} of the hold's requests were sent by a process that "
+                     f"stalled ({'; '.join(found)}; limits {max_cpu:g} % CPU, {max_lag_ms:g} ms of loop lag)")
+    clean = Counter(round(s.lag_ms) for process, samples in by_process.items() for s in samples
+                    if (process, s.t) not in stalled)
+    return GeneratorLoad(saturated, frozenset(stalled), share, percentile(clean, 95) or 0.0,
                          max((s.cpu for samples in by_process.values() for s in samples), default=0.0),
                          len(by_process))
 
@@ -386,9 +420,9 @@ class Analysis:
     def at_peak(self, w: Window) -> str:
         text = (f"at {self.hold.label()}: {w.requests} requests in {w.seconds} s of the hold, "
                 f"{self.hold_window.rps:.0f} rps sent in all")
-        stalled = len(self.generator.stalled)
-        if stalled:
-            text += f"; {stalled} s in which the load generator stalled left out"
+        share = self.generator.stalled_share
+        if share and not self.generator.saturated:
+            text += f"; {share:.0%} of them, sent while their generator process stalled, left out of the times"
         return text
 
     def shortfall(self) -> str | None:
@@ -491,7 +525,8 @@ def judge_p95(analysis: Analysis, route: str, budget_ms: float, min_samples: int
     details: dict[str, Any] = {"p50_ms": p50, "requests": w.requests, "errors": w.failed, "route_rps": round(w.rps, 1),
                                "generator": gen.as_dict()}
     if p95 is None or w.requests < min_samples:
-        why = (f"{label}: only {w.requests} requests in the hold{' while the generator kept up' if gen.stalled else ''}"
+        kept_up = " while the generator kept up" if gen.stalled and not gen.saturated else ""
+        why = (f"{label}: only {w.requests} requests in the hold{kept_up}"
                f", fewer than the {min_samples} a p95 needs{'; ' + gen.saturated if gen.saturated else ''}")
         return Judgment(False, p95, budget_ms, "ms", why, analysis.lost or why, details)
     assert p50 is not None

@@ -42,7 +42,17 @@ from locust import FastHttpUser, LoadTestShape, constant_throughput, events, tas
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from smokegate.checks.load import CONNECTION, CONTENT, SERVER_ERROR, TIMEOUT, WRONG_STATUS, RouteTick, Step, bucket
+from smokegate.checks.load import (
+    CONNECTION,
+    CONTENT,
+    SERVER_ERROR,
+    TIMEOUT,
+    WRONG_STATUS,
+    RouteTick,
+    Step,
+    Timeline,
+    bucket,
+)
 from smokegate.load.plan import Plan, Route, Session
 from smokegate.load.session import SessionError, needs_refresh, refresh
 
@@ -106,7 +116,7 @@ class _Master:
     """The merged timeline (on the master, or the local runner): written to ``timeline.json`` at quit."""
 
     def __init__(self) -> None:
-        self.ticks: dict[str, dict[str, RouteTick]] = {}
+        self.timeline = Timeline()
         self.messages: dict[str, Counter[str]] = {}
         self.generator: list[list[Any]] = []
         self.session_errors: Counter[str] = Counter()
@@ -119,7 +129,7 @@ class _Master:
         self.workers.add(sender)
         for t, routes in data.get("ticks", {}).items():
             for route, tick in routes.items():
-                self.ticks.setdefault(t, {}).setdefault(route, RouteTick()).add(RouteTick.from_dict(tick))
+                self.timeline.add(int(t), route, RouteTick.from_dict(tick), sender)
         for route, counts in data.get("messages", {}).items():
             self.messages.setdefault(route, Counter()).update(counts)
         self.generator += data.get("generator", [])
@@ -142,7 +152,7 @@ class _Master:
             "schema": SCHEMA, "mode": mode, "t0": PROCESS.t0, "processes": sorted(self.workers),
             "as_run": {str(k): v for k, v in sorted(self.as_run.items())},
             "timeline": {
-                "ticks": {t: {r: tick.as_dict() for r, tick in routes.items()} for t, routes in self.ticks.items()},
+                **self.timeline.as_dict(),
                 "generator": self.generator,
                 "messages": {r: dict(c) for r, c in self.messages.items()},
             },
