@@ -104,6 +104,16 @@ def test_error_ratio_names_the_worst_route_at_the_first_step_it_broke() -> None:
     assert "HTTP 503 x100" in judged.message
 
 
+def test_refusals_of_a_lapsed_synthetic_session_are_not_the_target_s_errors() -> None:
+    timeline = Timeline()
+    _fill(timeline, range(0, 55), "api", 20, 40)
+    _fill(timeline, range(0, 55), "signed-in", 5, 40, {"status": 5})  # 401: the session token expired
+    analysis = _analysis(timeline)
+    assert not load.judge_errors(analysis, 0.01).passed
+    judged = load.judge_errors(analysis, 0.01, {"signed-in": "the session could not be refreshed"})
+    assert judged.passed and "95 refused requests of the synthetic user's routes not counted" in judged.message
+
+
 def test_a_short_5xx_burst_fails_even_when_the_hold_s_error_ratio_passes() -> None:
     steps = load.schedule(baseline_rps=10, multiplier=10, ramp_s=10, steps=1, hold_s=300, ramp_down_s=0, user_rps=1)
     timeline = Timeline()

@@ -18,11 +18,20 @@ import pytest
 from smokegate.checks import load
 from smokegate.checks.warning_signs import ERROR_RATE_INCREASE, SLOW_RESPONSE
 from smokegate.config import Target
-from smokegate.failures import Inconclusive
+from smokegate.failures import CheckFailure, FailureKind, Inconclusive
 from smokegate.load.fixtures import LoadOutcome
 from smokegate.load.plan import MIN_SAMPLES, Route
 
 pytestmark = [pytest.mark.intrusive, pytest.mark.check(epic="load")]
+
+
+def _session_lapsed(outcome: LoadOutcome) -> str | None:
+    """Why the synthetic user's requests may have been refused for the test's own reason, or None."""
+    errors = outcome.output.session_errors
+    if not errors:
+        return None
+    return (f"the synthetic user's session could not be refreshed ({sum(errors.values())} time(s): "
+            f"{next(iter(errors))})")
 
 
 def _judged(judgment: load.Judgment, check_record: Any, **sign: Any) -> None:
@@ -37,13 +46,20 @@ def _judged(judgment: load.Judgment, check_record: Any, **sign: Any) -> None:
 def test_route_p95_within_budget_at_peak(load_route: Route, load_evidence: LoadOutcome, check_record: Any) -> None:
     if load_route.signed_in and load_evidence.signed_in_skipped:
         pytest.skip(load_evidence.signed_in_skipped)
+    lapsed = _session_lapsed(load_evidence)
+    refused = load_evidence.analysis.route(load_route.id).errors[load.WRONG_STATUS]
+    if load_route.signed_in and lapsed and refused:
+        raise CheckFailure(FailureKind.TEST_SESSION_EXPIRED,
+                           f"{load_route.label}: {refused} requests of the hold were refused: {lapsed}; not an outage")
     judgment = load.judge_p95(load_evidence.analysis, load_route.id, load_route.budget_ms, MIN_SAMPLES)
     _judged(judgment, check_record, warning_sign=SLOW_RESPONSE)
 
 
 @pytest.mark.check(severity="high", feature="load-errors")
 def test_error_ratio_under_budget_at_peak(target: Target, load_evidence: LoadOutcome, check_record: Any) -> None:
-    judgment = load.judge_errors(load_evidence.analysis, target.budgets.error_rate)
+    lapsed = _session_lapsed(load_evidence)
+    excused = {r.id: lapsed for r in load_evidence.plan.mix if r.signed_in} if lapsed else {}
+    judgment = load.judge_errors(load_evidence.analysis, target.budgets.error_rate, excused)
     _judged(judgment, check_record, warning_sign=ERROR_RATE_INCREASE)
 
 

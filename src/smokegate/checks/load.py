@@ -559,19 +559,33 @@ def describe_errors(w: Window, messages: Mapping[str, int] | None = None) -> str
     return text
 
 
-def judge_errors(analysis: Analysis, budget: float) -> Judgment:
-    """The error ratio of every request of the hold under budget, and the route and step where it broke."""
+def judge_errors(analysis: Analysis, budget: float, excused: Mapping[str, str] | None = None) -> Judgment:
+    """The error ratio of every request of the hold under budget, and the route and step where it broke.
+
+    ``excused`` names routes whose refusals (another status than theirs) are the test's own doing, with
+    why (the synthetic user's session could not be refreshed): those requests are left out, and said.
+    """
     w = analysis.hold_window
     messages: Counter[str] = Counter()
     for counts in analysis.timeline.messages.values():
         messages.update(counts)
+    left_out = {route: analysis.route(route).errors[WRONG_STATUS] for route in excused or {}}
+    if any(left_out.values()):
+        errors = w.errors.copy()
+        errors[WRONG_STATUS] -= sum(left_out.values())
+        w = Window(w.start, w.end, w.requests - sum(left_out.values()), +errors, w.hist)
     details: dict[str, Any] = {"requests": w.requests, "failed": w.failed, "by_category": dict(w.errors),
                                "rps": round(w.rps, 1), "generator": analysis.generator.as_dict()}
     ratio = w.error_ratio
+    note = ""
+    if any(left_out.values()):
+        reason = next(iter((excused or {}).values()))
+        note = f"; {sum(left_out.values())} refused requests of the synthetic user's routes not counted: {reason}"
+        details["not_counted"] = left_out
     if ratio < budget:
         return Judgment(True, ratio * 100, budget * 100, "%",
-                        f"error ratio {ratio:.2%} < budget {budget:.0%} {analysis.at_peak(w)}: {describe_errors(w)}",
-                        _undetermined(analysis, True), details)
+                        f"error ratio {ratio:.2%} < budget {budget:.0%} {analysis.at_peak(w)}: {describe_errors(w)}"
+                        f"{note}", _undetermined(analysis, True), details)
 
     def failed(sw: Window) -> bool | None:
         return None if sw.requests < MIN_STEP_SAMPLES else sw.error_ratio >= budget
@@ -591,7 +605,7 @@ def judge_errors(analysis: Analysis, budget: float) -> Judgment:
                f"which a stalled generator can cause; {MORE_GENERATORS}")
     return Judgment(False, ratio * 100, budget * 100, "%",
                     f"error ratio {ratio:.2%} >= budget {budget:.0%} {analysis.at_peak(w)}: "
-                    f"{describe_errors(w, messages)}{where}", _undetermined(analysis, False, own), details)
+                    f"{describe_errors(w, messages)}{where}{note}", _undetermined(analysis, False, own), details)
 
 
 def worst_burst(timeline: Timeline, start: int, end: int, width: int) -> Window | None:
