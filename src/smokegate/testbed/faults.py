@@ -423,12 +423,12 @@ _LOAD = "load/test_load.py::"
 _LOAD_DB_API = ("api-plans", "api-status", "health", "signed-in-api")  # the APIs that query the database
 
 LOAD: tuple[Fault, ...] = (
-    _f("load-pool-exhausted", "a database pool of 2 connections, each query 100 ms: 1x holds; at 10x requests wait "
-       "for a connection and answer 503 after the 1 s pool timeout",
+    _f("load-pool-exhausted", "the API routes' database pool of 2 connections, each query 100 ms: 1x holds; at 10x "
+       "requests wait for a connection and answer 503 after the 1 s pool timeout",
        *(f"{_LOAD}test_route_p95_within_budget_at_peak[{route}]" for route in _LOAD_DB_API),
        f"{_LOAD}test_error_ratio_under_budget_at_peak", f"{_LOAD}test_no_5xx_burst_at_peak"),
-    _f("load-degrades", "an upstream that slows with the load: each request waits 12 ms per request a second over "
-       "the last 5 s (84 ms at 1x, 840 ms at 10x), without errors",
+    _f("load-degrades", "the API routes' database slows with the load: each query waits 28 ms per query a second "
+       "over the last 5 s (about 90 ms at 1x, 870 ms at 10x), without errors",
        *(f"{_LOAD}test_route_p95_within_budget_at_peak[{route}]" for route in _LOAD_DB_API)),
 )
 
