@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from smokegate.checks import load
-from smokegate.checks.load import Analysis, GeneratorSample, RouteTick, Step, Timeline
+from smokegate.checks import load_verdict as verdict
+from smokegate.checks.load import GeneratorSample, RouteTick, Step, Timeline
+from smokegate.checks.load_verdict import Analysis
 from smokegate.config import ConfigError, load_config, resolve_target
 from smokegate.load import engine, session
 from smokegate.load.engine import Distribution
@@ -64,12 +66,12 @@ def _degrading() -> Timeline:
 
 def test_a_route_over_budget_names_the_step_where_it_broke_for_good() -> None:
     analysis = _analysis(_degrading())
-    over = load.judge_p95(analysis, "api", 500, MIN_SAMPLES)
+    over = verdict.judge_p95(analysis, "api", 500, MIN_SAMPLES)
     assert not over.passed and over.undetermined is None and over.measured == 800
     assert "p95 800 ms" in over.message and "> budget 500 ms at 10x (100 rps, 100 users)" in over.message
     assert "it broke at step 7x (70 rps, 70 users): p95 560 ms of 153 requests there" in over.message
     assert over.details["broke_at"]["multiple"] == 7.0
-    held = load.judge_p95(analysis, "page", 2000, MIN_SAMPLES)
+    held = verdict.judge_p95(analysis, "page", 2000, MIN_SAMPLES)
     assert held.passed and held.undetermined is None and "<= budget 2000 ms" in held.message
 
 
@@ -77,17 +79,17 @@ def test_a_threshold_that_fails_only_at_the_peak_names_the_step_that_held() -> N
     timeline = Timeline()
     for step, ms in zip(STEPS, (80, 200, 400, 800, 80), strict=True):
         _fill(timeline, range(int(step.start_s), int(step.end_s)), "api", int(step.rps // 4), ms)
-    over = load.judge_p95(_analysis(timeline), "api", 500, MIN_SAMPLES)
+    over = verdict.judge_p95(_analysis(timeline), "api", 500, MIN_SAMPLES)
     assert ("it broke only at the peak: the last step judged, 7x (70 rps, 70 users), held with p95 400 ms of 153 "
             "requests") in over.message
 
 
 def test_where_it_broke_is_where_it_failed_and_never_recovered() -> None:
     failed = {0: True, 1: False, 2: True, 3: True}
-    assert load.broke_at(STEPS, lambda s: failed.get(s.index)) == STEPS[2]
+    assert verdict.broke_at(STEPS, lambda s: failed.get(s.index)) == STEPS[2]
     # A step with too few answers to say neither breaks nor mends the run of failures.
-    assert load.broke_at(STEPS, lambda s: {0: False, 1: True, 2: None, 3: True}.get(s.index)) == STEPS[1]
-    assert load.broke_at(STEPS, lambda s: s.index != 3) is None  # the hold held
+    assert verdict.broke_at(STEPS, lambda s: {0: False, 1: True, 2: None, 3: True}.get(s.index)) == STEPS[1]
+    assert verdict.broke_at(STEPS, lambda s: s.index != 3) is None  # the hold held
 
 
 def test_error_ratio_names_the_worst_route_at_the_first_step_it_broke() -> None:
@@ -98,7 +100,7 @@ def test_error_ratio_names_the_worst_route_at_the_first_step_it_broke() -> None:
         _fill(timeline, span, "api", 10, 40, {"5xx": 5} if bad else None)
         _fill(timeline, span, "page", 10, 40, {"5xx": 1} if bad else None)
     timeline.messages = {"api": Counter({"HTTP 503": 100})}
-    judged = load.judge_errors(_analysis(timeline), 0.01)
+    judged = verdict.judge_errors(_analysis(timeline), 0.01)
     assert not judged.passed and judged.undetermined is None and judged.measured == pytest.approx(30.0)
     assert "it broke at step 4x (40 rps, 40 users) on GET /api/plans (api-plans): 50.0% of" in judged.message
     assert "HTTP 503 x100" in judged.message
@@ -109,8 +111,8 @@ def test_refusals_of_a_lapsed_synthetic_session_are_not_the_target_s_errors() ->
     _fill(timeline, range(0, 55), "api", 20, 40)
     _fill(timeline, range(0, 55), "signed-in", 5, 40, {"status": 5})  # 401: the session token expired
     analysis = _analysis(timeline)
-    assert not load.judge_errors(analysis, 0.01).passed
-    judged = load.judge_errors(analysis, 0.01, {"signed-in": "the session could not be refreshed"})
+    assert not verdict.judge_errors(analysis, 0.01).passed
+    judged = verdict.judge_errors(analysis, 0.01, {"signed-in": "the session could not be refreshed"})
     assert judged.passed and "95 refused requests of the synthetic user's routes not counted" in judged.message
 
 
@@ -120,19 +122,19 @@ def test_a_short_5xx_burst_fails_even_when_the_hold_s_error_ratio_passes() -> No
     _fill(timeline, range(0, 310), "api", 100, 20)
     _fill(timeline, range(200, 203), "api", 40, 20, {"5xx": 40})  # three seconds of 503s
     analysis = _analysis(timeline, steps)
-    assert load.judge_errors(analysis, 0.01).passed
-    burst = load.judge_burst(analysis, 0.05, 5)
+    assert verdict.judge_errors(analysis, 0.01).passed
+    burst = verdict.judge_burst(analysis, 0.05, 5)
     assert not burst.passed and "120 of 620 answers (19.4%) were 5xx in the 5 s from 198 s" in burst.message
     assert "GET /api/plans (api-plans) 120" in burst.message
-    assert load.judge_burst(_analysis(_degrading()), 0.05, 5).passed
+    assert verdict.judge_burst(_analysis(_degrading()), 0.05, 5).passed
 
 
 def test_too_few_answers_for_a_p95_or_a_burst_is_undetermined() -> None:
     timeline = Timeline()
     _fill(timeline, range(31, 40), "api", 1, 40)
-    judged = load.judge_p95(_analysis(timeline), "api", 500, MIN_SAMPLES)
+    judged = verdict.judge_p95(_analysis(timeline), "api", 500, MIN_SAMPLES)
     assert judged.undetermined and "only 9 requests in the hold" in judged.undetermined
-    assert load.judge_burst(_analysis(timeline), 0.05, 5).undetermined
+    assert verdict.judge_burst(_analysis(timeline), 0.05, 5).undetermined
 
 
 def _lagging(timeline: Timeline, lag_ms: float, cpu: float = 20.0, seconds: range = range(0, 55)) -> Timeline:
@@ -146,7 +148,7 @@ def test_seconds_in_which_the_generator_stalled_are_left_out_of_the_times_judged
     _fill(timeline, range(40, 41), "api", 25, 3000)  # one second the generator stalled in: its own wait
     stalled = _analysis(_lagging(timeline, 700, seconds=range(40, 41)))
     assert stalled.generator.stalled == {("worker 0", 40)} and stalled.generator.saturated is None
-    judged = load.judge_p95(stalled, "api", 500, MIN_SAMPLES)
+    judged = verdict.judge_p95(stalled, "api", 500, MIN_SAMPLES)
     assert not judged.passed and judged.undetermined is None and judged.measured == 900
     assert "10% of them, sent while their generator process stalled, left out of the times" in judged.message
 
@@ -160,24 +162,24 @@ def test_a_stalled_process_taints_its_own_requests_only() -> None:
                           for t in range(0, 55) for p in ("worker 0", "worker 1")]
     analysis = _analysis(timeline)
     assert analysis.generator.saturated is None and analysis.generator.stalled_share == pytest.approx(15 / 45)
-    assert load.judge_p95(analysis, "api", 500, MIN_SAMPLES).passed  # worker 0's own answers: 300 ms
+    assert verdict.judge_p95(analysis, "api", 500, MIN_SAMPLES).passed  # worker 0's own answers: 300 ms
 
 
 def test_a_time_over_budget_by_less_than_the_generator_s_own_lag_is_not_blamed_on_the_target() -> None:
     timeline = Timeline()
     _fill(timeline, range(0, 55), "api", 25, 560)
-    judged = load.judge_p95(_analysis(_lagging(timeline, 80)), "api", 500, MIN_SAMPLES)
+    judged = verdict.judge_p95(_analysis(_lagging(timeline, 80)), "api", 500, MIN_SAMPLES)
     assert not judged.passed and judged.undetermined is not None
     assert "560 ms is over the 500 ms budget by no more than its lag of up to 80 ms" in judged.undetermined
     timeline = Timeline()
     _fill(timeline, range(0, 55), "api", 25, 900)
-    assert load.judge_p95(_analysis(_lagging(timeline, 80)), "api", 500, MIN_SAMPLES).undetermined is None
+    assert verdict.judge_p95(_analysis(_lagging(timeline, 80)), "api", 500, MIN_SAMPLES).undetermined is None
 
 
 def test_a_saturated_generator_makes_a_time_over_budget_undetermined() -> None:
     timeline = Timeline()
     _fill(timeline, range(0, 55), "api", 25, 900)
-    judged = load.judge_p95(_analysis(_lagging(timeline, 300)), "api", 500, MIN_SAMPLES)
+    judged = verdict.judge_p95(_analysis(_lagging(timeline, 300)), "api", 500, MIN_SAMPLES)
     assert not judged.passed and judged.undetermined is not None
     assert judged.undetermined.startswith("the load generator saturated: 100% of the hold's requests were sent by a "
                                           "process that stalled (worker 0's event loop up to 300 ms late")
@@ -187,27 +189,27 @@ def test_a_pass_at_less_than_the_planned_peak_from_a_saturated_generator_is_unde
     timeline = Timeline()
     _fill(timeline, range(0, 55), "api", 50, 40)  # 50 rps sent where 100 were planned
     saturated = _lagging(timeline, 10, cpu=99)
-    judged = load.judge_p95(_analysis(saturated), "api", 500, MIN_SAMPLES)
+    judged = verdict.judge_p95(_analysis(saturated), "api", 500, MIN_SAMPLES)
     assert judged.passed and judged.undetermined is not None
     assert "worker 0 at 99 % CPU" in judged.undetermined and "it sent 50 rps of the 100 planned" in judged.undetermined
     # A generator that kept up: the pass stands, whatever rate it was.
-    assert load.judge_p95(_analysis(_lagging(Timeline(**vars(timeline)), 10)), "api", 500, MIN_SAMPLES).undetermined \
-        is None
+    kept_up = _analysis(_lagging(Timeline(**vars(timeline)), 10))
+    assert verdict.judge_p95(kept_up, "api", 500, MIN_SAMPLES).undetermined is None
     # Users wait for each answer: a target answering in 2 s gets 50 requests a second from 100 users, its shortfall.
     slow = Timeline()
     _fill(slow, range(0, 55), "api", 50, 2000)
-    judged = load.judge_p95(_analysis(_lagging(slow, 10, cpu=99)), "api", 3000, MIN_SAMPLES)
+    judged = verdict.judge_p95(_analysis(_lagging(slow, 10, cpu=99)), "api", 3000, MIN_SAMPLES)
     assert judged.passed and judged.undetermined is None
 
 
 def test_answers_are_the_target_s_own_but_requests_without_one_may_be_the_generator_s() -> None:
     server = Timeline()
     _fill(server, range(0, 55), "api", 100, 40, {"5xx": 10})
-    assert load.judge_errors(_analysis(_lagging(server, 10, cpu=99)), 0.01).undetermined is None
+    assert verdict.judge_errors(_analysis(_lagging(server, 10, cpu=99)), 0.01).undetermined is None
     silent = Timeline()
     _fill(silent, range(20, 55), "api", 100, 40, {"timeout": 10})
     _fill(silent, range(0, 20), "api", 100, 40)
-    judged = load.judge_errors(_analysis(_lagging(silent, 10, cpu=99)), 0.01)
+    judged = verdict.judge_errors(_analysis(_lagging(silent, 10, cpu=99)), 0.01)
     assert not judged.passed and judged.undetermined and "got no answer" in judged.undetermined
 
 
@@ -216,7 +218,7 @@ def test_requests_lost_before_any_load_are_the_network_not_the_load() -> None:
     _fill(timeline, range(0, 55), "api", 10, 40, {"connection": 2})
     analysis = _analysis(timeline)
     assert analysis.lost and "before any load" in analysis.lost
-    assert load.judge_p95(analysis, "api", 500, MIN_SAMPLES).undetermined == analysis.lost
+    assert verdict.judge_p95(analysis, "api", 500, MIN_SAMPLES).undetermined == analysis.lost
 
 
 def test_a_step_is_judged_on_its_whole_seconds_after_settling() -> None:

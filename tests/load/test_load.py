@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from smokegate.checks import load
+from smokegate.checks import load_verdict as verdict
+from smokegate.checks.load import WRONG_STATUS
 from smokegate.checks.warning_signs import ERROR_RATE_INCREASE, SLOW_RESPONSE
 from smokegate.config import Target
 from smokegate.failures import CheckFailure, FailureKind, Inconclusive
@@ -34,7 +35,7 @@ def _session_lapsed(outcome: LoadOutcome) -> str | None:
             f"{next(iter(errors))})")
 
 
-def _judged(judgment: load.Judgment, check_record: Any, **sign: Any) -> None:
+def _judged(judgment: verdict.Judgment, check_record: Any, **sign: Any) -> None:
     if judgment.measured is not None:
         check_record.measure(judgment.measured, judgment.budget, unit=judgment.unit, **sign, **judgment.details)
     if judgment.undetermined is not None:
@@ -47,11 +48,11 @@ def test_route_p95_within_budget_at_peak(load_route: Route, load_evidence: LoadO
     if load_route.signed_in and load_evidence.signed_in_skipped:
         pytest.skip(load_evidence.signed_in_skipped)
     lapsed = _session_lapsed(load_evidence)
-    refused = load_evidence.analysis.route(load_route.id).errors[load.WRONG_STATUS]
+    refused = load_evidence.analysis.route(load_route.id).errors[WRONG_STATUS]
     if load_route.signed_in and lapsed and refused:
         raise CheckFailure(FailureKind.TEST_SESSION_EXPIRED,
                            f"{load_route.label}: {refused} requests of the hold were refused: {lapsed}; not an outage")
-    judgment = load.judge_p95(load_evidence.analysis, load_route.id, load_route.budget_ms, MIN_SAMPLES)
+    judgment = verdict.judge_p95(load_evidence.analysis, load_route.id, load_route.budget_ms, MIN_SAMPLES)
     _judged(judgment, check_record, warning_sign=SLOW_RESPONSE)
 
 
@@ -59,11 +60,11 @@ def test_route_p95_within_budget_at_peak(load_route: Route, load_evidence: LoadO
 def test_error_ratio_under_budget_at_peak(target: Target, load_evidence: LoadOutcome, check_record: Any) -> None:
     lapsed = _session_lapsed(load_evidence)
     excused = {r.id: lapsed for r in load_evidence.plan.mix if r.signed_in} if lapsed else {}
-    judgment = load.judge_errors(load_evidence.analysis, target.budgets.error_rate, excused)
+    judgment = verdict.judge_errors(load_evidence.analysis, target.budgets.error_rate, excused)
     _judged(judgment, check_record, warning_sign=ERROR_RATE_INCREASE)
 
 
 @pytest.mark.check(severity="high", feature="load-errors")
 def test_no_5xx_burst_at_peak(target: Target, load_evidence: LoadOutcome, check_record: Any) -> None:
-    judgment = load.judge_burst(load_evidence.analysis, target.load.burst_ratio, target.load.burst_window_s)
+    judgment = verdict.judge_burst(load_evidence.analysis, target.load.burst_ratio, target.load.burst_window_s)
     _judged(judgment, check_record)

@@ -3,7 +3,7 @@
 ``load_outcome`` signs the synthetic Clerk user in (when Clerk is configured), builds the plan from
 the target config, runs it through Locust in a child process (:mod:`smokegate.load.engine`) while no
 other check of the run measures the target, reads the master's timeline once
-(:class:`~smokegate.checks.load.Analysis`) and writes the load report beside Locust's own.  It never
+(:class:`~smokegate.checks.load_verdict.Analysis`) and writes the load report beside Locust's own.  It never
 imports Locust: the pytest process is not patched by gevent.  ``load_route`` is the route a
 ``test_*[route]`` check judges (made from the config in :mod:`smokegate.params`).
 """
@@ -23,7 +23,7 @@ import pytest
 from smokegate.run import SmokegateRun
 
 if TYPE_CHECKING:
-    from smokegate.checks.load import Analysis
+    from smokegate.checks.load_verdict import Analysis
     from smokegate.config import Target
     from smokegate.load.engine import Distribution, RunOutput
     from smokegate.load.plan import Plan
@@ -89,7 +89,7 @@ def load_plan_dir() -> Iterator[Path]:
 def load_outcome(request: pytest.FixtureRequest, target: Target, smokegate_run: SmokegateRun,
                  load_plan_dir: Path) -> LoadOutcome:
     """The run's one load test (the shape of ``[load]``), its timeline read once for every load check."""
-    from smokegate.checks.load import Analysis
+    from smokegate.checks.load_verdict import Analysis
     from smokegate.load import engine, report
     from smokegate.load.plan import plan_for
 

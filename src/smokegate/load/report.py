@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from smokegate.checks import load
-from smokegate.checks.load import Analysis, Judgment, Step, Window, window
+from smokegate.checks import load_verdict as verdict
+from smokegate.checks.load import Step, Window, step_window, window
+from smokegate.checks.load_verdict import Analysis, Judgment
 from smokegate.load.plan import MIN_SAMPLES, Plan
 from smokegate.scrub import SCRUBBER
 from smokegate.templating import render
@@ -133,11 +134,11 @@ def _verdicts(analysis: Analysis, plan: Plan, target: Target, skipped: str | Non
             if route.signed_in and skipped:
                 found.append(Verdict(f"p95 {route.label}", "skipped", skipped))
             continue
-        j = load.judge_p95(analysis, route.id, route.budget_ms, MIN_SAMPLES)
+        j = verdict.judge_p95(analysis, route.id, route.budget_ms, MIN_SAMPLES)
         found.append(Verdict(f"p95 {route.label}", _state(j), j.undetermined or j.message))
-    j = load.judge_errors(analysis, target.budgets.error_rate)
+    j = verdict.judge_errors(analysis, target.budgets.error_rate)
     found.append(Verdict("error ratio", _state(j), j.undetermined or j.message))
-    j = load.judge_burst(analysis, target.load.burst_ratio, target.load.burst_window_s)
+    j = verdict.judge_burst(analysis, target.load.burst_ratio, target.load.burst_window_s)
     found.append(Verdict("no 5xx burst", _state(j), j.undetermined or j.message))
     return found
 
@@ -244,14 +245,14 @@ def page(*, target: Target, plan: Plan, output: RunOutput, analysis: Analysis, d
     routes = [r for r in plan.routes if r.weight > 0]
     step_rows = []
     for step in steps:
-        w = load.step_window(analysis.timeline, step, analysis.settle_s)
+        w = step_window(analysis.timeline, step, analysis.settle_s)
         step_rows.append([Cell(step.phase), Cell(f"{step.multiple:g}x"), Cell(f"{step.rps:g}"), Cell(str(step.users)),
                           Cell(f"{step.start_s:.1f}–{step.end_s:.1f} s"), *_step_cells(w, None, error_budget)])
     route_rows = []
     for route in routes:
         cells = [Cell(route.label), Cell(fmt(route.budget_ms, "ms"))]
         for step in steps:
-            w = load.step_window(analysis.timeline, step, analysis.settle_s, route.id)
+            w = step_window(analysis.timeline, step, analysis.settle_s, route.id)
             p95 = w.p(95)
             bad = p95 is not None and p95 > route.budget_ms
             text = f"{fmt(p95)} · {w.error_ratio:.0%}" if w.requests else "–"
@@ -261,7 +262,7 @@ def page(*, target: Target, plan: Plan, output: RunOutput, analysis: Analysis, d
     verdicts = _verdicts(analysis, plan, target, signed_in_skipped)
     charts = [_chart(analysis, None, "all routes", None, duration, seconds, None)]
     for route in routes:
-        j = load.judge_p95(analysis, route.id, route.budget_ms, MIN_SAMPLES)
+        j = verdict.judge_p95(analysis, route.id, route.budget_ms, MIN_SAMPLES)
         broke = None
         if not j.passed and "broke_at" in j.details:
             broke = Step.from_dict(j.details["broke_at"])
