@@ -4,6 +4,6 @@
 ``engine`` runs Locust in a process of its own (locally, with ``--processes``, or as a master of
 remote workers) and ``locustfile`` is what Locust runs there; ``session`` signs the synthetic Clerk
 user in without a browser; ``fixtures`` gives the checks one run per pytest run; ``report`` draws it;
-``worker`` starts a worker on another machine.  The shape and the timeline are :mod:`smokegate.checks.load`; what they say at the peak,
-:mod:`smokegate.checks.load_verdict`.
+``worker`` starts a worker on another machine.  The shape and the timeline are
+:mod:`smokegate.checks.load`; what they say at the peak, :mod:`smokegate.checks.load_verdict`.
 """
