@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 XDIST ?= $(shell echo $$(( $$(nproc) * 2 )))
 
 .PHONY: setup bytecode browser postgres nginx nextjs-testbed demo screenshots test lint selftest bench soak testbed \
-	testbed-next clean hostile
+	testbed-next clean hostile bench-load-tools
 
 setup: $(STAMP) browser bytecode
 
@@ -118,10 +118,23 @@ hostile: setup
 # installed into bench/node_modules from npm) in one run against its own testbed; Lighthouse runs the
 # system Chromium (never a browser download).  package.json's overrides pin the two packages Lighthouse's
 # trace engine asks for at "latest", which npm ci could not otherwise hold to the lock file.
-bench: setup bench/node_modules/.package-lock.json
+bench: setup bench/node_modules/.package-lock.json bench-load-tools
 	$(BIN)/python bench/bench_smoke.py
 	$(BIN)/python bench/bench_report.py
+	$(BIN)/python bench/bench_load.py
 	$(BIN)/python bench/bench_peers.py
+
+# bench_load.py puts the load check's generator beside wrk, ab and bare Locust, against nginx `return 200`:
+# Debian's nginx, wrk and apache2-utils (ab), installed on Debian as root when missing.
+bench-load-tools:
+	@command -v nginx >/dev/null && command -v wrk >/dev/null && command -v ab >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's nginx, wrk and apache2-utils (bench_load.py)"; \
+	    timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq \
+	      nginx-light wrk apache2-utils >/dev/null || { echo "could not install nginx, wrk, apache2-utils"; exit 1; }; \
+	  else \
+	    echo "bench_load.py needs nginx, wrk and ab: run 'sudo apt-get install nginx-light wrk apache2-utils'"; exit 1; \
+	  fi; }
 
 bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
 	@command -v npm >/dev/null || { echo "npm not found: run 'sudo apt-get install npm' (bench_peers.py needs Lighthouse)"; exit 1; }

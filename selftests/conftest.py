@@ -23,7 +23,7 @@ from smokegate.testbed.control import RunningTestbed
 from .suite_runner import run_pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ("smoke", "security", "synthetic", "providers")
+SUITES = ("smoke", "security", "synthetic", "providers", "load")
 # No self-test reaches a real provider.  A failing run reads the providers' status pages for its incident
 # (smokegate.ops.attribution), and a config without a [providers] section names the real ones: every run
 # a self-test starts gets these loopback addresses, where nothing listens, unless it is given the testbed's

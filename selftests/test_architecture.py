@@ -71,19 +71,35 @@ def test_nothing_reaches_into_the_plugin_module() -> None:
 
 
 HEAVY = ("sslyze", "stripe", "svix", "starlette", "uvicorn", "trustme", "authlib", "httpx", "pydantic", "cryptography",
-         "psycopg", "prometheus_client")
+         "psycopg", "prometheus_client", "locust", "gevent")
 
 
 @pytest.mark.parametrize("heavy", HEAVY)
 def test_loading_the_plugin_does_not_import_heavy_libraries(heavy: str) -> None:
     code = (
         "import sys, smokegate.plugin, smokegate.fixtures, smokegate.params, smokegate.security.fixtures, "
-        "smokegate.synthetic.fixtures, smokegate.ops.plugin; "
+        "smokegate.synthetic.fixtures, smokegate.ops.plugin, smokegate.load.fixtures; "
         f"print({heavy!r} in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False", f"loading the plugin imports {heavy}"
+
+
+def test_only_the_locustfile_imports_locust_or_gevent() -> None:
+    """Locust runs on gevent, which patches the standard library when imported: only the module Locust itself
+    loads, in processes of its own, may import either (never the pytest process that drives Playwright)."""
+    allowed = {"smokegate.load.locustfile"}
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] in ("locust", "gevent", "geventhttpclient") for n in names):
+                offenders.append(_module_name(path))
+    assert set(offenders) <= allowed, f"modules importing Locust or gevent: {sorted(set(offenders) - allowed)}"
+    assert allowed <= set(offenders), "the locustfile no longer imports Locust: update this test"
 
 
 # The TLS checks' modules read certificates with cryptography; any run that holds them scans with sslyze,

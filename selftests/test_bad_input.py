@@ -123,6 +123,11 @@ CASES: dict[str, Case] = {
                                                   'text = "again"'),
     "alert-webhook-not-a-url": Case("env ALERT_WEBHOOK_URL: the value is not an absolute http(s) URL",
                                     env={"ALERT_WEBHOOK_URL": "not-a-url"}),
+    "load-processes-zero": Case("--load-processes: '0' is not a whole number from 1 to 256", ["--load-processes", "0"]),
+    "load-workers-not-a-number": Case("env SMOKEGATE_LOAD_WORKERS: 'two' is not a whole number from 0 to 10000",
+                                      env={"SMOKEGATE_LOAD_WORKERS": "two"}),
+    "load-processes-and-workers": Case("--load-processes and --load-workers: choose one",
+                                       ["--load-processes", "2", "--load-workers", "2"]),
 }
 
 

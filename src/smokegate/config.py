@@ -18,8 +18,18 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from smokegate.load.config import LoadConfig
 from smokegate.ops.config import AlertSettings
 from smokegate.ops.maintenance import MaintenanceWindow
 from smokegate.ops.watch_config import WatchSettings
@@ -170,6 +180,9 @@ class Target(_Model):
     providers: ProvidersConfig = ProvidersConfig()
     maintenance: tuple[MaintenanceWindow, ...] = ()
 
+    # The load check (tests/load): declared after pages and api, whose names its weights may use.
+    load: LoadConfig = LoadConfig()
+
     _check_base_url = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))
 
     @field_validator("pages", "api")
@@ -190,6 +203,17 @@ class Target(_Model):
             names = (*data.get("secret_env", ()), *provider_token_envs(data.get("providers")))
             return {**data, "secret_env": tuple(dict.fromkeys(names))}
         return data
+
+    @field_validator("load")
+    @classmethod
+    def _load_routes(cls, value: LoadConfig, info: ValidationInfo) -> LoadConfig:
+        pages, api = info.data.get("pages"), info.data.get("api")
+        if pages is None or api is None:
+            return value  # pages or api are invalid themselves: reported there
+        problems = value.problems([p.name for p in pages], [a.name for a in api])
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -82,6 +82,13 @@ OPTIONS = (
            metavar="NAME"),
     Option("--no-network-retry", "SMOKEGATE_NO_NETWORK_RETRY", "smokegate_no_network_retry",
            "do not retry checks that failed on a network error", kind="flag"),
+    # The load check (tests/load): where its load is generated.
+    Option("--load-processes", "SMOKEGATE_LOAD_PROCESSES", "smokegate_load_processes",
+           "load check: Locust generator processes on this machine (a master and N workers when above 1)",
+           "1", metavar="N"),
+    Option("--load-workers", "SMOKEGATE_LOAD_WORKERS", "smokegate_load_workers",
+           "load check: run a Locust master and wait for N workers started elsewhere "
+           "(python -m smokegate.load.worker --master-host HOST)", "0", metavar="N"),
 )
 BY_FLAG = {option.flag: option for option in OPTIONS}
 
@@ -207,6 +214,8 @@ class Settings:
     no_network_retry: bool
     location: str
     watch_suite: str | None
+    load_processes: int = 1
+    load_workers: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -245,6 +254,22 @@ def _flag(config: pytest.Config, flag: str, problems: list[str]) -> bool:
         return False
     problems.append(f"{setting.source}: {setting.value!r} is not a boolean (use true or false)")
     return False
+
+
+def _count(config: pytest.Config, flag: str, problems: list[str], low: int, high: int) -> int:
+    setting = lookup(config, flag)
+    text = _text(config, flag, problems)
+    default = int(BY_FLAG[flag].default or low)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        problems.append(f"{setting.source}: {text!r} is not a whole number from {low} to {high}")
+        return default
+    return value
 
 
 def _base_url(config: pytest.Config, problems: list[str]) -> str | None:
@@ -288,7 +313,12 @@ def read(config: pytest.Config) -> tuple[Settings, list[str]]:
         no_network_retry=_flag(config, "--no-network-retry", problems),
         location=_text(config, "--location", problems) or socket.gethostname(),
         watch_suite=_text(config, "--watch-suite", problems),
+        load_processes=_count(config, "--load-processes", problems, 1, 256),
+        load_workers=_count(config, "--load-workers", problems, 0, 10_000),
     )
+    if settings.load_processes > 1 and settings.load_workers:
+        problems.append("--load-processes and --load-workers: choose one (workers started elsewhere can run "
+                        "--processes themselves: python -m smokegate.load.worker --processes N)")
     if settings.base_url is not None and settings.target is None:
         problems.append("--base-url given without --target: choose the target whose checks and budgets apply "
                         "(for example --target production --base-url https://my-preview.vercel.app)")

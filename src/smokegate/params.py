@@ -25,6 +25,7 @@ import pytest
 from smokegate import run as runs
 from smokegate.checks.cors import HOSTILE_KINDS
 from smokegate.checks.webhooks import ATTACKS
+from smokegate.load.plan import routes_of
 
 if TYPE_CHECKING:
     from smokegate.config import Target
@@ -114,6 +115,8 @@ PARAMETERS: tuple[Parametrization, ...] = (
                     lambda v: str(v[0]), "security.supabase.private_buckets"),
     Parametrization(("status_page",), lambda t: [(p,) for p in t.providers.status.pages], lambda v: _named(v[0]),
                     "providers.status.pages"),
+    Parametrization(("load_route",), lambda t: [(r,) for r in routes_of(t) if r.weight > 0], lambda v: str(v[0].id),
+                    "load.weights"),
 )
 
 
@@ -247,4 +250,11 @@ def private_bucket(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def status_page(request: pytest.FixtureRequest) -> Any:
     """A provider status page of ``providers.status.pages`` and the components of it the platform uses."""
+    return _param(request)
+
+
+@pytest.fixture
+def load_route(request: pytest.FixtureRequest) -> Any:
+    """A route of the load check's traffic mix (``[load]``: pages, APIs, health, signed-in API, AI) with
+    weight above 0: its id (``page-pricing``, ``api-plans``, ``health``, ``signed-in-api``, ``ai``), budget."""
     return _param(request)

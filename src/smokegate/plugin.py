@@ -37,6 +37,7 @@ pytest_plugins: list[str] = [
     "smokegate.synthetic.fixtures",
     "smokegate.providers.fixtures",
     "smokegate.synthetic.artifacts",
+    "smokegate.load.fixtures",
     "smokegate.scrub_hooks",
     "smokegate.ops.plugin",
     "smokegate.allure_results",
@@ -244,6 +245,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     reason = f"intrusive checks are not allowed on target {run.target.name}"
     dropped = [item for item in items if item.get_closest_marker("intrusive")]
+    if dropped and len(dropped) == len(items):
+        # Asked for intrusive checks only (pytest tests/load --target production): one message, no verdict
+        # about the target, nothing intrusive sent.
+        reason = (f"every selected check is intrusive ({len(dropped)}: {_modules(dropped)}) and target "
+                  f"{run.target.name} does not allow intrusive checks (intrusive = false in its config): nothing "
+                  "intrusive was sent; run them against a target that allows them (staging)")
+        run.gate.fail_usage(reason)
+        raise pytest.UsageError(reason)
     if dropped:
         keep = [item for item in items if item not in dropped]
         config.hook.pytest_deselected(items=dropped)
@@ -253,6 +262,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             Deselected(markers.check_id(item, info, browsers), reason)
             for item in dropped if (info := markers.check_info(item)) is not None
         ]
+
+
+def _modules(items: list[pytest.Item]) -> str:
+    return ", ".join(sorted({item.nodeid.split("::", 1)[0] for item in items}))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -33,8 +33,9 @@ _SECRET_PARAMS = r"code|code_verifier|id_token|access_token|refresh_token|client
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # JSON web tokens: Clerk's __session, ID tokens.
     (re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), MASK),
-    # Query and form parameters, also when JSON-escaped (\u0026) inside a trace.
-    (re.compile(rf"((?:^|[?&#\s\"']|\\u0026)(?:{_SECRET_PARAMS})=)[^&#\"'\s\\<]+", re.I), rf"\1{MASK}"),
+    # Query and form parameters, also when JSON-escaped (\u0026) inside a trace.  Not a template's
+    # placeholder (``?code=${e}`` in a bundled script, as Locust's report has): masking it breaks the script.
+    (re.compile(rf"((?:^|[?&#\s\"']|\\u0026)(?:{_SECRET_PARAMS})=)(?!\$\{{)[^&#\"'\s\\<]+", re.I), rf"\1{MASK}"),
     # Header entries as traces and HARs store them: {"name": "cookie", "value": "..."}.
     (
         re.compile(

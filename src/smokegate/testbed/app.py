@@ -23,6 +23,7 @@ from smokegate.testbed import api, auth, clerk, nextjs_server, security, site, v
 from smokegate.testbed import faults as fault_catalog
 from smokegate.testbed.chaos import ChaosProxy, ChaosSettings, ChaosSpecError
 from smokegate.testbed.context import Testbed
+from smokegate.testbed.load import LoadFaults
 
 HSTS = "max-age=63072000; includeSubDomains; preload"
 PLATFORM_HEADERS = {
@@ -133,7 +134,7 @@ def create_public_app(tb: Testbed) -> ASGIApp:
     # Outermost, so the security faults can also take away what the edge adds; Vercel's Deployment
     # Protection answers before any of it, as it does at Vercel's edge.
     # next start's own layer (middleware, image optimizer: testbed/nextjs_server.py) sits inside the edge.
-    server = nextjs_server.NextServer(app, tb)
+    server = nextjs_server.NextServer(LoadFaults(app, tb), tb)
     return vercel.DeploymentProtection(security.SecurityMiddleware(EdgeMiddleware(server, tb), tb), tb)
 
 

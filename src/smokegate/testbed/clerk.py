@@ -5,9 +5,10 @@ bearer token): ``GET /v1/users?email_address=``, ``POST /v1/sign_in_tokens`` and
 with Clerk's JSON shapes and its ``{"errors": [...]}`` answers.
 
 *Frontend API*, proxied by the app at ``/__clerk`` (Clerk's proxy setup, so the page's CSP stays
-``'self'``): ``/v1/environment``, ``/v1/client``, ``/v1/client/sign_ins`` (the ``ticket`` strategy) and
-``/v1/client/sessions/{id}/touch``.  Bot protection is on, as on the production instance: a sign-in
-attempt without a valid ``__clerk_testing_token`` is refused with 429, as Clerk does for automated
+``'self'``): ``/v1/environment``, ``/v1/client``, ``/v1/client/sign_ins`` (the ``ticket`` strategy),
+``/v1/client/sessions/{id}/touch`` and ``/v1/client/sessions/{id}/tokens`` (a fresh session token, as
+clerk-js and the load check's virtual users get one).  Bot protection is on, as on the production
+instance: a sign-in attempt without a valid ``__clerk_testing_token`` is refused with 429, as Clerk does for automated
 browsers.  The session it issues is the platform's ``__session`` JWT (the app verifies it).
 
 *clerk-js*: a small stand-in served where ``@clerk/nextjs`` loads it from (the proxy's
@@ -274,6 +275,15 @@ def routes(tb: Testbed) -> list[BaseRoute]:
             return _errors(404, "resource_not_found", "not found", "No session was found with id " + session_id)
         return response(clerk.session_json(session_id), client_id)
 
+    async def tokens(request: Request) -> Response:
+        """A fresh session token, as clerk-js asks for one before the last expires (``getToken()``)."""
+        client_id = request.cookies.get(CLIENT_COOKIE)
+        session_id = request.path_params["session"]
+        if client_id not in clerk.clients or session_id not in clerk.clients.get(client_id or "", []):
+            return _errors(404, "resource_not_found", "not found", "No session was found with id " + session_id)
+        user = clerk.users[clerk.sessions[session_id]]
+        return JSONResponse({"object": "token", "jwt": clerk.session_token(user)}, headers=NO_STORE)
+
     async def clerk_js(request: Request) -> Response:
         return Response(CLERK_JS, media_type="application/javascript; charset=utf-8",
                         headers={"cache-control": "public, max-age=300"})
@@ -283,6 +293,7 @@ def routes(tb: Testbed) -> list[BaseRoute]:
         Route(f"{PROXY_PATH}/v1/client", client),
         Route(f"{PROXY_PATH}/v1/client/sign_ins", sign_ins, methods=["POST"]),
         Route(f"{PROXY_PATH}/v1/client/sessions/{{session}}/touch", touch, methods=["POST"]),
+        Route(f"{PROXY_PATH}/v1/client/sessions/{{session}}/tokens", tokens, methods=["POST"]),
         Route(CLERK_JS_PATH, clerk_js),
     ]
 

@@ -508,6 +508,20 @@ PROVIDERS: tuple[Fault, ...] = (
        "session expired", "providers/test_user_activity.py::test_users_were_active_in_the_last_day"),
 )
 
+# -- issue 21: 10x traffic (testbed/load.py); checks are generated over the local target's routes ---------
+_LOAD = "load/test_load.py::"
+_LOAD_DB_API = ("api-plans", "api-status", "health", "signed-in-api")  # the APIs that query the database
+
+LOAD: tuple[Fault, ...] = (
+    _f("load-pool-exhausted", "the API routes' database pool of 2 connections, each query 100 ms: 1x holds; at 10x "
+       "requests wait for a connection and answer 503 after the 1 s pool timeout",
+       *(f"{_LOAD}test_route_p95_within_budget_at_peak[{route}]" for route in _LOAD_DB_API),
+       f"{_LOAD}test_error_ratio_under_budget_at_peak", f"{_LOAD}test_no_5xx_burst_at_peak"),
+    _f("load-degrades", "the API routes' database slows with the load: each query waits 28 ms per query a second "
+       "over the last 5 s (about 90 ms at 1x, 870 ms at 10x), without errors",
+       *(f"{_LOAD}test_route_p95_within_budget_at_peak[{route}]" for route in _LOAD_DB_API)),
+)
+
 # -- issue 19, item 1: what the real Next.js testbed (testbed/realnext.py, nextjs-testbed/) expresses ------
 # In the app (a file it reads per request) or in its nginx's config (testbed/nginx_conf.py).  Clerk, the
 # identity providers, Vercel's Deployment Protection, TLS certificate chains, and network chaos stay
@@ -554,7 +568,7 @@ def _on(fault: Fault) -> Fault:
 
 CATALOG: dict[str, Fault] = {
     fault.name: _on(fault) for fault in (*SMOKE, *SECURITY, *SYNTHETIC, *PREVIEW, *CLERK, *REAL_DEPLOYMENT, *ISSUE_20,
-                                         *PROVIDERS)
+                                         *PROVIDERS, *LOAD)
 }
 _UNKNOWN = ALSO_ON_NEXT - CATALOG.keys()
 assert not _UNKNOWN, f"ALSO_ON_NEXT names faults the catalog does not have: {sorted(_UNKNOWN)}"
