@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from smokegate.demo import testbed_environment
-from smokegate.testbed import loopback
+from smokegate.testbed import fake_secrets, loopback
 from smokegate.testbed.chaos import ChaosSettings, ChaosSpecError
 from smokegate.testbed.control import RunningTestbed
 
@@ -59,7 +59,8 @@ def run_suite_next(testbed: RunningTestbed, reports: Path, extra: list[str]) -> 
     key, no test account (it has no Clerk, no identity provider: smokegate.toml says so)."""
     command = [
         sys.executable, "-m", "pytest", *SUITES, "-q", "-p", "no:cacheprovider", "-p", "smokegate.testbed.loopback",
-        "--target", "local-next", "--base-url", testbed.url, "--ca-bundle", testbed.ca_file, "--http-url", testbed.http_url,
+        "--target", "local-next", "--base-url", testbed.url, "--ca-bundle", testbed.ca_file,
+        "--http-url", testbed.http_url,
         "--expect-version", testbed.version, "--reports-dir", str(reports), "--no-history", *extra,
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMOKEGATE_", "PYTEST_", "CLERK_"))}

@@ -18,10 +18,10 @@ from smokegate.severity import SEVERITIES
 EPICS = ("smoke", "security", "synthetic", "providers", "load")
 MARKERS = (
     "check(severity, epic, feature='', required=False, diagnoses=None, measures=False): a smokegate check; severity "
-    "is critical, high, medium or low (the incident scale); epic is smoke, security, synthetic, providers or load; required "
-    "checks "
-    "block the gate when they do not run; diagnoses='tls' checks still run when the target's TLS handshake fails; "
-    "measures=True checks time the target and never run while a check loads it (a burst), in any process",
+    "is critical, high, medium or low (the incident scale); epic is smoke, security, synthetic, providers or load; "
+    "required checks block the gate when they do not run; diagnoses='tls' checks still run when the target's TLS "
+    "handshake fails; measures=True checks time the target and never run while a check loads it (a burst), in any "
+    "process",
     "reachability: the check that decides whether the target can be tested at all (runs first)",
     "safe: a read-only check, fine against production",
     "intrusive: a check that sends load or malformed input; deselected on targets that forbid it",
