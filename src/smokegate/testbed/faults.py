@@ -559,6 +559,8 @@ NOT_JUDGED_ON_NEXT = (
     "synthetic/test_sign_in.py::test_tampered_state_is_rejected",
     "synthetic/test_sign_in.py::test_replayed_code_is_rejected",
     "synthetic/test_signed_in_api.py::",
+    # The providers' own APIs and status pages are not the site: no token, no status page (local-next).
+    "providers/",
 )
 
 
