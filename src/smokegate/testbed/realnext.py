@@ -137,6 +137,13 @@ def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     tmp.replace(path)
 
 
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system (or one without hard links): a copy, 15 MB
+        shutil.copy2(source, destination)
+
+
 def deploy(app: Path, target: Path, values: dict[str, str]) -> Path:
     """The build at ``app`` deployed to ``target`` with ``values`` (placeholder -> value) in its files.
 
@@ -151,7 +158,7 @@ def deploy(app: Path, target: Path, values: dict[str, str]) -> Path:
     for entry in app.iterdir():
         if entry.name != ".next":
             (target / entry.name).symlink_to(entry)
-    shutil.copytree(app / ".next", target / ".next", copy_function=os.link, symlinks=True,
+    shutil.copytree(app / ".next", target / ".next", copy_function=_link_or_copy, symlinks=True,
                     ignore=lambda folder, names: ["cache"] if Path(folder) == app / ".next" else [])
     wanted = [(old.encode(), new.encode()) for old, new in values.items()]
     rewritten = 0
