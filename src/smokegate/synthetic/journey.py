@@ -21,7 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from smokegate.config import Page as SitePage
-from smokegate.failures import PLAYWRIGHT_NETWORK, CheckFailure, Inconclusive
+from smokegate.failures import CheckFailure, Inconclusive, is_transient, transient_cut
 from smokegate.scrub import SCRUBBER
 from smokegate.synthetic.config import Provider, SyntheticConfig
 from smokegate.synthetic.late import PAGE_CLOCK, LateError, exception_times, watch, within
@@ -35,8 +35,6 @@ BOT_CHALLENGE = re.compile(
 )
 
 REFUSED_SCRIPT = re.compile(r"Refused to execute script from '([^']+)'")
-# A request the network cut (reset, closed, timed out): not the page's failure, the load's.
-NETWORK_FAILURE = re.compile(PLAYWRIGHT_NETWORK)
 T = TypeVar("T")
 # How often a wait for quiet looks again while requests are in flight; one frame at 60 Hz.
 IN_FLIGHT_POLL_MS = 20.0
@@ -53,7 +51,7 @@ def goto(page: Page, url: str, timeout: float | None = None) -> Any:
     cuts: list[str] = []
 
     def on_failed(request: Any) -> None:
-        if NETWORK_FAILURE.search(request.failure or ""):
+        if is_transient(request.failure or ""):
             cuts.append(f"{request.method} {redact_url(request.url)}: {request.failure}")
 
     for _attempt in (1, 2):
@@ -63,7 +61,7 @@ def goto(page: Page, url: str, timeout: float | None = None) -> Any:
             return page.goto(url, timeout=timeout)
         except PlaywrightError as exc:
             first_line = str(exc).splitlines()[0] if str(exc) else ""
-            if not NETWORK_FAILURE.search(first_line) and not cuts:
+            if not is_transient(first_line) and not cuts:
                 raise
             reason = cuts[0] if cuts else first_line
         finally:
@@ -82,7 +80,7 @@ def retry_cut(step: Callable[[], T], what: str) -> tuple[T, float]:
             result = step()
         except PlaywrightError as exc:
             line = str(exc).splitlines()[0] if str(exc) else ""
-            if not NETWORK_FAILURE.search(line):
+            if not is_transient(line):
                 raise
             reason = line.split(": ", 1)[-1]  # without Playwright's "APIRequestContext.get: "
             continue
@@ -230,7 +228,7 @@ class ContextEvents:
             and request.url not in self.error_urls
         ):
             line = f"{request.method} {redact_url(request.url)}: {failure}"
-            (self.network_failures if NETWORK_FAILURE.search(failure) else self.failed_requests).append(line)
+            (self.network_failures if is_transient(failure) else self.failed_requests).append(line)
 
     def _response(self, response: Any) -> None:
         if response.status >= 400:
@@ -380,10 +378,10 @@ def _load_once(
             # A navigation the network cut either fails with the network error or, when the page
             # had started to arrive, never fires "load" and times out: both are the load's, not the page's.
             first_line = str(exc).splitlines()[0] if str(exc) else ""
-            cut = NETWORK_FAILURE.search(first_line)
+            cut = transient_cut(first_line)
             if cut is None and not events.network_failures:
                 raise
-            raise _CutLoad(f"GET {path}: {cut.group(0).strip()}" if cut else
+            raise _CutLoad(f"GET {path}: {cut.strip()}" if cut else
                            f"{events.network_failures[0]} ({first_line})") from None
         raw = events.read_when_quiet(page, READ_VITALS, syn.settle_ms, syn.navigation_timeout_ms)
         wall_ms = (time.monotonic() - started) * 1000
