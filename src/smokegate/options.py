@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import pytest
 
-from smokegate.severity import SEVERITIES
+from smokegate.severity import SEVERITIES, Severity
 
 DEFAULT_CONFIG_NAME = "smokegate.toml"
 DEFAULT_REPORTS_DIR = "reports"
@@ -60,7 +60,7 @@ OPTIONS = (
            "where report.html, junit.xml, allure-results/, gate.json and summary.md go", DEFAULT_REPORTS_DIR,
            metavar="DIR"),
     Option("--gate-on", "SMOKEGATE_GATE_ON", "smokegate_gate_on",
-           "lowest severity whose failure blocks the deployment", "high", "choice", SEVERITIES, metavar="LEVEL"),
+           "lowest severity whose failure blocks the deployment", Severity.HIGH, "choice", SEVERITIES, metavar="LEVEL"),
     Option("--http-url", "SMOKEGATE_HTTP_URL", "smokegate_http_url",
            "plain-HTTP URL of the target for the HTTPS-redirect check (default: the config's, else http://<host>)",
            metavar="URL"),
@@ -301,7 +301,7 @@ def read(config: pytest.Config) -> tuple[Settings, list[str]]:
         ca_bundle=ca,
         ca_bundle_source=lookup(config, "--ca-bundle").source,
         reports_dir=str(reports_path),
-        gate_on=_text(config, "--gate-on", problems) or "high",
+        gate_on=_text(config, "--gate-on", problems) or Severity.HIGH,
         http_url=_text(config, "--http-url", problems),
         expect_version=_text(config, "--expect-version", problems),
         base_url=_base_url(config, problems),

@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from smokegate.severity import most_severe
+from smokegate.severity import Severity, most_severe
 
 try:  # POSIX only; elsewhere corruption recovery simply runs without the cross-process lock.
     import fcntl
@@ -714,7 +714,7 @@ class History:
             ts,
             str(check["check"]),
             str(check.get("outcome", "failed")),
-            str(check.get("severity", "high")),
+            str(check.get("severity", Severity.HIGH)),
             check.get("epic"),
             check.get("feature"),
             int(bool(check.get("blocking"))),
