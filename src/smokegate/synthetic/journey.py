@@ -23,6 +23,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from smokegate.failures import FailureKind
 from smokegate.synthetic.config import Provider, SyntheticConfig
 from smokegate.synthetic.events import ContextEvents
 from smokegate.synthetic.oauth import origin_of
@@ -82,7 +83,7 @@ def sign_in(page: Page, syn: SyntheticConfig, provider: Provider, app_origin: st
         page.wait_for_url(lambda url: (urlsplit(url).hostname or "") == provider.authorize_host, timeout=timeout)
     except PlaywrightTimeout:
         raise JourneyFailure(
-            "sign-in-failed",
+            FailureKind.SIGN_IN_FAILED,
             f"the {provider.name} button did not reach {provider.authorize_host} (at {redact_url(page.url)})",
         ) from None
     _fill_login(page, provider, email, password, timeout)
@@ -92,12 +93,12 @@ def sign_in(page: Page, syn: SyntheticConfig, provider: Provider, app_origin: st
         text = _page_text(page)
         if looks_like_bot_challenge(page.url, text):
             raise JourneyFailure(
-                "provider-bot-detection",
+                FailureKind.PROVIDER_BOT_DETECTION,
                 f"{provider.name} showed a bot challenge instead of signing in (at {redact_url(page.url)}): "
                 "the provider blocked the robot, not an outage",
             ) from None
         raise JourneyFailure(
-            "sign-in-failed",
+            FailureKind.SIGN_IN_FAILED,
             f"the {provider.name} login did not return to the app within {timeout:.0f} ms (at {redact_url(page.url)})",
         ) from None
     remember_cookies(page.context)
@@ -105,12 +106,12 @@ def sign_in(page: Page, syn: SyntheticConfig, provider: Provider, app_origin: st
     callback = callbacks[-1] if callbacks else None
     if callback is not None and callback[1] >= 400:
         raise JourneyFailure(
-            "sign-in-failed",
+            FailureKind.SIGN_IN_FAILED,
             f"the OAuth callback {urlsplit(callback[0]).path} answered HTTP {callback[1]}",
         )
     if path != syn.dashboard_path:
         raise JourneyFailure(
-            "sign-in-failed",
+            FailureKind.SIGN_IN_FAILED,
             f"after the {provider.name} login the app ended on {redact_url(page.url)}, not on "
             f"{syn.dashboard_path} (a sign-in loop)",
         )
@@ -118,7 +119,8 @@ def sign_in(page: Page, syn: SyntheticConfig, provider: Provider, app_origin: st
     try:
         user_name = name.inner_text(timeout=timeout).strip()
     except PlaywrightTimeout:
-        raise JourneyFailure("sign-in-failed", f"{syn.dashboard_path} shows no {syn.user_name_selector}") from None
+        raise JourneyFailure(FailureKind.SIGN_IN_FAILED,
+                             f"{syn.dashboard_path} shows no {syn.user_name_selector}") from None
     return SignIn(page.url, callback[0] if callback else None, user_name)
 
 
@@ -136,7 +138,8 @@ def _fill_login(page: Page, provider: Provider, email: str, password: str, timeo
         submit.click(timeout=timeout)
     except PlaywrightTimeout:
         text = _page_text(page)
-        kind = "provider-bot-detection" if looks_like_bot_challenge(page.url, text) else "sign-in-failed"
+        challenged = looks_like_bot_challenge(page.url, text)
+        kind = FailureKind.PROVIDER_BOT_DETECTION if challenged else FailureKind.SIGN_IN_FAILED
         raise JourneyFailure(
             kind, f"the {provider.name} login form could not be filled at {redact_url(page.url)}"
         ) from None
@@ -173,7 +176,7 @@ def reach_callback(
         )
     except PlaywrightTimeout:
         raise JourneyFailure(
-            "sign-in-failed",
+            FailureKind.SIGN_IN_FAILED,
             f"the {provider.name} button did not reach {provider.authorize_host} (at {redact_url(page.url)})",
         ) from None
     def back_with_code(url: str) -> bool:
@@ -189,6 +192,6 @@ def reach_callback(
     if not captured:
         reason = errors[0] if errors else f"now at {redact_url(page.url)}"
         raise JourneyFailure(
-            "sign-in-failed", f"the {provider.name} login never redirected back with a code ({reason})"
+            FailureKind.SIGN_IN_FAILED, f"the {provider.name} login never redirected back with a code ({reason})"
         )
     return captured[0]

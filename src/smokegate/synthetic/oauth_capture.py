@@ -11,7 +11,7 @@ from urllib.parse import urljoin
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, Route
 
-from smokegate.failures import Inconclusive
+from smokegate.failures import FailureKind, Inconclusive
 from smokegate.synthetic.config import Provider, SyntheticConfig
 from smokegate.synthetic.oauth import AuthorizeUrl, origin_of
 from smokegate.synthetic.retry import goto, retry_cut
@@ -109,10 +109,10 @@ def capture_authorize(page: Page, syn: SyntheticConfig, provider: Provider, app_
         syn.navigation_timeout_ms,
     )
     if errors and not captured:
-        raise JourneyFailure("sign-in-failed", f"clicking {provider.label!r}: {errors[0]}")
+        raise JourneyFailure(FailureKind.SIGN_IN_FAILED, f"clicking {provider.label!r}: {errors[0]}")
     if not captured:
         raise JourneyFailure(
-            "sign-in-failed",
+            FailureKind.SIGN_IN_FAILED,
             f"clicking {provider.label!r} on {syn.sign_in_path} did not navigate away from the app "
             f"within {syn.navigation_timeout_ms:.0f} ms (now at {redact_url(page.url)})",
         )
