@@ -73,6 +73,34 @@ def test_an_empty_history_variable_is_an_error(
     assert _one_line(err) == "smokegate: env SMOKEGATE_HISTORY: empty value"
 
 
+WATCH_LOCAL, EMPTY = ("watch", "--target", "local"), "empty value (leave it out, or give"
+
+
+@pytest.mark.parametrize(("command", "variable", "where"), [
+    (("watch",), "SMOKEGATE_TARGET", f"env SMOKEGATE_TARGET: {EMPTY} NAME)"),
+    (WATCH_LOCAL, "SMOKEGATE_CONFIG", f"env SMOKEGATE_CONFIG: {EMPTY} FILE)"),
+    (WATCH_LOCAL, "SMOKEGATE_LOCATION", f"env SMOKEGATE_LOCATION: {EMPTY} NAME)"),
+    (("rollback",), "SMOKEGATE_TARGET", f"env SMOKEGATE_TARGET: {EMPTY} NAME)"),
+    (("rollback", "--target", "local"), "SMOKEGATE_CONFIG", f"env SMOKEGATE_CONFIG: {EMPTY} FILE)"),
+    (("badge",), "SMOKEGATE_HISTORY", "env SMOKEGATE_HISTORY: empty value"),
+])
+def test_the_commands_read_smokegate_variables_through_the_options_table(
+    cli: Cli, command: tuple[str, ...], variable: str, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pytest options' rule and message (smokegate.options): an empty variable is an error naming it.
+    monkeypatch.setenv(variable, " ")
+    code, _, err = cli(*command)
+    assert code == 2
+    assert where in _one_line(err)
+
+
+def test_the_command_line_wins_over_the_variable_and_says_so(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMOKEGATE_TARGET", "nosuch-from-env")
+    code, _, err = cli("watch", "--target", "local", "--location", "")
+    assert code == 2
+    assert _one_line(err) == "smokegate: --location: empty value (leave it out, or give NAME)"
+
+
 @pytest.mark.parametrize("command", [("watch", "--target", "local"), ("report",)])
 def test_a_file_that_is_not_a_history_is_refused_and_left_alone(
     cli: Cli, command: tuple[str, ...], tmp_path: Path

@@ -179,3 +179,19 @@ def test_a_cause_groups_the_same_way_whatever_the_order() -> None:
         gate = gate_with(*(made[i] for i in order))
         assert [c.check for c in gate.blocking] == ["t2"], order
         assert sorted(made[1].consequences) == ["t1", "t3"]
+
+
+def test_severities_rank_in_one_place_and_are_written_as_plain_strings() -> None:
+    from smokegate.severity import SEVERITIES, UNKNOWN_RANK, Severity, most_severe, severity_rank
+
+    assert [severity_rank(s) for s in ("critical", "high", "medium", "low")] == [0, 1, 2, 3]
+    assert SEVERITIES == (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+    assert most_severe(["low", "bogus", "medium"]) is Severity.MEDIUM
+    with pytest.raises(ValueError, match="'bogus' is not a severity"):
+        severity_rank("bogus")
+    assert severity_rank("bogus", strict=False) == UNKNOWN_RANK > severity_rank("low")
+    # gate.json stays as it was: the enum is written as its name, as a key and as a value.
+    gate = GateReport(checks=[CheckResult("a", "failed")])
+    assert json.dumps(gate.counts()["by_severity"]).startswith('{"critical": {"passed": 0')
+    assert json.dumps({"gate_on": gate.gate_on, "severity": gate.checks[0].severity}) == (
+        '{"gate_on": "high", "severity": "high"}')

@@ -8,7 +8,9 @@ and a test that relied on start-up times would then prove nothing (or fail for n
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from multiprocessing.synchronize import Event
@@ -111,8 +113,29 @@ def test_a_waiting_load_keeps_new_measurements_out(tmp_path: Path) -> None:
 
 def _late_measurement(directory: str, log: str, load_waits: Event, late_arrives: Event) -> None:
     assert load_waits.wait(STEP_WAIT_S)
-    time.sleep(0.2)  # the load, told to go, is now queued on the lock (it takes microseconds)
+    _until_held_exclusively(RunLocks(Path(directory))._file("turnstile"))  # the load is queued on the lock
     _hold("measure", directory, log, arriving=late_arrives)
+
+
+def _until_held_exclusively(path: Path) -> None:
+    """Poll until another process holds ``path``'s flock exclusively (a shared one is refused).
+
+    The load takes the turnstile exclusively the moment it asks, then waits on the quiet lock: seen
+    from here, that is the load queued.  Polled, not slept on: a busy machine only makes it later.
+    """
+    deadline = time.monotonic() + STEP_WAIT_S
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            assert time.monotonic() < deadline, "the load never took the turnstile"
+            time.sleep(0.005)
+    finally:
+        os.close(fd)
 
 
 def test_every_wait_is_bounded(tmp_path: Path) -> None:

@@ -139,7 +139,28 @@ def test_a_request_that_never_ends_holds_the_stop_no_longer_than_the_graceful_cl
             client.sendall(b"PUT /faults HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
                            b"Authorization: Bearer " + testbed.info["admin_token"].encode() + b"\r\n"
                            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
-            time.sleep(0.3)  # it reached the app
+            _until_read(client)  # the admin app has read the request's head: it waits for the body
             seconds = stop_seconds(testbed, signal.SIGINT, within_s=GRACEFUL_CLOSE_S + STOP_WITHIN_S)
     assert_stopped_cleanly(testbed)
     assert seconds >= GRACEFUL_CLOSE_S - 0.5, "the request in flight had its graceful close"
+
+
+def _until_read(client: socket.socket, timeout_s: float = 10.0) -> None:
+    """Poll the kernel's table of TCP sockets until the server's end of ``client``'s connection has
+    been accepted and read empty: what was sent has reached the server process.  Polled, not slept
+    on: a busy machine only makes it later."""
+    server, ours = client.getpeername()[:2], client.getsockname()[:2]
+
+    def hexed(address: tuple[str, int]) -> str:
+        return f"{socket.htonl(int.from_bytes(socket.inet_aton(address[0]), 'big')):08X}:{address[1]:04X}"
+
+    wanted = (hexed(server), hexed(ours))
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, queues = fields[1], fields[2], fields[4]
+            if (local, remote) == wanted and int(queues.split(":")[1], 16) == 0:
+                return
+        assert time.monotonic() < deadline, f"the server did not read the request within {timeout_s:g} s"
+        time.sleep(0.01)

@@ -27,7 +27,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 
 from smokegate.cli import main as cli_main
+from smokegate.config import load_config
 from smokegate.ops.history import History
+from smokegate.ops.watch import Watcher, WatchOptions
 from smokegate.testbed.control import RunningTestbed
 
 from ..conftest import OFFLINE_PROVIDERS
@@ -292,8 +294,9 @@ def test_sigterm_mid_run_finishes_it_and_a_restart_resumes_the_schedule(
     watch = Watch(tmp_path, config)
     watches.append(watch)
     log = tmp_path / "watch-reports" / "local" / "health" / "pytest.log"
-    watch.wait_for(log.exists, "a run in flight")
-    time.sleep(1.0)
+    # In flight and under way: the run's pytest has written to its log (so the watcher, which
+    # registers a run as soon as it is started, counts it), and the run is not recorded yet.
+    watch.wait_for(lambda: log.exists() and log.stat().st_size > 0, "a run in flight")
     assert watch.runs() == []
     assert watch.stop() == 0
 
@@ -309,16 +312,27 @@ def test_sigterm_mid_run_finishes_it_and_a_restart_resumes_the_schedule(
         assert store.query("SELECT COUNT(*) FROM checks WHERE run_id = ?", (run["run_id"],)) == recorded
         assert recorded[0][0] >= 5
 
-    # Restarted, the watcher continues the schedule from the history instead of running at once.
+    # Restarted, the watcher continues the schedule from the history instead of running at once: its
+    # plan, read from the history, puts the next run a whole interval after the recorded one ...
     healthy_testbed.set_faults([])
+    (recorded_start,) = [datetime.fromisoformat(row[1]).timestamp() for row in _stored_runs(watch.history)]
+    now = time.time()
+    planner = Watcher(WatchOptions(targets={"local": load_config(config).suite.targets["local"]}, config=config,
+                                   project_dir=ROOT, reports_dir=tmp_path / "plan", history=Path(watch.history),
+                                   location="lab", suites=("health",)), say=lambda _line: None)
+    (slot,) = planner._plan(now)["local"]
+    assert slot.planned == pytest.approx(recorded_start + 60, abs=1.5) and slot.planned > now + 30, (slot, now)
+    # ... and the watcher itself says so, and stops with no run started (no sleep: the plan is the proof).
     again = Watch(tmp_path, config, name="again")
     watches.append(again)
     again.wait_for(lambda: any("resuming" in line for line in again.lines()), "resume")
-    time.sleep(1.0)  # a watcher that did not resume starts its first run at once
     assert again.stop() == 0
     (resumed,) = [line for line in again.lines() if "resuming" in line]
     assert re.search(r"local health: resuming, last run started [\d.]+ s ago, next in [\d.]+ s", resumed)
+    assert float(resumed.rsplit("next in ", 1)[1].split()[0]) > 30, resumed
+    assert any("waiting for 0 run(s) in flight" in line for line in again.lines()), again.lines()
     assert again.runs() == []
+    assert not (tmp_path / "again-reports" / "local" / "health" / "pytest.log").exists()
     assert len(_stored_runs(watch.history)) == 1
 
 

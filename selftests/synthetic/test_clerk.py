@@ -139,10 +139,29 @@ def silent_server() -> Iterator[str]:
 def test_backend_api_requests_are_bounded(silent_server: str) -> None:
     api = BackendApi(silent_server, KEY, 0.3, backend_context("system"))
     started = time.monotonic()
-    with api, pytest.raises(Inconclusive, match="could not be determined: Clerk's Backend API"):
-        api.user_id(DEFAULT_EMAIL)
+    with api:
+        error = api_error(api)
+    assert str(error).startswith("could not be determined: Clerk's Backend API"), error
     assert time.monotonic() - started < 5, "one retry, each bounded by the timeout"
     assert not isinstance(Inconclusive("x"), CheckFailure), "a network fault is no finding"
+    assert "(2 attempts)" in str(error), "a timeout is transient: tried once more"
+
+
+def test_a_refused_backend_api_is_not_retried_and_says_so() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    sent: list[int] = []
+    api = BackendApi(f"https://127.0.0.1:{port}", KEY, 2, backend_context("system"))
+    api.on_request = lambda: sent.append(1)
+    with api:
+        error = api_error(api)
+    assert "connection refused (not retried: it lasts)" in str(error) and len(sent) == 1, (error, sent)
+
+
+def api_error(api: BackendApi) -> Inconclusive:
+    with pytest.raises(Inconclusive) as info:
+        api.user_id(DEFAULT_EMAIL)
+    return info.value
 
 
 # -- runs ------------------------------------------------------------------------------------------------

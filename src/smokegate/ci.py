@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from smokegate.figures import measured_vs_budget
 from smokegate.gate import same_cause_note
 
 EXIT = {"pass": 0, "fail": 1, "error": 2}
@@ -36,13 +37,8 @@ def _escape_property(text: str) -> str:
 
 
 def _figures(check: Mapping[str, Any]) -> str:
-    measured, budget, unit = check.get("measured"), check.get("budget"), check.get("unit") or ""
-    if measured is None:
-        return ""
-    text = f"{measured:g} {unit}".strip()
-    if budget is not None:
-        text += f" / budget {budget:g} {unit}".rstrip()
-    return f" [{text}]"
+    text = measured_vs_budget(check.get("measured"), check.get("budget"), check.get("unit"))
+    return f" [{text}]" if text else ""
 
 
 def workflow_commands(gate: Mapping[str, Any]) -> list[str]:

@@ -19,16 +19,16 @@ The checks themselves run under pytest (``pytest tests/smoke tests/security test
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from smokegate import options
 from smokegate.config import ConfigError, load_config
 from smokegate.ops import commands as ops_commands
-from smokegate.ops.history import History, HistoryError, HistorySource, PostgresURL, checked_source
+from smokegate.ops.history import History, HistoryError, HistorySource, PostgresURL
 from smokegate.ops.report import parse_since, write_report
 from smokegate.ops.runner import RUNNERS
 from smokegate.ops.watch_config import SUITE_NAMES
@@ -156,14 +156,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def _history_source(given: str | None) -> HistorySource:
-    """``--history``, else ``SMOKEGATE_HISTORY``, else the default file, checked as the pytest option is
-    (an empty value is an error, never "not given"; a file that is no smokegate history is refused);
-    raises HistoryError."""
-    if given is not None:
-        return checked_source(given, origin="--history")
-    if "SMOKEGATE_HISTORY" in os.environ:
-        return checked_source(os.environ["SMOKEGATE_HISTORY"], origin="env SMOKEGATE_HISTORY")
-    return checked_source(str(DEFAULT_HISTORY), origin=f"the run history (default {DEFAULT_HISTORY})")
+    return ops_commands.history_source(given, DEFAULT_HISTORY)
 
 
 def _report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -197,7 +190,14 @@ def _watch(args: argparse.Namespace, extra: list[str]) -> int:
     """Validate everything before the first run starts; each problem is one message, exit 2."""
     from smokegate.ops.watch import SUITES, Watcher, WatchOptions, WatchSetupError
 
-    names = args.target or [n.strip() for n in os.environ.get("SMOKEGATE_TARGET", "").split(",") if n.strip()]
+    problems: list[str] = []
+    # Several targets: --target repeated, or SMOKEGATE_TARGET comma-separated.
+    chosen = options.command_text("--target", ",".join(args.target) if args.target else None, problems)
+    config_given = options.command_text("--smokegate-config", args.config, problems, written="--config")
+    location = options.command_text("--location", args.location, problems) or socket.gethostname()
+    if problems:
+        return _fail("; ".join(problems))
+    names = [n.strip() for n in (chosen or "").split(",") if n.strip()]
     if not names:
         return _fail("watch: no target chosen: pass --target NAME (env SMOKEGATE_TARGET)")
     project = args.project_dir.resolve()
@@ -205,7 +205,7 @@ def _watch(args: argparse.Namespace, extra: list[str]) -> int:
     missing = [p for p in dict.fromkeys(p for s in suites for p in SUITES[s].paths) if not (project / p).is_dir()]
     if missing:
         return _fail(f"--project-dir {project}: no {', '.join(missing)} here (run from the smokegate checkout)")
-    config_path = Path(args.config or os.environ.get("SMOKEGATE_CONFIG") or project / DEFAULT_CONFIG_NAME).resolve()
+    config_path = Path(config_given or project / DEFAULT_CONFIG_NAME).resolve()
     try:
         suite_config = load_config(config_path).suite
     except ConfigError as exc:
@@ -228,9 +228,6 @@ def _watch(args: argparse.Namespace, extra: list[str]) -> int:
         return _fail(str(exc))
     if isinstance(history, Path):
         history = history if history.is_absolute() else (Path.cwd() / history)
-    location = (args.location or os.environ.get("SMOKEGATE_LOCATION") or socket.gethostname()).strip()
-    if not location:
-        return _fail("--location / SMOKEGATE_LOCATION: empty value")
     reports = args.reports_dir if args.reports_dir.is_absolute() else Path.cwd() / args.reports_dir
     try:
         reports.mkdir(parents=True, exist_ok=True)
@@ -243,7 +240,7 @@ def _watch(args: argparse.Namespace, extra: list[str]) -> int:
     except (HistoryError, sqlite3.Error, OSError) as exc:
         shown = history if isinstance(history, PostgresURL) else str(history)
         print(f"smokegate: warning: run history {shown} unavailable ({exc}); watching anyway", file=sys.stderr)
-    options = WatchOptions(
+    watch_options = WatchOptions(
         targets={name: suite_config.targets[name] for name in names},
         config=config_path,
         project_dir=project,
@@ -258,7 +255,7 @@ def _watch(args: argparse.Namespace, extra: list[str]) -> int:
         availability_window_s=window.total_seconds(),
         max_parallel=args.max_parallel,
     )
-    watcher = Watcher(options)
+    watcher = Watcher(watch_options)
     try:
         return watcher.run()
     except WatchSetupError as exc:  # the metrics port is taken, its address is not this machine's

@@ -71,8 +71,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from smokegate.failures import UNDETERMINED
-from smokegate.severity import SEVERITIES, at_or_above, severity_rank
+from smokegate.failures import UNDETERMINED, FailureKind
+from smokegate.severity import SEVERITIES, Severity, at_or_above, severity_rank
 
 Outcome = Literal["passed", "failed", "skipped"]
 Verdict = Literal["pass", "fail", "error"]
@@ -92,7 +92,7 @@ EXIT_CODES: dict[ErrorKind | Verdict, int] = {
 class CheckResult:
     check: str
     outcome: Outcome
-    severity: str = "high"
+    severity: str = Severity.HIGH
     epic: str = "smoke"
     feature: str = ""
     required: bool = False
@@ -138,7 +138,7 @@ class Deselected:
 class GateReport:
     """Everything ``gate.json`` holds; :meth:`finalize` computes the verdict."""
 
-    gate_on: str = "high"
+    gate_on: str = Severity.HIGH
     # The invocation this gate describes: ``python -m smokegate.ci --run-id`` refuses any other one's.
     run_id: str | None = None
     target_name: str | None = None
@@ -215,7 +215,7 @@ class GateReport:
             return self.error_kind
         if self.unreachable or self.blocking:
             return None
-        if any(c.failure_kind == "suite-error" for c in self.inconclusive):
+        if any(c.failure_kind == FailureKind.SUITE_ERROR for c in self.inconclusive):
             return "internal"
         if self.inconclusive:
             return "inconclusive"
@@ -242,7 +242,7 @@ class GateReport:
             return self.reason
         kind = self.verdict_error_kind
         if kind == "internal" and self.inconclusive:
-            names = ", ".join(c.check for c in self.inconclusive if c.failure_kind == "suite-error")
+            names = ", ".join(c.check for c in self.inconclusive if c.failure_kind == FailureKind.SUITE_ERROR)
             return f"error inside the suite (a bug, not a finding) in: {names}"
         if kind == "inconclusive":
             names = ", ".join(c.check for c in self.inconclusive[:3])
@@ -262,7 +262,7 @@ class GateReport:
         self.finished_at = datetime.now(UTC)
 
     def counts(self) -> dict[str, Any]:
-        by_severity = {s: {"passed": 0, "failed": 0, "skipped": 0} for s in SEVERITIES}
+        by_severity: dict[str, dict[str, int]] = {s: {"passed": 0, "failed": 0, "skipped": 0} for s in SEVERITIES}
         totals = {"passed": 0, "failed": 0, "skipped": 0}
         for check in self.checks:
             totals[check.outcome] += 1

@@ -16,7 +16,7 @@ from typing import Any
 
 from smokegate.failures import kind_of
 from smokegate.gate import CheckResult
-from smokegate.severity import SEVERITIES, at_or_above
+from smokegate.severity import SEVERITIES, Severity, at_or_above
 from smokegate.summary import VERDICT_WORDS, measured_vs_budget
 from smokegate.templating import ratio_position
 
@@ -213,7 +213,7 @@ def gate_view(
     anchors = anchors or {}
     counts = dict(gate.get("counts") or {})
     verdict = str(gate.get("verdict", "error"))
-    gate_on = str(gate.get("gate_on", "high"))
+    gate_on = str(gate.get("gate_on", Severity.HIGH))
     target = gate.get("target") or {}
     checks = list(gate.get("checks") or [])
     by_sev = (counts.get("by_severity") or {})

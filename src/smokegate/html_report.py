@@ -32,13 +32,14 @@ from markupsafe import Markup
 from smokegate import gate_view as views
 from smokegate import options
 from smokegate import run as runs
+from smokegate.failures import FailureKind
 from smokegate.gate import CheckResult, GateReport
 from smokegate.results import PROPERTY, report_message
+from smokegate.severity import severity_rank
 from smokegate.summary import measured_vs_budget
 from smokegate.synthetic.artifacts import ARTIFACT_PROPERTY, NOTE_PROPERTY
 from smokegate.templating import render
 
-SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 ROW_MESSAGE = 200  # characters of a failure's message in its table row
 ERRORS_LABEL = "Setup/teardown errors"
 
@@ -152,7 +153,7 @@ class GateHtml:
         result = self._result(report)
         severity = str(info.get("severity", ""))
         # The hidden rank makes pytest-html's string sort order severities by rank, not alphabet.
-        rank = SEVERITY_RANK.get(severity, 9)
+        rank = severity_rank(severity, strict=False)
         blocking = result is not None and result.blocking and report.failed
         figures = measured_vs_budget(result) if result is not None else ""
         kind = result.failure_kind if result is not None and report.failed else None
@@ -199,7 +200,7 @@ class GateHtml:
         line = views.check_line(asdict(result), self.evidence.get(check, ()), self.anchors.get(check))
         message = result.message or views.one_line(report.longreprtext)
         traces = [href for kind, href in self.evidence.get(check, ()) if kind == "trace"]
-        suite_error = result.failure_kind == "suite-error"
+        suite_error = result.failure_kind == FailureKind.SUITE_ERROR
         data[:] = [render(
             "check_detail.html.j2",
             line=line,

@@ -4,7 +4,9 @@ Precedence is CLI, then environment, then ini, then the default, as pytest-base-
 :func:`read` resolves and validates them all at once, on the controller, before anything is sent:
 each bad value becomes one :class:`UsageProblem` naming where the user wrote it (``--gate-on``,
 ``env SMOKEGATE_GATE_ON`` or ``ini smokegate_gate_on``).  An empty value that was given is an error,
-never "not given": ``--expect-version ''`` must not silently skip the identity check.
+never "not given": ``--expect-version ''`` must not silently skip the identity check.  The commands of
+``python -m smokegate`` (watch, report, rollback, badge) read the same table's environment variables
+through :func:`command_setting` and :func:`command_text`, with the same messages.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import os
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pytest
+from smokegate.severity import SEVERITIES, Severity
 
-from smokegate.severity import SEVERITIES
+if TYPE_CHECKING:  # annotations only: the commands of python -m smokegate read this table without pytest
+    import pytest
 
 DEFAULT_CONFIG_NAME = "smokegate.toml"
 DEFAULT_REPORTS_DIR = "reports"
@@ -60,7 +63,7 @@ OPTIONS = (
            "where report.html, junit.xml, allure-results/, gate.json and summary.md go", DEFAULT_REPORTS_DIR,
            metavar="DIR"),
     Option("--gate-on", "SMOKEGATE_GATE_ON", "smokegate_gate_on",
-           "lowest severity whose failure blocks the deployment", "high", "choice", SEVERITIES, metavar="LEVEL"),
+           "lowest severity whose failure blocks the deployment", Severity.HIGH, "choice", SEVERITIES, metavar="LEVEL"),
     Option("--http-url", "SMOKEGATE_HTTP_URL", "smokegate_http_url",
            "plain-HTTP URL of the target for the HTTPS-redirect check (default: the config's, else http://<host>)",
            metavar="URL"),
@@ -225,8 +228,30 @@ class Settings:
         return cls(**data)
 
 
+def command_setting(flag: str, given: str | None, *, written: str | None = None,
+                    default: str | None = None) -> Setting:
+    """One option of a ``python -m smokegate`` command (watch, report, rollback, badge): its own flag
+    (``written``, when the command spells it otherwise, as watch's ``--config``), else the table's
+    environment variable, else ``default``.  No ini: a command reads no pytest configuration."""
+    option = BY_FLAG[flag]
+    if given is not None:
+        return Setting(given, written or option.flag)
+    if option.env in os.environ:
+        return Setting(os.environ[option.env], f"env {option.env}")
+    return Setting(default if default is not None else option.default, "default")
+
+
+def command_text(flag: str, given: str | None, problems: list[str], *, written: str | None = None) -> str | None:
+    """:func:`command_setting`, checked as the pytest option is: an empty value or a line break is a
+    problem naming where it was written, never "not given"."""
+    return _checked(command_setting(flag, given, written=written), flag, problems)
+
+
 def _text(config: pytest.Config, flag: str, problems: list[str]) -> str | None:
-    setting = lookup(config, flag)
+    return _checked(lookup(config, flag), flag, problems)
+
+
+def _checked(setting: Setting, flag: str, problems: list[str]) -> str | None:
     if setting.value is None:
         return None
     value = setting.value.strip()
@@ -301,7 +326,7 @@ def read(config: pytest.Config) -> tuple[Settings, list[str]]:
         ca_bundle=ca,
         ca_bundle_source=lookup(config, "--ca-bundle").source,
         reports_dir=str(reports_path),
-        gate_on=_text(config, "--gate-on", problems) or "high",
+        gate_on=_text(config, "--gate-on", problems) or Severity.HIGH,
         http_url=_text(config, "--http-url", problems),
         expect_version=_text(config, "--expect-version", problems),
         base_url=_base_url(config, problems),

@@ -7,11 +7,12 @@ Every request has a timeout and counts towards :attr:`Probe.requests_sent`, whic
 
 Rules of trust for what can go wrong on the way (see :mod:`smokegate.failures`):
 
-- a *transient* transport error (connection reset, EOF, a timeout) is retried once on a fresh
-  connection, before an answer arrived for any method and after it for idempotent ones; both
-  attempts are counted, the timing is the successful attempt's, :attr:`Exchange.attempts` says
-  how many it took.  If the retry fails too the request raises :class:`~smokegate.failures.Inconclusive`:
-  the network failed, which says nothing about the target;
+- a *transient* transport error (connection reset, EOF, a timeout;
+  :func:`smokegate.failures.network_fault` decides, for every caller alike) is retried once on a fresh
+  connection, before an answer arrived for any method and after it for idempotent ones; both attempts
+  are counted, the timing is the successful attempt's, :attr:`Exchange.attempts` says how many it took.
+  If the retry fails too the request raises :class:`~smokegate.failures.Inconclusive`: the network
+  failed, which says nothing about the target;
 - a *lasting* one (DNS failure, refused connection, TLS handshake or certificate failure) is not
   retried and raises :class:`TargetUnreachable`: hiding it would hide an outage;
 - an exchange lasts at most ``timeout_s`` from the request to the last byte of the answer: every
@@ -49,7 +50,7 @@ import httpx
 from smokegate import __version__
 from smokegate.bodies import ACCEPT_ENCODING, BoundedDecoder, Oversized, Undecodable, parse_json
 from smokegate.config import Target
-from smokegate.failures import CheckFailure, FailureKind, Inconclusive
+from smokegate.failures import DNS_MARKERS, CheckFailure, FailureKind, Inconclusive, exception_chain, is_transient
 from smokegate.intercepted import About, interception
 from smokegate.timing import Samples
 
@@ -129,40 +130,9 @@ class UnusableAnswer(CheckFailure):
         super().__init__(FailureKind.CONTRACT_BROKEN, message)
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    cursor: BaseException | None = exc
-    while cursor is not None and cursor not in chain:
-        chain.append(cursor)
-        cursor = cursor.__cause__ or cursor.__context__
-    return chain
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Could a second attempt succeed? Resets, EOFs and timeouts: yes. DNS, refusal, TLS errors: they last."""
-    for item in _chain(exc):
-        if isinstance(item, socket.gaierror):
-            return False
-        if isinstance(item, ConnectionRefusedError) or getattr(item, "errno", None) == errno.ECONNREFUSED:
-            return False
-        if isinstance(item, ssl.SSLEOFError | ssl.SSLZeroReturnError):
-            return True  # the peer closed in the middle of the handshake: cut off, not refused
-        if isinstance(item, ssl.SSLError):
-            return False  # certificate, protocol version, plain HTTP on the HTTPS port...
-        if isinstance(item, ConnectionResetError | ConnectionAbortedError | BrokenPipeError | TimeoutError):
-            return True
-    text = str(exc)
-    if any(marker in text for marker in _DNS_MARKERS) or "Connection refused" in text:
-        return False
-    return isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError)
-
-
-_DNS_MARKERS = ("Name or service not known", "nodename nor servname", "Temporary failure in name resolution")
-
-
 def describe_transport_error(exc: BaseException, timeout_s: float | None = None) -> str:
     """One line an SRE can act on, from whatever httpx raised below the HTTP layer."""
-    chain = _chain(exc)
+    chain = exception_chain(exc)
     for item in chain:
         if isinstance(item, socket.gaierror):
             return f"DNS lookup failed ({item.strerror or item})"
@@ -189,7 +159,7 @@ def describe_transport_error(exc: BaseException, timeout_s: float | None = None)
         limit = f" after {timeout_s:g} s" if timeout_s else ""
         return f"timed out{limit}{' ' + phase if phase else ''}"
     text = str(exc) or type(exc).__name__
-    for marker in _DNS_MARKERS:
+    for marker in DNS_MARKERS:
         if marker in text:
             return f"DNS lookup failed ({marker})"
     if "SSL" in text or "TLS" in text or "CERTIFICATE" in text.upper():

@@ -20,6 +20,7 @@ from smokegate.failures import CheckFailure, Inconclusive
 from smokegate.gate import CheckResult, GateReport, Outcome
 from smokegate.run import SEVERITY_RAISED
 from smokegate.scrub import SCRUBBER
+from smokegate.severity import Severity
 
 PROPERTY = "smokegate"
 
@@ -118,7 +119,7 @@ class ResultCollector:
         info = item.info
         if not info.get("check"):
             return
-        severity, message, details = _raised(info.get("severity", "high"), item, dict(info.get("details", {})))
+        severity, message, details = _raised(info.get("severity", Severity.HIGH), item, dict(info.get("details", {})))
         result = CheckResult(
             check=str(info["check"]),
             outcome=item.outcome,

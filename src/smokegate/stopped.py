@@ -32,6 +32,7 @@ import pytest
 
 from smokegate.gate import GateReport, new_run_id, write_json_atomic
 from smokegate.options import DEFAULT_REPORTS_DIR, Setting, scanned
+from smokegate.severity import Severity
 from smokegate.summary import write_summary
 
 # What only a run that tested something writes: an earlier run's must not pass for this one's.
@@ -110,7 +111,7 @@ def _refused(config: pytest.Config, error: BaseException) -> None:
 
     if preflight.reports_dir_problem(reports) is not None:
         return
-    gate = GateReport(gate_on=_value(setting("--gate-on")) or "high",
+    gate = GateReport(gate_on=_value(setting("--gate-on")) or Severity.HIGH,
                       run_id=_value(setting("--run-id")) or new_run_id(target),
                       target_name=_value(setting("--target")), base_url=_value(setting("--base-url")))
     gate.fail_usage(f"pytest refused the command line: {_parser_message(error)}")

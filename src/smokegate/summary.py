@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from smokegate import figures
 from smokegate.gate import CheckResult, GateReport, same_cause_note
 
 ICONS = {"pass": "✅", "fail": "❌", "error": "⚠️"}
@@ -19,21 +20,9 @@ VERDICT_WORDS = {
 }
 
 
-def _fmt(value: float | None, unit: str | None) -> str:
-    if value is None:
-        return ""
-    number = f"{value:.0f}" if unit == "ms" or abs(value) >= 100 else f"{value:.3g}"
-    return f"{number} {unit}".strip() if unit and unit != "ratio" else number
-
-
 def measured_vs_budget(result: CheckResult) -> str:
-    """``2600 ms / budget 2000 ms``; empty when the check measured nothing."""
-    if result.measured is None:
-        return ""
-    text = _fmt(result.measured, result.unit)
-    if result.budget is not None:
-        text += f" / budget {_fmt(result.budget, result.unit)}"
-    return text
+    """``2600 ms / budget 2000 ms``; empty when the check measured nothing (:mod:`smokegate.figures`)."""
+    return figures.measured_vs_budget(result.measured, result.budget, result.unit)
 
 
 def _cell(text: str | None, limit: int = 300) -> str:

@@ -20,6 +20,8 @@ from typing import Any, Literal
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from smokegate.failures import network_fault_of_type
+
 VERSIONS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 LEGACY_VERSIONS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
 MODERN_VERSIONS = ("TLSv1.2", "TLSv1.3")
@@ -178,14 +180,6 @@ def rejections(result: Any) -> list[tuple[str, str]]:
 
 # -- scan commands that fail ---------------------------------------------------------------------
 
-# sslyze's exceptions (and the OS's) that mean the network failed rather than the server answered.
-_NETWORK_ERRORS = frozenset({
-    "ConnectionToServerFailed", "ConnectionToServerTimedOut", "TlsHandshakeTimedOut", "ServerRejectedTlsHandshake",
-    "ServerRejectedConnection", "ConnectionResetError", "ConnectionAbortedError", "BrokenPipeError",
-    "TimeoutError", "timeout",
-})
-
-
 def trace_types(trace: TracebackException | None) -> list[str]:
     names: list[str] = []
     seen: set[int] = set()
@@ -206,16 +200,18 @@ def trace_text(trace: TracebackException | None) -> str:
 def command_unknown(name: str, errors: list[Any]) -> Unknown:
     """Why a scan command that errored (on every attempt in ``errors``) left its part undetermined.
 
-    The network is to blame when sslyze says so (``CONNECTIVITY_ISSUE``), when a network error is in
-    the trace, or when the two attempts failed differently (sslyze hides some resets behind its own
-    errors, e.g. certificate_info's "Should never happen" when the handshakes with SNI were reset).
+    The network is to blame when sslyze says so (``CONNECTIVITY_ISSUE``), when a network error is in the
+    trace (transient or lasting, :func:`smokegate.failures.network_fault_of_type`: sslyze already
+    retried the connection, and either way it is not the scanner's bug), or when the two attempts failed
+    differently (sslyze hides some resets behind its own errors, e.g. certificate_info's "Should never
+    happen" when the handshakes with SNI were reset).
     Only the same non-network error twice is taken for a bug in the scanner.
     """
     last = errors[-1]
     reason = getattr(last.error_reason, "value", last.error_reason)
     texts = [trace_text(e.error_trace) for e in errors]
     network = (any(getattr(e.error_reason, "value", e.error_reason) == "CONNECTIVITY_ISSUE" for e in errors)
-               or any(t in _NETWORK_ERRORS for e in errors for t in trace_types(e.error_trace))
+               or any(network_fault_of_type(t) for e in errors for t in trace_types(e.error_trace))
                or len(set(texts)) > 1)
     times = "twice" if len(errors) > 1 else "once, and could not be run again"
     return Unknown(f"sslyze's {name} scan failed {times}: {reason}: {texts[-1]}", network=network)

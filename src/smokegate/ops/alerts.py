@@ -36,6 +36,7 @@ from typing import Any, Literal
 import httpx
 
 from smokegate.failures import MEANINGS, FailureKind, kind_of
+from smokegate.figures import measured_vs_budget
 from smokegate.gate import same_cause_note
 from smokegate.ops.config import MAX_TIMEOUT_S, AlertSettings
 from smokegate.ops.history import Notice, RunRow, gate_target, highest_failed_severity, parse_time
@@ -170,10 +171,8 @@ def suspected_causes(gate: Mapping[str, Any]) -> list[str]:
 def _describe_check(check: Mapping[str, Any]) -> str:
     figures = ""
     if check.get("measured") is not None:
-        unit = f" {check['unit']}" if check.get("unit") else ""
-        figures = f" — measured {check['measured']:g}{unit}"
-        if check.get("budget") is not None:
-            figures += f" vs budget {check['budget']:g}{unit}"
+        figures = " — measured " + measured_vs_budget(check["measured"], check.get("budget"), check.get("unit"),
+                                                      against=" vs budget ")
     kind = f", {check['failure_kind']}" if check.get("failure_kind") else ""
     area = check.get("feature") or check.get("epic") or "general"
     message = f": {first_line(str(check['message']))}" if check.get("message") else ""

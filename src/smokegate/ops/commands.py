@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from smokegate import options
+
+if TYPE_CHECKING:
+    from smokegate.ops.history import HistorySource
 
 NAMES = ("rollback", "badge")
 
@@ -65,14 +69,16 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _history(given: str | None, default: Path) -> Any:
-    from smokegate.ops.history import parse_source
+def history_source(given: str | None, default: Path) -> HistorySource:
+    """``--history``, else ``SMOKEGATE_HISTORY`` (:func:`smokegate.options.command_setting`), else the
+    default file, checked as the pytest option is (an empty value is an error, never "not given"; a
+    file that is no smokegate history is refused); raises HistoryError naming where it was written."""
+    from smokegate.ops.history import checked_source
 
-    if given:
-        return parse_source(given, origin="--history")
-    if os.environ.get("SMOKEGATE_HISTORY"):
-        return parse_source(os.environ["SMOKEGATE_HISTORY"], origin="SMOKEGATE_HISTORY")
-    return default
+    setting = options.command_setting("--history", given)
+    if setting.value is None:
+        return checked_source(str(default), origin=f"the run history (default {default})")
+    return checked_source(setting.value, origin=setting.source)
 
 
 def _badge(args: argparse.Namespace, default_history: Path) -> int:
@@ -80,7 +86,10 @@ def _badge(args: argparse.Namespace, default_history: Path) -> int:
     from smokegate.ops.history import History, HistoryError
 
     try:
-        source = _history(args.history, default_history)
+        source = history_source(args.history, default_history)
+    except HistoryError as exc:  # what the user wrote: a usage error, as for every command
+        return _fail(str(exc), 2)
+    try:
         if isinstance(source, Path) and not source.is_file():
             return _fail(f"no run history at {source} (run the suite first, or pass --history)", 1)
         with History.open(source) as history:
@@ -101,10 +110,13 @@ def _rollback(args: argparse.Namespace, default_history: Path, default_config: s
     from smokegate.providers.rollback import candidates, plan, rollback_helps
     from smokegate.scrub import SCRUBBER
 
-    name = args.target or os.environ.get("SMOKEGATE_TARGET")
+    problems: list[str] = []
+    name = options.command_text("--target", args.target, problems)
+    config = options.command_text("--smokegate-config", args.config, problems, written="--config") or default_config
+    if problems:
+        return _fail("; ".join(problems), 2)
     if not name:
         return _fail("rollback: no target chosen: pass --target NAME (env SMOKEGATE_TARGET)", 2)
-    config = args.config or os.environ.get("SMOKEGATE_CONFIG") or default_config
     try:
         loaded = load_config(config)
         target = resolve_target(loaded, name)
@@ -134,7 +146,7 @@ def _rollback(args: argparse.Namespace, default_history: Path, default_config: s
         return _fail(f"rollback: {cfg.token_env} is not set: Vercel's REST API cannot be asked "
                      f"(providers.vercel.token_env); nothing was rolled back", 2)
     try:
-        source = _history(args.history, default_history)
+        source = history_source(args.history, default_history)
         if isinstance(source, Path) and not source.is_file():
             return _fail(f"rollback: no run history at {source}: no deployment is known to have passed its gate", 2)
         with History.open(source) as history:

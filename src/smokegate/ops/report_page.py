@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from smokegate.figures import number
 from smokegate.templating import BUDGET_POSITION, RATIO_HIGH, RATIO_LOW, ratio_position, render
 
 if TYPE_CHECKING:
@@ -342,10 +343,11 @@ def _latency(target: str, checks: Sequence[CheckStats], trends: Mapping[TrendKey
             p95_position, capped = ratio_position(p95 / budget)
             capped = capped and p95_position >= 1
             percent = f"p95 {100 * p95 / budget:.0f} % of budget"
-        budget_text = f" / {fmt(budget)}" if budget else ""
+        # One unit for the three figures: "45 · 120 / 500 ms", rounded as every report rounds them.
+        budget_text = f" / {number(budget, check.unit)}" if budget else ""
         rows.append(LatencyRow(
             check=check.check,
-            figures=f"{fmt(p50)} · {fmt(p95)}{budget_text} {check.unit}".strip(),
+            figures=f"{number(p50, check.unit)} · {number(p95, check.unit)}{budget_text} {check.unit}".strip(),
             p50=p50, p95=p95, budget=budget, over=check.over_budget,
             p50_position=p50_position, p95_position=p95_position, capped=capped, percent=percent,
             trend=sparkline(trends.get((check.target, check.check), []), check.unit, step),

@@ -5,7 +5,7 @@ What an answer means, for every provider alike (:class:`ProviderApi`):
 - a network fault on the way (reset, timeout, EOF) is tried once more on a fresh connection; a
   lasting one (DNS, refused, TLS) is not.  Either way the result is
   :class:`~smokegate.failures.Inconclusive`: the network between runner and provider failed, which
-  says nothing about the deployment (the one classifier: :func:`smokegate.probe.is_transient` and
+  says nothing about the deployment (the one classifier: :func:`smokegate.failures.is_transient` and
   :func:`smokegate.probe.describe_transport_error`);
 - 429 and 5xx are asked once more after ``Retry-After`` (at most 5 s); twice in a row they are the
   provider's degradation: :class:`~smokegate.failures.CheckFailure` of kind ``third-party``;
@@ -31,8 +31,8 @@ from typing import Any
 
 import httpx
 
-from smokegate.failures import CheckFailure, FailureKind, Inconclusive
-from smokegate.probe import USER_AGENT, describe_transport_error, is_transient
+from smokegate.failures import CheckFailure, FailureKind, Inconclusive, is_transient
+from smokegate.probe import USER_AGENT, describe_transport_error
 from smokegate.scrub import SCRUBBER
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)

@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from smokegate.failures import FailureKind
+
 if TYPE_CHECKING:
     from smokegate.config import Target
     from smokegate.ops.history import History
@@ -68,7 +70,7 @@ def rollback_helps(gate: Mapping[str, Any]) -> tuple[bool, str]:
     blocking = [c for c in gate.get("checks", []) if c.get("blocking")]
     if not blocking and gate.get("reason"):
         return True, f"the deployment could not be tested: {gate['reason']}"
-    fixable = [c for c in blocking if c.get("failure_kind") != "third-party"
+    fixable = [c for c in blocking if c.get("failure_kind") != FailureKind.THIRD_PARTY
                and c.get("feature") not in NOT_FIXED_BY_ROLLBACK]
     if not fixable:
         names = ", ".join(str(c.get("check")) for c in blocking[:5])

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from smokegate.cache import cache_dir
+from smokegate.failures import is_transient
 
 SNAPSHOT = "osv_snapshot.json"
 PACKAGES = ("next", "react", "react-dom", "react-server-dom-webpack", "react-server-dom-turbopack")
@@ -74,13 +75,13 @@ def _write_cache(path: Path, records: list[dict[str, Any]]) -> None:
 
 
 def _post(client: httpx.Client, url: str, body: dict[str, Any]) -> dict[str, Any]:
-    """One OSV call, retried once on a network fault; raises httpx.HTTPError or ValueError."""
+    """One OSV call, retried once on a transient network fault; raises httpx.HTTPError or ValueError."""
     for attempt in (1, 2):
         try:
             response = client.post(url, json=body)
             break
-        except httpx.TransportError:
-            if attempt == 2:
+        except httpx.TransportError as exc:
+            if attempt == 2 or not is_transient(exc):  # a refusal or a failed lookup lasts (smokegate.failures)
                 raise
     response.raise_for_status()
     data = response.json()

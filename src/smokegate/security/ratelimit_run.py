@@ -100,7 +100,7 @@ def _lift_of(waited_s: float, requests: int, exc: BaseException) -> Lift:
     if isinstance(exc, Inconclusive):
         return Lift(waited_s, requests=requests, error_kind=str(exc.kind), error=exc.reason)
     if isinstance(exc, TargetUnreachable):
-        return Lift(waited_s, requests=requests, error_kind="network", error=f"target unreachable: {exc}")
+        return Lift(waited_s, requests=requests, error_kind=FailureKind.NETWORK, error=f"target unreachable: {exc}")
     if isinstance(exc, CheckFailure):
         return Lift(waited_s, requests=requests, error_kind=f"finding:{exc.kind}", error=str(exc))
     return Lift(waited_s, requests=requests, error_kind="error", error=f"{type(exc).__name__}: {exc}")

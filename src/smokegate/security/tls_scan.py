@@ -38,6 +38,7 @@ from smokegate.checks.tls import (
     trace_text,
     trace_types,
 )
+from smokegate.failures import NetworkFault, network_fault_of_type
 
 # sslyze's names of the versions, for a ClientHello of one version.
 _TLS_VERSION_ENUM = {"SSLv2": "SSL_2_0", "SSLv3": "SSL_3_0", "TLSv1": "TLS_1_0", "TLSv1.1": "TLS_1_1",
@@ -152,8 +153,10 @@ class _Sslyze:
         trace = result.connectivity_error_trace
         text = f"TLS connection to {self.host}:{self.port} failed: {trace_text(trace) if trace else 'no handshake'}"
         # sslyze reports "no TLS version and cipher suite supported" as ServerTlsConfigurationNotSupported
-        # and a refused connection as ServerRejectedConnection: both are the server's answer.
-        if trace_types(trace)[:1] in (["ConnectionToServerFailed"], ["ConnectionToServerTimedOut"]):
+        # and a refused connection as ServerRejectedConnection: both are the server's answer (a lasting
+        # fault, the rule of smokegate.failures); a connection cut or timed out twice is the network's.
+        types = trace_types(trace)
+        if types and network_fault_of_type(types[0]) is NetworkFault.TRANSIENT:
             report.unknown = Unknown(text + " (twice)")
         else:
             report.error = text

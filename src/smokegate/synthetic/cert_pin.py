@@ -16,8 +16,7 @@ import ssl
 import threading
 from urllib.parse import urlsplit
 
-from smokegate.failures import Inconclusive
-from smokegate.probe import is_transient
+from smokegate.failures import Inconclusive, is_transient
 
 
 class TrustError(RuntimeError):

@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from smokegate.failures import CheckFailure, FailureKind, Inconclusive
+from smokegate.failures import CheckFailure, FailureKind, Inconclusive, is_transient
 from smokegate.probe import USER_AGENT, describe_transport_error
 from smokegate.scrub import SCRUBBER
 
@@ -96,10 +96,14 @@ class BackendApi:
             try:
                 response = self.client.request(method, path, **kwargs)
             except httpx.TransportError as exc:
-                if attempt == 2:
-                    raise Inconclusive(f"Clerk's Backend API ({self.url}, from {self.url_source}) did not answer "
-                                       f"{method} /v1{path}: {describe_transport_error(exc, self.timeout_s)}") from None
-                continue
+                # The one rule (smokegate.failures): a cut or a timeout is tried once more; a refusal,
+                # a name that does not resolve or a TLS failure lasts, and is said to.
+                if attempt == 1 and is_transient(exc):
+                    continue
+                tries = "2 attempts" if attempt == 2 else "not retried: it lasts"
+                raise Inconclusive(f"Clerk's Backend API ({self.url}, from {self.url_source}) did not answer "
+                                   f"{method} /v1{path}: {describe_transport_error(exc, self.timeout_s)} "
+                                   f"({tries})") from None
             if response.status_code in RETRY_STATUSES and attempt == 1:
                 try:
                     wait = float(response.headers.get("retry-after", "1"))

@@ -19,6 +19,7 @@ from playwright.sync_api import BrowserContext, Page, Route
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from smokegate.failures import FailureKind
 from smokegate.synthetic.clerk import is_frontend_api_request, with_testing_token
 from smokegate.synthetic.config import SyntheticConfig
 from smokegate.synthetic.journey import JourneyFailure, redact_url, remember_cookies
@@ -82,7 +83,7 @@ def ticket_sign_in(page: Page, syn: SyntheticConfig, ticket: str) -> TicketSignI
         page.wait_for_function(CLERK_LOADED, timeout=timeout)
     except PlaywrightTimeout:
         raise JourneyFailure(
-            "sign-in-failed",
+            FailureKind.SIGN_IN_FAILED,
             f"Clerk did not load on {syn.sign_in_path} within {timeout:.0f} ms (window.Clerk.loaded stayed false): "
             "the ticket could not be redeemed",
         ) from None
@@ -93,14 +94,15 @@ def ticket_sign_in(page: Page, syn: SyntheticConfig, ticket: str) -> TicketSignI
         code = f"{result['code']}: " if result.get("code") else ""
         status = f" (HTTP {result['status']})" if result.get("status") else ""
         raise JourneyFailure(
-            "sign-in-failed",
+            FailureKind.SIGN_IN_FAILED,
             f"Clerk's frontend refused the synthetic user's sign-in ticket on {syn.sign_in_path} at step "
             f"{result.get('step')}{status}: {code}{detail}",
         )
     try:
         page.wait_for_function(CLERK_USER, timeout=timeout)
     except PlaywrightTimeout:
-        raise JourneyFailure("sign-in-failed", "the ticket was redeemed but Clerk.user stayed empty") from None
+        raise JourneyFailure(FailureKind.SIGN_IN_FAILED,
+                             "the ticket was redeemed but Clerk.user stayed empty") from None
     redeem_ms = (time.monotonic() - started) * 1000
     remember_cookies(page.context)
     started = time.monotonic()
@@ -111,7 +113,7 @@ def ticket_sign_in(page: Page, syn: SyntheticConfig, ticket: str) -> TicketSignI
     if landed != syn.dashboard_path:
         session = [c for c in page.context.cookies() if c.get("name") == "__session"]
         raise JourneyFailure(
-            "sign-in-failed",
+            FailureKind.SIGN_IN_FAILED,
             f"the ticket was redeemed (Clerk has an active session in the browser) but the app saw no session: "
             f"{syn.dashboard_path} sent the user to {redact_url(page.url)} "
             f"({'a' if session else 'no'} __session cookie for this origin)",
@@ -119,5 +121,6 @@ def ticket_sign_in(page: Page, syn: SyntheticConfig, ticket: str) -> TicketSignI
     try:
         user_name = page.locator(syn.user_name_selector).first.inner_text(timeout=timeout).strip()
     except (PlaywrightTimeout, PlaywrightError):
-        raise JourneyFailure("sign-in-failed", f"{syn.dashboard_path} shows no {syn.user_name_selector}") from None
+        raise JourneyFailure(FailureKind.SIGN_IN_FAILED,
+                             f"{syn.dashboard_path} shows no {syn.user_name_selector}") from None
     return TicketSignIn(user_name=user_name, redeem_ms=redeem_ms, dashboard_ms=dashboard_ms)

@@ -44,35 +44,22 @@ of the smoke suite's runs, nor one location's streak another's.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any
 
-from smokegate.severity import most_severe
+from smokegate.ops.history.backends import Backend, Postgres, SQLite, file_lock, is_corruption
+from smokegate.ops.history.source import HistoryError, HistorySource, PostgresURL, parse_source, sqlite_file_problem
+from smokegate.severity import Severity, most_severe
 
-try:  # POSIX only; elsewhere corruption recovery simply runs without the cross-process lock.
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
-BUSY_TIMEOUT_S = 30.0
-PG_CONNECT_TIMEOUT_S = 10
-PG_STATEMENT_TIMEOUT_MS = 30_000
 MESSAGE_LIMIT = 500
 NO_TARGET = "(no target)"
-POSTGRES_SCHEMES = ("postgresql", "postgres")
-# Any constant will do: every smokegate process migrating a PostgreSQL history takes this lock.
-_PG_MIGRATION_LOCK = 0x736D6F6B65  # "smoke"
 
 RUN_COLUMNS = (
     "run_id", "target", "base_url", "version", "expected_version", "started_at", "finished_at", "ts",
@@ -85,10 +72,6 @@ CHECK_COLUMNS = (
     "budget", "unit", "failure_kind", "dependency", "attempts", "duration_s", "message",
 )  # fmt: skip
 _RUN_FIELDS = "run_id, target, ts, verdict, scheduled, incident_id, severity, version, reason"
-
-
-class HistoryError(Exception):
-    """The history cannot be read or written; the message says which one and why."""
 
 
 class _Duplicate(Exception):
@@ -130,159 +113,6 @@ class Notice:
     suite: str | None = None
 
 
-# -- where the history lives --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PostgresURL:
-    """A PostgreSQL connection URL.  ``str()`` never shows its password; ``url`` is the real one."""
-
-    url: str
-
-    def __str__(self) -> str:
-        parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        netloc = f"{parts.username}@{host}" if parts.username else host
-        if parts.port:
-            netloc += f":{parts.port}"
-        query = urlencode([(k, "[redacted]" if k == "password" else v) for k, v in parse_qsl(parts.query)], safe="/[]")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-    @property
-    def has_password(self) -> bool:
-        parts = urlsplit(self.url)
-        return parts.password is not None or any(k == "password" for k, _ in parse_qsl(parts.query))
-
-
-HistorySource = Path | PostgresURL
-
-
-def is_postgres_url(text: str) -> bool:
-    return text.strip().lower().startswith(tuple(f"{scheme}://" for scheme in POSTGRES_SCHEMES))
-
-
-def parse_source(text: str | os.PathLike[str], *, origin: str = "") -> HistorySource:
-    """A ``--history`` value as a file path or a :class:`PostgresURL`.
-
-    ``origin`` says where the value was written (``"--history"``, ``"SMOKEGATE_HISTORY"``,
-    ``"ini smokegate_history"``): a URL may carry a password, so one written in a file is
-    refused, and so is a password on the command line (any user can read a process's
-    arguments); the environment (``SMOKEGATE_HISTORY``, or ``PGPASSWORD`` / ``~/.pgpass`` next to
-    a URL without a password) is where it belongs.
-    """
-    if isinstance(text, os.PathLike):
-        return Path(text)
-    value = text.strip()
-    if not value:
-        raise HistoryError(f"{origin or 'history'}: empty value")
-    if not is_postgres_url(value):
-        return Path(value)
-    url = PostgresURL(value)
-    parts = urlsplit(value)
-    if not parts.hostname and "host=" not in parts.query:
-        raise HistoryError(f"{origin or 'history'}: {url}: a PostgreSQL URL needs a host")
-    if origin.startswith("ini"):
-        raise HistoryError(
-            f"{origin}: a PostgreSQL history URL is not read from a file (it may carry a password); "
-            "set SMOKEGATE_HISTORY in the environment instead"
-        )
-    if origin.startswith("--") and url.has_password:
-        raise HistoryError(
-            f"{origin}: {url}: do not put a password on the command line (other users can read it); "
-            "set SMOKEGATE_HISTORY, or PGPASSWORD / ~/.pgpass, in the environment instead"
-        )
-    return url
-
-
-SQLITE_HEADER = b"SQLite format 3\x00"
-# Tables only a smokegate history has (the two every schema version holds).
-_OUR_TABLES = {"runs", "schema_migrations"}
-
-
-def _read_only(path: Path) -> sqlite3.Connection:
-    """A connection that leaves the file and its directory as they were.  Without a write-ahead log
-    beside it, everything is in the file: opened as immutable, SQLite creates no -wal or -shm file
-    (a read-only connection to a WAL database would, and leave them behind)."""
-    wal = path.with_name(path.name + "-wal").exists()
-    uri = f"{path.resolve().as_uri()}?mode=ro" + ("" if wal else "&immutable=1")
-    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
-
-
-def _tables(path: Path) -> set[str] | None:
-    """The tables of an SQLite file, read without changing it; None when they cannot be read."""
-    try:
-        db = _read_only(path)
-    except sqlite3.Error:
-        return None
-    try:
-        return {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.Error:
-        return None
-    finally:
-        db.close()
-
-
-def sqlite_file_problem(path: Path) -> str | None:
-    """Why ``path`` cannot hold a smokegate run history, found without changing anything; None when it can.
-
-    A missing or empty file becomes a new history, and an SQLite database holding smokegate's tables
-    is one.  A directory, a file that is not SQLite, another program's database, or one whose tables
-    cannot be read at all (nothing says it is ours) is somebody's else: it is refused, never renamed.
-    """
-    if path.is_dir():
-        return f"{path} is a directory (a run history is an SQLite file, or a postgresql:// URL)"
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"{path}: cannot read it ({exc.strerror or exc})"
-    keep = "it was left as it is: name another file, or move it away yourself"
-    if not head:
-        return None
-    if head != SQLITE_HEADER:
-        return f"{path} is not a smokegate run history (not an SQLite database); {keep}"
-    tables = _tables(path)
-    if tables is None:
-        return f"{path} is an SQLite database whose tables cannot be read (damaged?); {keep}"
-    if tables and not tables & _OUR_TABLES:
-        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-        return f"{path} is an SQLite database but not a smokegate run history (its tables: {shown}); {keep}"
-    return None
-
-
-def checked_source(text: str, *, origin: str) -> HistorySource:
-    """A history named by the user (``--history``, ``SMOKEGATE_HISTORY``...), checked before anything runs:
-    :func:`parse_source`, then :func:`sqlite_file_problem` for a file.  Raises :class:`HistoryError`
-    with a message that starts with ``origin``."""
-    source = parse_source(text, origin=origin)
-    if isinstance(source, Path):
-        problem = sqlite_file_problem(source)
-        if problem:
-            raise HistoryError(f"{origin}: {problem}")
-    return source
-
-
-def recorded_run(path: Path, run_id: str) -> tuple[str, str] | None:
-    """(verdict, finished_at) of the run ``run_id`` in an SQLite history, read without changing it."""
-    if not path.is_file() or _tables(path) is None:
-        return None
-    try:
-        db = _read_only(path)
-    except sqlite3.Error:
-        return None
-    try:
-        row = db.execute("SELECT verdict, finished_at FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        db.close()
-    return (str(row[0]), str(row[1])) if row else None
-
-
 # -- helpers shared with alerting and the report ---------------------------------------------------
 
 
@@ -307,225 +137,6 @@ def highest_failed_severity(gate: Mapping[str, Any]) -> str | None:
     return most_severe([str(c.get("severity")) for c in candidates])
 
 
-# -- migrations -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    name: str
-    statements: tuple[str, ...]
-
-
-_MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-
-
-def migrations(engine: str) -> list[Migration]:
-    """The numbered steps of ``ops/migrations/<engine>/``, in order."""
-    folder = resources.files("smokegate.ops").joinpath("migrations", engine)
-    steps = []
-    for entry in folder.iterdir():
-        match = _MIGRATION_FILE.match(entry.name)
-        if match is None:
-            continue
-        text = entry.read_text(encoding="utf-8")
-        body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-        statements = tuple(s.strip() for s in re.split(r";\s*$", body, flags=re.M) if s.strip())
-        steps.append(Migration(int(match.group(1)), match.group(2), statements))
-    steps.sort(key=lambda step: step.version)
-    if [step.version for step in steps] != list(range(1, len(steps) + 1)):
-        raise HistoryError(f"migrations for {engine} are not numbered 0001, 0002, ...: {[s.name for s in steps]}")
-    return steps
-
-
-class _Backend(Protocol):
-    """One open connection; SQL is written with ``?`` placeholders for both engines."""
-
-    engine: str
-    tiebreak: str  # orders rows with the same ``ts``
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-
-    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
-
-    def close(self) -> None: ...
-
-
-def _migrate(backend: _Backend, lock: Callable[[], object]) -> None:
-    """Apply the missing steps, each in its own transaction, under the engine's writer lock."""
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    try:  # the common case, everything applied, costs one read and no write lock
-        applied = {int(row[0]) for row in backend.execute("SELECT version FROM schema_migrations")}
-    except (sqlite3.Error, HistoryError):  # no such table yet
-        applied = set()
-    for step in migrations(backend.engine):
-        if step.version in applied:
-            continue
-        with backend.transaction():
-            lock()
-            backend.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations"
-                " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
-            # Read inside the lock: another process may have applied this step while we waited.
-            done = backend.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (step.version,))
-            if done:
-                continue
-            for statement in step.statements:
-                backend.execute(statement)
-            backend.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (step.version, step.name, now),
-            )
-            backend.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(step.version),),
-            )
-
-
-# -- SQLite ------------------------------------------------------------------------------------------
-
-
-def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
-    # "database is locked" is also a DatabaseError; only these two codes mean the file is bad.
-    if isinstance(exc, sqlite3.OperationalError):
-        return getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-    name = getattr(exc, "sqlite_errorname", "")
-    if name:
-        return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
-    text = str(exc).lower()
-    return "malformed" in text or "not a database" in text
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """Serialise corruption recovery between processes so only one of them renames the file."""
-    if fcntl is None:  # pragma: no cover - Windows
-        yield
-        return
-    lock_path = path.with_name(path.name + ".lock")
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-class _SQLite:
-    engine = "sqlite"
-    tiebreak = "rowid"
-
-    def __init__(self, path: Path) -> None:
-        # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) so a writer takes the write
-        # lock up front and waits for the other writer instead of failing half-way.  One History
-        # may be shared by threads (the watcher's); it serialises its own use of the connection.
-        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-        try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            row = self._db.execute("PRAGMA quick_check").fetchone()
-            if row is None or row[0] != "ok":
-                raise sqlite3.DatabaseError(f"database disk image is malformed: {row[0] if row else '?'}")
-            _migrate(self, lambda: None)  # BEGIN IMMEDIATE already holds the only write lock
-        except BaseException:
-            self._db.close()
-            raise
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return list(self._db.execute(sql, params))
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._db.executemany(sql, rows)
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
-    def close(self) -> None:
-        self._db.close()
-
-
-# -- PostgreSQL ----------------------------------------------------------------------------------------
-
-
-class _Postgres:
-    engine = "postgresql"
-    tiebreak = "run_id"
-
-    def __init__(self, url: PostgresURL) -> None:
-        try:
-            import psycopg
-        except ImportError:  # pragma: no cover - psycopg is a declared dependency
-            raise HistoryError(f"{url}: PostgreSQL histories need psycopg (pip install 'psycopg[binary]')") from None
-        self._url = url
-        self._error: type[Exception] = psycopg.Error
-        try:
-            # Autocommit with explicit transaction blocks, as for SQLite; a history that hangs must
-            # not hang the run, so connecting and every statement have a deadline.
-            self._db = psycopg.connect(
-                url.url,
-                autocommit=True,
-                connect_timeout=PG_CONNECT_TIMEOUT_S,
-                application_name="smokegate",
-                options=f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS}",
-            )
-        except psycopg.Error as exc:
-            raise HistoryError(f"{url}: cannot connect to the run history: {_first_line(exc)}") from None
-        try:
-            lock = lambda: self.execute("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))  # noqa: E731
-            _migrate(self, lock)
-        except BaseException:
-            self._db.close()
-            raise
-
-    @staticmethod
-    def _sql(sql: str) -> str:
-        return sql.replace("%", "%%").replace("?", "%s")
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        try:
-            cursor = self._db.execute(self._sql(sql), tuple(params))
-            return list(cursor.fetchall()) if cursor.description is not None else []
-        except self._error as exc:
-            raise HistoryError(f"{self._url}: {_first_line(exc)}") from None
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        try:
-            with self._db.cursor() as cursor:
-                cursor.executemany(self._sql(sql), [tuple(row) for row in rows])
-        except self._error as exc:
-            raise HistoryError(f"{self._url}: {_first_line(exc)}") from None
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        try:
-            with self._db.transaction():
-                yield
-        except self._error as exc:
-            raise HistoryError(f"{self._url}: {_first_line(exc)}") from None
-
-    def close(self) -> None:
-        self._db.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
 # -- the history -----------------------------------------------------------------------------------------
 
 
@@ -547,7 +158,7 @@ class History:
     One instance may be used from several threads; it serialises its own use of the connection.
     """
 
-    def __init__(self, source: HistorySource, backend: _Backend) -> None:
+    def __init__(self, source: HistorySource, backend: Backend) -> None:
         self.source = source
         self._b = backend
         self._lock = threading.RLock()
@@ -588,7 +199,7 @@ class History:
         """
         where = source if isinstance(source, PostgresURL) else parse_source(source)
         if isinstance(where, PostgresURL):
-            return cls(where, _Postgres(where))
+            return cls(where, Postgres(where))
         return cls._open_sqlite(where, notice or (lambda _message: None), recover)
 
     @classmethod
@@ -603,23 +214,23 @@ class History:
         if not path.exists():
             say(f"no run history at {path}; starting a new one")
         try:
-            return cls(path, _SQLite(path))
+            return cls(path, SQLite(path))
         except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
+            if not is_corruption(exc):
                 raise HistoryError(f"{path}: cannot open the run history: {exc}") from None
             if not recover:
                 raise HistoryError(f"run history {path} is damaged ({exc}); it was left as it is") from None
-        with _file_lock(path):
+        with file_lock(path):
             # Another process may have recovered the file while we waited for the lock.
             try:
-                return cls(path, _SQLite(path))
+                return cls(path, SQLite(path))
             except sqlite3.DatabaseError as exc:
-                if not _is_corruption(exc):
+                if not is_corruption(exc):
                     raise HistoryError(f"{path}: cannot open the run history: {exc}") from None
                 aside = cls._move_aside(path)
                 say(f"run history {path} is corrupt ({exc}); moved it to {aside.name} and started a new one")
             try:
-                return cls(path, _SQLite(path))
+                return cls(path, SQLite(path))
             except sqlite3.DatabaseError as exc:
                 raise HistoryError(f"{path}: cannot create a new run history: {exc}") from None
 
@@ -714,7 +325,7 @@ class History:
             ts,
             str(check["check"]),
             str(check.get("outcome", "failed")),
-            str(check.get("severity", "high")),
+            str(check.get("severity", Severity.HIGH)),
             check.get("epic"),
             check.get("feature"),
             int(bool(check.get("blocking"))),
