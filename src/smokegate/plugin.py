@@ -126,8 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
     runs.start(config, run)
     if listing:
         return
-    run.collector = ResultCollector(gate)
-    config.pluginmanager.register(run.collector, "smokegate-results")
+    config.pluginmanager.register(ResultCollector(gate), "smokegate-results")
     _add_secrets(run)
     _route_reports(config, run)
 
