@@ -78,7 +78,7 @@ def _make_runs(testbed: RunningTestbed, root: Path) -> Runs:
     shutil.copytree(root / "pass", stale, ignore=shutil.ignore_patterns("history.sqlite*"))
     done["usage"] = run_suite([CHECKS[0], "--target", "nosuch"], stale, timeout=120)
 
-    from smokegate.ops.report import write_report
+    from smokegate.ops.health_report import write_report
 
     daily = write_report(history, root / "daily" / "health-report-24h.html", since=timedelta(hours=24))
     return Runs(done, daily, root)

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     if history.exists():
         from datetime import timedelta
 
-        from smokegate.ops.report import write_report
+        from smokegate.ops.health_report import write_report
 
         daily = write_report(history, reports / "health-report-24h.html", since=timedelta(hours=24))
         print(f"daily health report (last 24 h, this run included): {daily}")

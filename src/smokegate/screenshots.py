@@ -130,7 +130,7 @@ def main() -> int:
         history = BUILD / "day-history.sqlite"
         history.unlink(missing_ok=True)
         _record_day(testbed, history, datetime.now(UTC))
-    from smokegate.ops.report import write_report
+    from smokegate.ops.health_report import write_report
 
     daily = write_report(history, BUILD / "health-report-24h.html", since=timedelta(hours=24))
     shots.append((daily, DOCS / "daily-report.png", True))
