@@ -192,7 +192,7 @@ NOT_YET_IN_THE_PLUGIN_LAYER = {
     "smokegate.ops.forkserver", "smokegate.ops.plugin", "smokegate.options", "smokegate.params",
     "smokegate.providers.fixtures", "smokegate.results", "smokegate.run", "smokegate.scrub_hooks",
     "smokegate.security.fixtures", "smokegate.stopped", "smokegate.synthetic.artifacts",
-    "smokegate.synthetic.browser", "smokegate.synthetic.browser_setup", "smokegate.synthetic.evidence",
+    "smokegate.synthetic.evidence",
     "smokegate.synthetic.fixtures",
 }
 

@@ -32,7 +32,7 @@ from smokegate import run as runs
 from smokegate.failures import CheckFailure, Inconclusive
 from smokegate.run import SmokegateRun
 from smokegate.scrub import SCRUBBER
-from smokegate.synthetic.browser import driver_compile_cache, find_chromium, launch_flags
+from smokegate.synthetic.browser import NoBrowser, driver_compile_cache, find_chromium, launch_flags
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Playwright
@@ -109,8 +109,11 @@ class BrowserFixtures:
         launch = {**browser_type_launch_args}
         if browser_name == "chromium":
             if "channel" not in launch and "executable_path" not in launch:
-                executable = find_chromium(playwright.chromium.executable_path,
-                                           headless=launch.get("headless", True) is not False)
+                try:
+                    executable = find_chromium(playwright.chromium.executable_path,
+                                               headless=launch.get("headless", True) is not False)
+                except NoBrowser as exc:
+                    raise pytest.UsageError(str(exc)) from None
                 if executable:
                     launch["executable_path"] = executable
             args += launch_flags()
