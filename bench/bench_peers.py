@@ -274,7 +274,7 @@ class Bench:
             str(LIGHTHOUSE), self.testbed.url + path, "--only-categories=performance",
             f"--throttling-method={throttling}", "--output=json", f"--output-path={out}", "--quiet",
             f"--chrome-flags={' '.join(flags)}",
-            # smokegate's viewport (synthetic/fixtures.py): a 1280 × 720 desktop, not Lighthouse's phone.
+            # smokegate's viewport (plugin/browser_fixtures.py): a 1280 × 720 desktop, not Lighthouse's phone.
             "--form-factor=desktop", "--screenEmulation.mobile=false", "--screenEmulation.width=1280",
             "--screenEmulation.height=720", "--screenEmulation.deviceScaleFactor=1",
         ]

@@ -185,77 +185,41 @@ PYTEST_WORLD = ("pytest", "_pytest", "pluggy", "xdist", "pytest_playwright", "py
 # Where they may be imported: the plugin layer; the testbed, a stand-in platform a developer may drive
 # from a test of their own (bench/ and the self-tests are outside the package).
 PYTEST_ALLOWED_IN = ("smokegate.plugin", "smokegate.testbed")
-# Modules that still import pytest from outside the layer: they move into it (issue 22).
-NOT_YET_IN_THE_PLUGIN_LAYER = {
-    "smokegate.allure_results", "smokegate.distribute", "smokegate.fixtures", "smokegate.hookspecs",
-    "smokegate.html_report", "smokegate.lean", "smokegate.load.fixtures", "smokegate.markers",
-    "smokegate.ops.forkserver", "smokegate.ops.plugin", "smokegate.options", "smokegate.params",
-    "smokegate.providers.fixtures", "smokegate.results", "smokegate.run", "smokegate.scrub_hooks",
-    "smokegate.security.fixtures", "smokegate.stopped", "smokegate.synthetic.artifacts",
-    "smokegate.synthetic.evidence",
-    "smokegate.synthetic.fixtures",
-}
-
 
 def _within(module: str, places: tuple[str, ...]) -> bool:
     return any(module == place or module.startswith(place + ".") for place in places)
 
 
 def test_only_the_plugin_layer_imports_pytest_and_its_plugins() -> None:
-    offenders: dict[str, set[str]] = {}
+    offenders: dict[str, list[str]] = {}
     for name, path in _modules().items():
-        if _within(name, PYTEST_ALLOWED_IN) or name == "smokegate.plugin":
+        if _within(name, PYTEST_ALLOWED_IN):
             continue
         for imp in imports_of(path):
             if imp.name.split(".")[0] in PYTEST_WORLD:
-                offenders.setdefault(name, set()).add(f"{imp.name.split('.')[0]} (line {imp.line})")
-    unexpected = {name: sorted(found) for name, found in offenders.items() if name not in NOT_YET_IN_THE_PLUGIN_LAYER}
-    assert not unexpected, f"pytest (or a plugin of it) imported outside smokegate.plugin: {unexpected}"
-    moved = NOT_YET_IN_THE_PLUGIN_LAYER - set(offenders)
-    assert not moved, f"no longer importing pytest: drop from NOT_YET_IN_THE_PLUGIN_LAYER: {sorted(moved)}"
+                offenders.setdefault(name, []).append(f"{imp.name} (line {imp.line})")
+    assert not offenders, f"pytest (or a plugin of it) imported outside smokegate.plugin: {offenders}"
 
 
-# -- names -----------------------------------------------------------------------------------------
-
-# A module's name says what it holds, once.  The names that stand more than once, and why they may.
-NAMES_USED_TWICE = {
-    "__init__": "a package's own module",
-    "__main__": "what ``python -m`` runs",
-    "config": "each suite's section of the target config, beside the code that reads it (smokegate.config "
-              "puts them together)",
-    "fixtures": "moving into smokegate.plugin (issue 22)",
-    "plugin": "moving into smokegate.plugin (issue 22)",
-    # The testbed's stand-ins are named for what they stand in for, like the code that talks to the real one.
-    "clerk": "synthetic.clerk drives Clerk; testbed.clerk stands in for it",
-    "vercel": "vercel (the protection bypass) talks to Vercel; testbed.vercel stands in for it",
-    "webhooks": "checks.webhooks judges the endpoints; testbed.webhooks serves them",
-    "nextjs": "checks.nextjs judges a Next.js build; testbed.nextjs is one",
-    "status_pages": "checks.status_pages judges the providers' status; testbed.providers.status_pages serves it",
-    "load": "checks.load holds the load figures; testbed.load is the testbed's side of the load check",
-    "report": "ops.report (the health report's figures) and load.report (the load check's report)",
-}
+def test_nothing_below_the_plugin_layer_imports_it() -> None:
+    """Below smokegate.plugin, plain Python: importing the layer would bring pytest back in."""
+    offenders = sorted(f"{importer} -> {imported}" for importer, imported in _edges()
+                       if _within(imported, ("smokegate.plugin",)) and not _within(importer, PYTEST_ALLOWED_IN))
+    assert not offenders, f"modules below the plugin layer importing it: {offenders}"
 
 
-def test_no_module_name_is_used_twice() -> None:
-    by_name: dict[str, list[str]] = {}
-    for name in _modules():
-        path = _modules()[name]
-        by_name.setdefault(path.stem, []).append(name)
-    twice = {stem: sorted(names) for stem, names in by_name.items() if len(names) > 1}
-    unexplained = {stem: names for stem, names in twice.items() if stem not in NAMES_USED_TWICE}
-    assert not unexplained, f"module names used twice (name each for what it holds): {unexplained}"
-    stale = sorted(set(NAMES_USED_TWICE) - set(twice))
-    assert not stale, f"used once now: drop from NAMES_USED_TWICE: {stale}"
+def test_the_plugin_lists_where_every_hook_lives() -> None:
+    """Every module of the layer that implements a hook is in ``pytest_plugins`` or registered by one that is."""
+    from smokegate import plugin
 
-
-def test_nothing_reaches_into_the_plugin_module() -> None:
-    """The run's state lives in smokegate.run; smokegate.plugin is only the entry point."""
-    offenders = []
-    for path in [*PACKAGE.rglob("*.py"), *(SRC.parent / "tests").rglob("*.py")]:
+    listed = set(plugin.pytest_plugins)
+    # lifecycle registers the result collector and the HTML report's hooks at configure, and adds the specs.
+    otherwise = {"smokegate.plugin.results", "smokegate.plugin.html_report", "smokegate.plugin.hookspecs"}
+    for name, path in _modules().items():
+        if not _within(name, ("smokegate.plugin",)) or name in listed | otherwise:
+            continue
         text = path.read_text(encoding="utf-8")
-        if "from smokegate.plugin import" in text or "import smokegate.plugin" in text:
-            offenders.append(str(path))
-    assert not offenders, f"modules importing smokegate.plugin: {offenders}"
+        assert "def pytest_" not in text, f"{name} implements a hook but is not in smokegate.plugin.pytest_plugins"
 
 
 HEAVY = ("sslyze", "stripe", "svix", "starlette", "uvicorn", "trustme", "authlib", "httpx", "pydantic", "cryptography",
@@ -265,8 +229,9 @@ HEAVY = ("sslyze", "stripe", "svix", "starlette", "uvicorn", "trustme", "authlib
 @pytest.mark.parametrize("heavy", HEAVY)
 def test_loading_the_plugin_does_not_import_heavy_libraries(heavy: str) -> None:
     code = (
-        "import sys, smokegate.plugin, smokegate.fixtures, smokegate.params, smokegate.security.fixtures, "
-        "smokegate.synthetic.fixtures, smokegate.ops.plugin, smokegate.load.fixtures; "
+        "import sys, importlib, smokegate.plugin as p\n"
+        "for name in p.pytest_plugins:\n"
+        "    importlib.import_module(name)\n"
         f"print({heavy!r} in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -316,11 +281,11 @@ def test_importing_the_checks_loads_heavy_libraries_only_where_their_checks_use_
 
 def test_every_config_parameter_is_a_listed_fixture() -> None:
     """``pytest --fixtures`` documents every parameter the config generates."""
-    from smokegate import params
+    from smokegate.plugin import params
 
     names = {name for spec in params.PARAMETERS for name in spec.names}
     documented = {name for name in names if getattr(params, name, None) is not None}
-    assert names == documented, f"parameters without a fixture in smokegate.params: {sorted(names - documented)}"
+    assert names == documented, f"parameters without a fixture in smokegate.plugin.params: {sorted(names - documented)}"
     done = subprocess.run([sys.executable, "-m", "pytest", "--fixtures", "-p", "no:cacheprovider"],
                           cwd=SRC.parent / "tests", capture_output=True, text=True, timeout=120)
     for name in names:

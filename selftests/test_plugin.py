@@ -210,7 +210,7 @@ def test_browser_check(playwright, request):
 
 
 def test_a_run_skips_only_work_that_changes_no_result(suite: pytest.Pytester) -> None:
-    """smokegate.lean: HTTP checks lose pytest-playwright's inert fixture, browser checks keep it;
+    """smokegate.plugin.lean: HTTP checks lose pytest-playwright's inert fixture, browser checks keep it;
     the heap frozen for the run is unfrozen by the time pytest returns, and frozen again for the
     interpreter's teardown at exit."""
     write_checks(suite, LEAN_CHECKS)

@@ -11,10 +11,10 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from smokegate.plugin.browser_fixtures import Credentials
 from smokegate.synthetic.browser import NoBrowser, driver_compile_cache, find_chromium
 from smokegate.synthetic.cert_pin import PendingTrust, TrustError, chromium_trust_args, pin_of_certificate
 from smokegate.synthetic.config import SyntheticConfig
-from smokegate.synthetic.fixtures import Credentials
 from smokegate.synthetic.journey import looks_like_bot_challenge, redact_url
 from smokegate.testbed.control import RunningTestbed
 

@@ -14,9 +14,9 @@ import pytest
 
 from smokegate.checks import nextjs
 from smokegate.failures import Inconclusive
+from smokegate.plugin.security_fixtures import fresh
 from smokegate.probe import Exchange, Probe
 from smokegate.security.config import ProtectedRoute, SecurityConfig
-from smokegate.security.fixtures import fresh
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security", feature="nextjs")]
 

@@ -6,9 +6,9 @@ import pytest
 
 from smokegate.checks import webhooks
 from smokegate.config import Target
+from smokegate.plugin.security_fixtures import webhook_secret
 from smokegate.probe import Probe
 from smokegate.security.config import Webhook
-from smokegate.security.fixtures import webhook_secret
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 

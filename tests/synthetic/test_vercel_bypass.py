@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Request
 
 from smokegate.config import Target
-from smokegate.synthetic.fixtures import ContextFactory
+from smokegate.plugin.browser_fixtures import ContextFactory
 from smokegate.synthetic.journey import ContextEvents, Tab
 from smokegate.synthetic.protection import SentRequest, bypass_leaks
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from smokegate.load.plan import Session
 
 if TYPE_CHECKING:
-    from smokegate.synthetic.fixtures import ClerkTickets
+    from smokegate.synthetic.ticket import ClerkTickets
 
 CLIENT_COOKIE = "__client"
 # Refresh a session token this long before it expires (clerk-js refreshes well before its minute runs out).

@@ -5,7 +5,7 @@ the target config, runs it through Locust in a child process (:mod:`smokegate.lo
 other check of the run measures the target, reads the master's timeline once
 (:class:`~smokegate.checks.load_verdict.Analysis`) and writes the load report beside Locust's own.  It never
 imports Locust: the pytest process is not patched by gevent.  ``load_route`` is the route a
-``test_*[route]`` check judges (made from the config in :mod:`smokegate.params`).
+``test_*[route]`` check judges (made from the config in :mod:`smokegate.plugin.params`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokegate.run import SmokegateRun
+from smokegate.plugin.run import SmokegateRun
 
 if TYPE_CHECKING:
     from smokegate.checks.load_verdict import Analysis
@@ -123,7 +123,7 @@ def load_outcome(request: pytest.FixtureRequest, target: Target, smokegate_run: 
 @pytest.fixture
 def load_evidence(request: pytest.FixtureRequest, load_outcome: LoadOutcome) -> LoadOutcome:
     """The load run, with its reports linked from the check's row of the gate report (pass or fail)."""
-    from smokegate.synthetic.artifacts import ARTIFACT_PROPERTY
+    from smokegate.plugin.artifacts import ARTIFACT_PROPERTY
 
     root = Path(request.config.invocation_params.dir)
     extras = request.node.stash.setdefault(_EXTRAS, [])

@@ -29,7 +29,7 @@ import gc
 
 import pytest
 
-from smokegate import run as runs
+from smokegate.plugin import run as runs
 
 PLAYWRIGHT_TRACE_FIXTURE = "_pw_trace_api_requests"
 

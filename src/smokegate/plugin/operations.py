@@ -23,6 +23,7 @@ import pytest
 
 from smokegate import options
 from smokegate.failures import RERUN_PATTERNS
+from smokegate.plugin import pytest_options
 
 if TYPE_CHECKING:
     from smokegate.config import Target
@@ -34,10 +35,10 @@ RERUN_DELAY_S = 1.0
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Retry network-level failures once; runs before pytest-rerunfailures reads its options."""
-    if not options.selected(config):
+    if not pytest_options.selected(config):
         # Installed next to other test suites (or our own self-tests): stay out of their reruns.
         return
-    if (options.lookup(config, "--no-network-retry").value or "").strip().lower() in options.TRUE:
+    if (pytest_options.lookup(config, "--no-network-retry").value or "").strip().lower() in options.TRUE:
         return
     if not config.pluginmanager.hasplugin("rerunfailures") or config.getoption("usepdb", False):
         return

@@ -30,12 +30,12 @@ import pytest
 from markupsafe import Markup
 
 from smokegate import gate_view as views
-from smokegate import options
-from smokegate import run as runs
 from smokegate.gate import CheckResult, GateReport
-from smokegate.results import PROPERTY, report_message
+from smokegate.plugin import pytest_options
+from smokegate.plugin import run as runs
+from smokegate.plugin.artifacts import ARTIFACT_PROPERTY, NOTE_PROPERTY
+from smokegate.plugin.results import PROPERTY, report_message
 from smokegate.summary import measured_vs_budget
-from smokegate.synthetic.artifacts import ARTIFACT_PROPERTY, NOTE_PROPERTY
 from smokegate.templating import render
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -135,7 +135,7 @@ class GateHtml:
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
         run = runs.current(session.config)
-        if run is None or options.listing(session.config):
+        if run is None or pytest_options.listing(session.config):
             return  # a collect-only run tested nothing and has no verdict
         # The same settling the gate gets after pytest-html has written (interrupted, no checks).
         runs.settle(run.gate, session.exitstatus)

@@ -1,4 +1,4 @@
-"""The fork server of ``smokegate watch`` (``python -m smokegate.ops.forkserver``, started by the watcher).
+"""The fork server of ``smokegate watch`` (``python -m smokegate.plugin.forkserver``, started by the watcher).
 
 It imports once what every pytest run of the suite imports anyway, freezes the garbage
 collector's view of it, and then forks one child per run; the child becomes a fresh

@@ -16,7 +16,7 @@ what was asked, for every context), smokegate keeps the same evidence its own wa
   made after the failure and not one of the loads judged.  Each page gets one such load per worker;
   a later check failing on the same page links it.
 
-The console and request logs of every context (:mod:`smokegate.synthetic.artifacts`) are kept as
+The console and request logs of every context (:mod:`smokegate.plugin.artifacts`) are kept as
 before, samples included.
 """
 

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokegate import run as runs
 from smokegate.failures import CheckFailure, Inconclusive
-from smokegate.run import SmokegateRun
+from smokegate.plugin import run as runs
+from smokegate.plugin.run import SmokegateRun
 from smokegate.scrub import SCRUBBER
 from smokegate.synthetic.browser import NoBrowser, driver_compile_cache, find_chromium, launch_flags
 
@@ -40,10 +40,10 @@ if TYPE_CHECKING:
     from smokegate.config import Page, Target
     from smokegate.probe import Probe
     from smokegate.synthetic.cert_pin import PendingTrust
-    from smokegate.synthetic.clerk import BackendApi
     from smokegate.synthetic.config import Provider
     from smokegate.synthetic.journey import AuthorizeCapture, PageSampler
     from smokegate.synthetic.oauth import AuthorizeUrl
+    from smokegate.synthetic.ticket import ClerkTickets
     from smokegate.synthetic.vitals import PageLoads
 
 def _explicit(config: pytest.Config, flag: str) -> bool:
@@ -56,7 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if run is None:
         return
     target = run.target
-    # Traces and screenshots of failed checks: smokegate's own (smokegate.synthetic.evidence), paid
+    # Traces and screenshots of failed checks: smokegate's own (smokegate.plugin.evidence), paid
     # for only on failure; --tracing/--screenshot given on the command line hand them to pytest-playwright.
     if not _explicit(config, "--output"):
         config.option.output = str(run.reports_dir / "playwright")
@@ -158,15 +158,15 @@ class BrowserFixtures:
     ) -> Iterator[ContextFactory]:
         """pytest-playwright's factory, plus vitals observers, an event log, the request count (every
         request the browser completed counts towards gate.json's total), Vercel's bypass cookie when the
-        target has a bypass secret, and the failure evidence (:mod:`smokegate.synthetic.evidence`).
+        target has a bypass secret, and the failure evidence (:mod:`smokegate.plugin.evidence`).
 
         ``new_context()`` makes a check's own context (traced; its trace and screenshots are kept if
         the check fails); ``new_context.sample()`` one for samples, never traced unless ``--tracing``
         asks for it."""
         from playwright.sync_api import Error as PlaywrightError
 
-        from smokegate.synthetic.artifacts import remember_events
-        from smokegate.synthetic.evidence import (
+        from smokegate.plugin.artifacts import remember_events
+        from smokegate.plugin.evidence import (
             MASK_INPUTS_CSS,
             Policy,
             Recorder,
@@ -262,12 +262,12 @@ def page_loads(
     page throws or logs late (:mod:`smokegate.synthetic.late`: milliseconds, not the window's
     length, unless a request holds the clock).  Several checks judge the same
     loads (timing, console, subresources, vitals), inside the first check that needs them; a later
-    check that fails gets their console and request logs (:func:`smokegate.synthetic.artifacts.share_events`),
+    check that fails gets their console and request logs (:func:`smokegate.plugin.artifacts.share_events`),
     and any check that fails gets a trace and screenshot of one more load of the page
-    (:mod:`smokegate.synthetic.evidence`).
+    (:mod:`smokegate.plugin.evidence`).
     """
-    from smokegate.synthetic.artifacts import share_events
-    from smokegate.synthetic.evidence import evidence_once, failed_before_teardown
+    from smokegate.plugin.artifacts import share_events
+    from smokegate.plugin.evidence import evidence_once, failed_before_teardown
     from smokegate.synthetic.journey import Tab, load_page
     from smokegate.synthetic.vitals import PageLoads
 
@@ -334,8 +334,8 @@ def authorize_urls(
 ) -> Iterator[AuthorizeCapture]:
     """``authorize_urls(provider)``: two attempts' authorize URLs, captured unfollowed, cached per worker
     (in untraced contexts; a check that fails gets a trace and screenshot of one more attempt)."""
-    from smokegate.synthetic.artifacts import share_events
-    from smokegate.synthetic.evidence import evidence_once, failed_before_teardown
+    from smokegate.plugin.artifacts import share_events
+    from smokegate.plugin.evidence import evidence_once, failed_before_teardown
     from smokegate.synthetic.journey import Tab, capture_authorize
     from smokegate.synthetic.oauth import AuthorizeUrl
 
@@ -401,37 +401,12 @@ def _state_dir() -> Iterator[Path]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-@dataclass
-class ClerkTickets:
-    """The synthetic Clerk user's sign-in tokens, and the Testing Token route for a browser context."""
-
-    api: BackendApi
-    email: str
-    ttl_s: int
-    frontend_api: Callable[[], str]
-    _user_id: str | None = None
-    _testing_token: str | None = None
-
-    def prepare(self, context: BrowserContext) -> None:
-        """Let the context's Frontend API requests past Clerk's bot protection (the Testing Token)."""
-        from smokegate.synthetic.ticket import route_testing_token
-
-        if self._testing_token is None:
-            self._testing_token = self.api.testing_token()
-        route_testing_token(context, self.frontend_api(), self._testing_token)
-
-    def ticket(self) -> str:
-        """A fresh one-time sign-in token for the synthetic user."""
-        if self._user_id is None:
-            self._user_id = self.api.user_id(self.email)
-        return self.api.sign_in_token(self._user_id, self.ttl_s)
-
-
 @pytest.fixture(scope="session")
 def clerk_tickets(target: Target, probe: Probe, smokegate_run: SmokegateRun) -> Iterator[ClerkTickets]:
     """Sign-in tokens for the synthetic Clerk user; the check is skipped when Clerk is not configured."""
     from smokegate.synthetic.clerk import BackendApi, backend_context, frontend_api_from_html
     from smokegate.synthetic.journey import JourneyFailure
+    from smokegate.synthetic.ticket import ClerkTickets
 
     clerk, syn = target.synthetic.clerk, target.synthetic
     reason = clerk.not_configured()
