@@ -222,6 +222,28 @@ def test_the_plugin_lists_where_every_hook_lives() -> None:
         assert "def pytest_" not in text, f"{name} implements a hook but is not in smokegate.plugin.pytest_plugins"
 
 
+FOREIGN_OPTIONS = ("htmlpath", "self_contained_html", "xmlpath", "allure_report_dir", "clean_alluredir", "base_url",
+                   "reruns", "reruns_delay", "only_rerun", "output", "--browser", "--tracing", "--screenshot",
+                   "--output")
+
+
+def test_other_plugins_options_are_read_and_written_in_one_place() -> None:
+    """``config.option.X = ...`` and ``getoption(X)`` of another plugin's option: only in plugin/foreign_options.py."""
+    offenders = []
+    for name, path in _modules().items():
+        if name == "smokegate.plugin.foreign_options":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            written = [t for t in node.targets if isinstance(t, ast.Attribute)] if isinstance(node, ast.Assign) else []
+            for target in written:
+                if isinstance(target.value, ast.Attribute) and target.value.attr == "option":
+                    offenders.append(f"{name}:{node.lineno} writes option.{target.attr}")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "getoption"
+                    and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value in FOREIGN_OPTIONS):
+                offenders.append(f"{name}:{node.lineno} reads {node.args[0].value}")
+    assert not offenders, offenders
+
+
 HEAVY = ("sslyze", "stripe", "svix", "starlette", "uvicorn", "trustme", "authlib", "httpx", "pydantic", "cryptography",
          "psycopg", "prometheus_client", "locust", "gevent")
 

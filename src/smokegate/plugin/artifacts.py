@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from smokegate.plugin import foreign_options
 from smokegate.scrub import SCRUBBER
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def _keep_artifacts(item: pytest.Item, report: pytest.TestReport) -> None:
         file = root / path
         if file.is_file():
             SCRUBBER.file(file)
-    keep_logs = failed or item.config.getoption("--tracing", None) == "on"
+    keep_logs = failed or foreign_options.tracing(item.config) == "on"
     own = item.stash.get(_LOG_KEY, [])
     borrowed = item.stash.get(_BORROWED_KEY, [])
     if keep_logs and (own or borrowed):

@@ -17,7 +17,6 @@ sign-in itself fails they are skipped too: the sign-in check reports it, once.
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import tempfile
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from smokegate.failures import CheckFailure, Inconclusive
+from smokegate.plugin import compat, foreign_options
 from smokegate.plugin import run as runs
 from smokegate.plugin.run import SmokegateRun
 from smokegate.scrub import SCRUBBER
@@ -46,10 +46,6 @@ if TYPE_CHECKING:
     from smokegate.synthetic.ticket import ClerkTickets
     from smokegate.synthetic.vitals import PageLoads
 
-def _explicit(config: pytest.Config, flag: str) -> bool:
-    return any(arg == flag or arg.startswith(flag + "=") for arg in config.invocation_params.args)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     run = runs.current(config)
@@ -58,14 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
     target = run.target
     # Traces and screenshots of failed checks: smokegate's own (smokegate.plugin.evidence), paid
     # for only on failure; --tracing/--screenshot given on the command line hand them to pytest-playwright.
-    if not _explicit(config, "--output"):
-        config.option.output = str(run.reports_dir / "playwright")
-    if target.ca_bundle != "system":
-        # Playwright's own HTTP stack (route.fetch, context.request) runs in its Node driver, which
-        # reads no CA file either: NODE_EXTRA_CA_CERTS adds exactly the target's CA to its roots.
-        # Set before the driver starts (the `playwright` fixture), on every xdist worker.
-        os.environ["NODE_EXTRA_CA_CERTS"] = target.ca_bundle
-    os.environ.setdefault("NODE_COMPILE_CACHE", str(driver_compile_cache()))
+    foreign_options.playwright_output(config, run.reports_dir / "playwright")
+    foreign_options.playwright_driver_env(target.ca_bundle, driver_compile_cache())
     account = target.synthetic.account
     SCRUBBER.add_env(account.email_env, account.password_env, target.synthetic.clerk.secret_key_env)
     config.pluginmanager.register(BrowserFixtures(), "smokegate-browser-fixtures")
@@ -86,14 +76,10 @@ class BrowserFixtures:
 
     @pytest.fixture(scope="session")
     @classmethod
-    def playwright(cls, chromium_trust: PendingTrust, _pw_api_request_contexts: Any) -> Iterator[Playwright]:
+    def playwright(cls, chromium_trust: PendingTrust, request: pytest.FixtureRequest) -> Iterator[Playwright]:
         """pytest-playwright's own, asking for ``chromium_trust`` first: the target's certificate is
         pinned in a thread while Playwright's Node driver starts (0.3 s)."""
-        from playwright.sync_api import sync_playwright
-
-        playwright = sync_playwright().start()
-        if _pw_api_request_contexts:
-            _pw_api_request_contexts.instrument(playwright)
+        playwright = compat.start_playwright(request)
         yield playwright
         playwright.stop()
 
@@ -178,7 +164,7 @@ class BrowserFixtures:
         from smokegate.synthetic.vitals import OBSERVE_VITALS
 
         # pytest-playwright screenshots every context it closes when --screenshot asks for it.
-        masking = pytestconfig.getoption("--screenshot") != "off"
+        masking = foreign_options.screenshot(pytestconfig) != "off"
         timeout = target.synthetic.navigation_timeout_ms
         recorder = Recorder(Policy.of(pytestconfig), output_path)
 
@@ -193,17 +179,15 @@ class BrowserFixtures:
             events.attach(context)
             remember_events(request.node, events, output_path)
             if masking:
-                close = context.close
 
-                def close_masked(*args: Any, **kw: Any) -> None:
+                def mask(context: BrowserContext = context) -> None:
                     for page in context.pages:
                         try:
                             page.add_style_tag(content=MASK_INPUTS_CSS)
                         except PlaywrightError:
                             continue  # a closed or crashed page has nothing to mask
-                    close(*args, **kw)
 
-                context.close = close_masked  # type: ignore[method-assign]
+                compat.before_close(context, mask)
             recorder.watch(context, traced, shows)
             return context
 

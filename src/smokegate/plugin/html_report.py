@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from smokegate import gate_view as views
 from smokegate.gate import CheckResult, GateReport
-from smokegate.plugin import pytest_options
+from smokegate.plugin import foreign_options, pytest_options
 from smokegate.plugin import run as runs
 from smokegate.plugin.artifacts import ARTIFACT_PROPERTY, NOTE_PROPERTY
 from smokegate.plugin.results import PROPERTY, report_message
@@ -50,7 +50,7 @@ def register(config: pytest.Config) -> None:
 
 def report_path(config: pytest.Config) -> Path:
     """Where pytest-html writes the page (it resolves ``--html`` against the invocation directory)."""
-    html = os.path.expandvars(str(config.getoption("htmlpath")))
+    html = os.path.expandvars(str(foreign_options.html_path(config)))
     return Path(config.invocation_params.dir, Path(html).expanduser())
 
 

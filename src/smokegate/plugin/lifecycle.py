@@ -20,7 +20,7 @@ import pytest
 from smokegate import shared
 from smokegate.gate import Deselected, GateReport, new_run_id, write_json_atomic
 from smokegate.options import Settings
-from smokegate.plugin import hookspecs, markers, pytest_options, stopped
+from smokegate.plugin import foreign_options, hookspecs, markers, pytest_options, stopped
 from smokegate.plugin import run as runs
 from smokegate.plugin.results import PROPERTY, ResultCollector, raised
 from smokegate.plugin.run import SmokegateRun
@@ -58,7 +58,7 @@ def _stop(config: pytest.Config, settings: Settings, problems: list[str], target
                           base_url=target.base_url if target else settings.base_url,
                           expected_version=settings.expect_version)
         gate.fail_usage(reason)
-        html = _html_report_path(config) if config.getoption("htmlpath", None) else None
+        html = _html_report_path(config) if foreign_options.html_path(config) else None
         data = stopped.write_stopped(gate, reports, html)
         config.hook.pytest_smokegate_run_finished(config=config, gate=data, reports_dir=reports, target=target,
                                                   settings=settings)
@@ -128,24 +128,8 @@ def _add_secrets(run: SmokegateRun | None) -> None:
 
 def _route_reports(config: pytest.Config, run: SmokegateRun) -> None:
     """Every report goes to the reports dir unless the user named its path."""
-    reports = run.reports_dir
-    # pytest-base-url, pytest-playwright and pytest-html all read the URL from here.
-    config.option.base_url = run.target.base_url
-    if not config.getoption("htmlpath", None):
-        config.option.htmlpath = str(reports / "report.html")
-        config.option.self_contained_html = True
-    if not getattr(config.option, "xmlpath", None):
-        config.option.xmlpath = str(reports / "junit.xml")
-    if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
-        config.option.allure_report_dir = str(reports / "allure-results")
-        config.option.clean_alluredir = True
-    try:
-        from pytest_metadata.plugin import metadata_key
-
-        config.stash[metadata_key]["Target"] = f"{run.target.name} ({run.target.base_url})"
-        config.stash[metadata_key]["Gate on"] = run.gate.gate_on
-    except (ImportError, KeyError):
-        pass
+    foreign_options.route_reports(config, run.reports_dir, run.target.base_url,
+                                  {"Target": f"{run.target.name} ({run.target.base_url})", "Gate on": run.gate.gate_on})
     if config.pluginmanager.hasplugin("html"):
         from smokegate.plugin import html_report
 
@@ -207,10 +191,6 @@ def pytest_configure_node(node: Any) -> None:
 # -- collection: markers and the production-safety guard --------------------------------------
 
 
-def _browsers(config: pytest.Config) -> int:
-    return len(config.getoption("--browser", None) or ["chromium"])
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run = runs.current(config)
     if run is None:
@@ -221,6 +201,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             _stop(config, settings, ["no target chosen: pass --target NAME (a target of smokegate.toml; "
                                      "env SMOKEGATE_TARGET)"], None)
         return
+    # Each check's metadata is read from its markers here, once, and kept on the item (markers.check_info).
     problems = [problem for item in items for problem in markers.problems(item)]
     if problems:
         raise pytest.UsageError("checks without the markers smokegate needs:\n  " + "\n  ".join(problems))
@@ -242,9 +223,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         keep = [item for item in items if item not in dropped]
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
-        browsers = _browsers(config)
         run.deselected = [
-            Deselected(markers.check_id(item, info, browsers), reason)
+            Deselected(info.id, reason)
             for item in dropped if (info := markers.check_info(item)) is not None
         ]
 
@@ -291,7 +271,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         dynamic.feature(info.feature)
         dynamic.epic(info.epic)
         # Matches the Allure result to its check when the run's failure kinds are added (allure_results).
-        dynamic.label("smokegate_check", markers.check_id(item, info, _browsers(item.config)))
+        dynamic.label("smokegate_check", info.id)
     except ImportError:
         pass
     reach = run.reach
@@ -325,7 +305,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     record = runs.record_of(item)
     data: dict[str, Any] = {
-        "check": markers.check_id(item, info, _browsers(item.config)),
+        "check": info.id,
         "severity": info.severity,
         "feature": info.feature,
         "required": info.required,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from smokegate.plugin import foreign_options
 from smokegate.plugin.run import SmokegateRun
 
 if TYPE_CHECKING:
@@ -155,7 +156,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         from pytest_html import extras
     except ImportError:
         return report
-    html_dir = Path(item.config.option.htmlpath).parent if getattr(item.config.option, "htmlpath", None) else None
+    html = foreign_options.html_path(item.config)
+    html_dir = Path(html).parent if html else None
     for kind, path in links:
         href = _href(Path(path), html_dir)
         report.extras = [*getattr(report, "extras", []), extras.url(href, name=kind)]

@@ -23,6 +23,7 @@ from smokegate.options import (
     Setting,
     Settings,
 )
+from smokegate.plugin.foreign_options import base_url_setting
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -52,20 +53,6 @@ def lookup(config: pytest.Config, flag: str) -> Setting:
     if ini not in (None, "", []):
         return Setting(str(ini), f"ini {option.ini}")
     return Setting(option.default, "default")
-
-
-def base_url_setting(config: pytest.Config) -> Setting:
-    """pytest-base-url's option, read from its sources (``--base-url``, env ``PYTEST_BASE_URL``, ini
-    ``base_url``); not from ``config.option``, which pytest-base-url itself overwrites with the ini value."""
-    if any(a == "--base-url" or a.startswith("--base-url=") for a in config.invocation_params.args):
-        return Setting(config.getoption("base_url", None), "--base-url")
-    if "PYTEST_BASE_URL" in os.environ:
-        return Setting(os.environ["PYTEST_BASE_URL"], "env PYTEST_BASE_URL")
-    try:
-        ini = config.getini("base_url")
-    except ValueError:  # pytest-base-url is not loaded
-        ini = None
-    return Setting(str(ini) if ini else None, "ini base_url")
 
 
 # Options of other plugins a stopped invocation still reads: their environment variable and ini key.
