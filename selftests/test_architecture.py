@@ -312,3 +312,22 @@ def test_every_config_parameter_is_a_listed_fixture() -> None:
                           cwd=SRC.parent / "tests", capture_output=True, text=True, timeout=120)
     for name in names:
         assert f"{name} -- " in done.stdout or f"{name}\n" in done.stdout, f"{name} missing from pytest --fixtures"
+
+
+def test_the_readmes_layout_map_names_every_module() -> None:
+    """README's *Layout* block names every subpackage, every top-level module and every module of the plugin
+    layer by its file name, and nothing that is gone."""
+    import re
+
+    readme = (SRC.parent / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("```\nsrc/smokegate/\n"):]
+    block = block[: block.index("\n```", 4)]
+    wanted = {f"{p.name}/" for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    wanted |= {p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py"}
+    wanted |= {p.name for p in (PACKAGE / "plugin").glob("*.py") if p.name != "__init__.py"}
+    missing = sorted(name for name in wanted if name not in block)
+    assert not missing, f"the README's layout map does not name: {missing}"
+    named = set(re.findall(r"\b([a-z_]+\.py)\b", block))
+    folders = (PACKAGE, SRC.parent / "tools", SRC.parent / "bench")
+    existing = {p.name for folder in folders for p in folder.rglob("*.py")}
+    assert named <= existing, f"the layout map names modules that are gone: {sorted(named - existing)}"
