@@ -222,6 +222,30 @@ def test_the_plugin_lists_where_every_hook_lives() -> None:
         assert "def pytest_" not in text, f"{name} implements a hook but is not in smokegate.plugin.pytest_plugins"
 
 
+# -- names -----------------------------------------------------------------------------------------
+
+# A module's name says what it holds, once.  The names that stand more than once, and why they may.
+NAMES_USED_TWICE = {
+    "__init__": "a package's own module",
+    "__main__": "what ``python -m`` runs",
+    "config": "each suite's section of the target config, beside the code that reads it (smokegate.config "
+              "puts them together)",
+}
+
+
+def test_no_module_name_is_used_twice() -> None:
+    by_name: dict[str, list[str]] = {}
+    for name, path in _modules().items():
+        by_name.setdefault(path.stem, []).append(name)
+    twice = {stem: sorted(names) for stem, names in by_name.items() if len(names) > 1}
+    unexplained = {stem: names for stem, names in twice.items() if stem not in NAMES_USED_TWICE}
+    assert not unexplained, f"module names used twice (name each for what it holds): {unexplained}"
+    stale = sorted(set(NAMES_USED_TWICE) - set(twice))
+    assert not stale, f"used once now: drop from NAMES_USED_TWICE: {stale}"
+
+
+# -- other plugins' options ------------------------------------------------------------------------
+
 FOREIGN_OPTIONS = ("htmlpath", "self_contained_html", "xmlpath", "allure_report_dir", "clean_alluredir", "base_url",
                    "reruns", "reruns_delay", "only_rerun", "output", "--browser", "--tracing", "--screenshot",
                    "--output")

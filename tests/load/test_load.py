@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from smokegate.checks import load_verdict as verdict
-from smokegate.checks.load import WRONG_STATUS
+from smokegate.checks.load_timeline import WRONG_STATUS
 from smokegate.checks.warning_signs import ERROR_RATE_INCREASE, SLOW_RESPONSE
 from smokegate.config import Target
 from smokegate.failures import CheckFailure, FailureKind, Inconclusive

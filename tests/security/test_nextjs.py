@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from smokegate.checks import nextjs
+from smokegate.checks import nextjs_holes as nextjs
 from smokegate.failures import Inconclusive
 from smokegate.plugin.security_fixtures import fresh
 from smokegate.probe import Exchange, Probe

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smokegate.checks import webhooks
+from smokegate.checks import forged_webhooks as webhooks
 from smokegate.config import Target
 from smokegate.plugin.security_fixtures import webhook_secret
 from smokegate.probe import Probe

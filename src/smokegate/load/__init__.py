@@ -7,5 +7,5 @@ remote workers) and ``locustfile`` is what Locust runs there; ``session`` signs 
 user in without a browser; :mod:`smokegate.plugin.load_fixtures` gives the checks one run per pytest
 run; ``report`` draws it;
 ``worker`` starts a worker on another machine.  The shape and the timeline are
-:mod:`smokegate.checks.load`; what they say at the peak, :mod:`smokegate.checks.load_verdict`.
+:mod:`smokegate.checks.load_timeline`; what they say at the peak, :mod:`smokegate.checks.load_verdict`.
 """

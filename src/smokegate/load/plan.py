@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from smokegate.checks.load import Step, schedule
+from smokegate.checks.load_timeline import Step, schedule
 from smokegate.load.routes import AI_ROUTE, HEALTH_ROUTE, SIGNED_IN_ROUTE
 
 if TYPE_CHECKING:

@@ -66,7 +66,7 @@ def sign_in(tickets: ClerkTickets, context: ssl.SSLContext, timeout_s: float) ->
     import httpx
 
     from smokegate.scrub import SCRUBBER
-    from smokegate.synthetic.clerk import with_testing_token
+    from smokegate.synthetic.clerk_testing import with_testing_token
 
     frontend_api = tickets.frontend_api()
     testing_token = tickets.api.testing_token()

@@ -10,7 +10,7 @@ read: each page loaded N times (``page_loads``), each OAuth button's authorize U
 
 Every context starts with Vercel's bypass cookie when the target has a bypass secret
 (:mod:`smokegate.synthetic.protection`).  The signed-in session is the synthetic Clerk user's, signed
-in by sign-in token (:mod:`smokegate.synthetic.clerk`), when the Clerk secret key is set, else the
+in by sign-in token (:mod:`smokegate.synthetic.clerk_testing`), when the Clerk secret key is set, else the
 OAuth test account's; without either the signed-in checks are skipped with that reason, and when the
 sign-in itself fails they are skipped too: the sign-in check reports it, once.
 """
@@ -388,7 +388,7 @@ def _state_dir() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def clerk_tickets(target: Target, probe: Probe, smokegate_run: SmokegateRun) -> Iterator[ClerkTickets]:
     """Sign-in tokens for the synthetic Clerk user; the check is skipped when Clerk is not configured."""
-    from smokegate.synthetic.clerk import BackendApi, backend_context, frontend_api_from_html
+    from smokegate.synthetic.clerk_testing import BackendApi, backend_context, frontend_api_from_html
     from smokegate.synthetic.journey import JourneyFailure
     from smokegate.synthetic.ticket import ClerkTickets
 

@@ -168,7 +168,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _protected_reason(run: SmokegateRun) -> str:
-    from smokegate import vercel
+    from smokegate import vercel_protection as vercel
 
     reach, target = run.reach, run.target
     assert reach is not None

@@ -63,7 +63,7 @@ def _session(request: pytest.FixtureRequest, target: Target) -> tuple[Any, str |
     from smokegate.failures import CheckFailure, Inconclusive
     from smokegate.load.session import SessionError, sign_in
     from smokegate.scrub import SCRUBBER
-    from smokegate.synthetic.clerk import backend_context
+    from smokegate.synthetic.clerk_testing import backend_context
 
     clerk = target.synthetic.clerk
     reason = clerk.not_configured()
@@ -91,7 +91,8 @@ def load_outcome(request: pytest.FixtureRequest, target: Target, smokegate_run: 
                  load_plan_dir: Path) -> LoadOutcome:
     """The run's one load test (the shape of ``[load]``), its timeline read once for every load check."""
     from smokegate.checks.load_verdict import Analysis
-    from smokegate.load import engine, report
+    from smokegate.load import engine
+    from smokegate.load import load_report as report
     from smokegate.load.plan import plan_for
 
     load = target.load

@@ -20,7 +20,7 @@ from playwright.sync_api import BrowserContext, Page, Route
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from smokegate.synthetic.clerk import BackendApi, is_frontend_api_request, with_testing_token
+from smokegate.synthetic.clerk_testing import BackendApi, is_frontend_api_request, with_testing_token
 from smokegate.synthetic.config import SyntheticConfig
 from smokegate.synthetic.journey import JourneyFailure, redact_url, remember_cookies
 
