@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 XDIST ?= $(shell echo $$(( $$(nproc) * 2 )))
 
 .PHONY: setup bytecode browser postgres nginx nextjs-testbed demo screenshots test lint selftest bench soak testbed \
-	testbed-next clean hostile bench-load-tools
+	testbed-next clean hostile bench-load-tools matrix-all
 
 setup: $(STAMP) browser bytecode
 
@@ -113,6 +113,11 @@ test:
 # Every hostile answer in front of every check: all 45 runs of the corpus (make test runs every third).
 hostile: setup
 	SMOKEGATE_HOSTILE_RUNS=all $(BIN)/pytest selftests/test_hostile_answers.py -n $(XDIST) -q
+
+# The fault matrix with every fault the Python testbed can express, the ones make test proves on the real
+# Next.js testbed included (make test runs those there only).
+matrix-all: setup postgres nextjs-testbed
+	SMOKEGATE_FAULT_MATRIX=all $(BIN)/pytest selftests/test_fault_matrix.py -n $(XDIST) -q
 
 # bench_peers.py puts smokegate beside curl, sslyze's CLI and Lighthouse (bench/package.json, pinned,
 # installed into bench/node_modules from npm) in one run against its own testbed; Lighthouse runs the

@@ -140,9 +140,11 @@ def _config_with(tmp_path: Path, extra: str) -> Path:
     else:
         head, local = text.split("[targets.local]\n", 1)
         key = extra.split("=", 1)[0].strip()
-        # Replace the key the local target already sets, rather than writing it twice.
-        local = "\n".join(line for line in local.split("\n") if not line.startswith(f"{key} ="))
-        text = f"{head}[targets.local]\n{extra}\n{local}"
+        # Replace the key the local target already sets (in its own table only, not in the tables of the
+        # targets after it), rather than writing it twice.
+        own, sep, rest = local.partition("\n[")
+        own = "\n".join(line for line in own.split("\n") if not line.startswith(f"{key} ="))
+        text = f"{head}[targets.local]\n{extra}\n{own}{sep}{rest}"
     path = tmp_path / "smokegate.toml"
     path.write_text(text)
     return path

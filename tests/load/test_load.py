@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from smokegate.checks import causes
 from smokegate.checks import load_verdict as verdict
 from smokegate.checks.load_timeline import WRONG_STATUS
 from smokegate.checks.warning_signs import ERROR_RATE_INCREASE, SLOW_RESPONSE
@@ -40,6 +41,7 @@ def _judged(judgment: verdict.Judgment, check_record: Any, **sign: Any) -> None:
         check_record.measure(judgment.measured, judgment.budget, unit=judgment.unit, **sign, **judgment.details)
     if judgment.undetermined is not None:
         raise Inconclusive(judgment.undetermined)
+    check_record.cause(*causes.LOAD_CAPACITY)
     assert judgment.passed, judgment.message
 
 

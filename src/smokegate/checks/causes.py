@@ -29,6 +29,9 @@ CORS_POLICY: Cause = ("the CORS policy (the code that decides which origins get 
 
 
 SOURCE_MAPS: Cause = ("the build setting that ships source maps (productionBrowserSourceMaps)", "source-maps")
+# The load check's thresholds at the peak judge one run of one load: a pool, a database or a function
+# limit that gives way slows and fails every route behind it, so they are one finding together.
+LOAD_CAPACITY: Cause = ("what gives way first when the platform gets ten times its traffic", "load-capacity")
 # A health that answers 503 also fails its components and the error rate's health samples.
 HEALTH_UNHEALTHY: Cause = ("the health endpoint answering unhealthy", "health-unhealthy")
 
