@@ -65,6 +65,7 @@ def run_suite_next(testbed: RunningTestbed, reports: Path, extra: list[str]) -> 
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMOKEGATE_", "PYTEST_", "CLERK_"))}
     env.update({k: v for k, v in fake_secrets.env().items() if k != "CLERK_SECRET_KEY"})
+    env["OSV_API_URL"] = str(testbed.info["osv_api_url"])  # its OSV stand-in, beside its Supabase project
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
     gate_file = reports / "gate.json"
     gate = json.loads(gate_file.read_text()) if gate_file.exists() else {}

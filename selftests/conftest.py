@@ -161,12 +161,14 @@ def env_for(testbed: RunningTestbed) -> dict[str, str]:
     and the provider stand-ins' tokens and URLs.
 
     The real Next.js testbed has no Clerk, identity provider or Vercel protection: its runs get the
-    secrets without Clerk's secret key, and no account or bypass secret (smokegate.toml, local-next)."""
+    secrets without Clerk's secret key, and no account or bypass secret (smokegate.toml, local-next);
+    nor the provider stand-ins (their checks are judged on the Python testbed); its OSV stand-in's URL."""
     from smokegate.testbed import fake_secrets, idp
     from smokegate.testbed import providers as provider_apis
 
     if testbed.kind == "next":
-        return {k: v for k, v in fake_secrets.env().items() if k != "CLERK_SECRET_KEY"}
+        return {**{k: v for k, v in fake_secrets.env().items() if k != "CLERK_SECRET_KEY"},
+                "OSV_API_URL": str(testbed.info["osv_api_url"])}
     return {**fake_secrets.env(), **idp.account_env(), "VERCEL_AUTOMATION_BYPASS_SECRET": testbed.bypass_secret,
             "CLERK_API_URL": testbed.clerk_api_url, "OSV_API_URL": testbed.clerk_api_url,
             **provider_apis.environment(testbed.provider_urls)}

@@ -156,19 +156,22 @@ def _next_paths(fault: faults.Fault) -> list[str]:
 # does not run.  Faults whose effects reach past their checks (the target gone, every request slowed or
 # refused, the waitlist held, error pages changed, checks' input taken away) run alone, and so does every
 # fault not named here.
+# (The Supabase project's faults all fail checks of one module, test_database_access.py: one per batch.)
 NEXT_BATCHES: tuple[tuple[str, ...], ...] = (
     ("health-db-down", "tls-legacy-versions", "cookie-insecure", "cors-reflect-any", "ratelimit-off",
-     "webhook-unsigned", "stack-trace-malformed-json", "uncaught-exception", "console-error"),
+     "webhook-unsigned", "stack-trace-malformed-json", "uncaught-exception", "console-error", "rls-disabled",
+     "secret-key-in-rsc"),
+    # (db-url-in-health is not beside health-db-down, which replaces the health body's database entry.)
     ("health-slow", "tls-weak-cipher", "cookie-no-samesite", "cors-null-allowed", "ratelimit-no-retry-after",
-     "webhook-get-handler", "page-load-slow", "layout-shift"),
+     "webhook-get-handler", "page-load-slow", "layout-shift", "anon-writes-granted", "db-url-in-health"),
     ("health-db-slow", "tls13-off", "host-cookie-domain", "cors-suffix-match", "protected-api-open",
-     "secret-in-chunk", "lcp-slow", "script-broken"),
+     "secret-in-chunk", "lcp-slow", "script-broken", "bucket-listable"),
     ("wrong-version", "csp-missing", "cors-wildcard-credentials", "jwt-alg-none", "dotenv-served",
-     "open-redirect-sign-out", "api-slow", "input-validation-missing"),
+     "open-redirect-sign-out", "api-slow", "input-validation-missing", "signups-open"),
     # dashboard-public also fails the access-control redirect checks (one fault, two findings): kept apart.
     ("health-static", "http-no-redirect", "x-powered-by", "cors-no-vary", "api-error", "chunk-broken", "page-slow",
      "dashboard-public"),
-    ("health-memory-high", "cors-www-regex", "source-map-turbopack", "page-500", "no-hsts"),
+    ("health-memory-high", "cors-www-regex", "source-map-turbopack", "page-500", "no-hsts", "schema-exposed"),
     ("late-error-300ms", "late-console-error-3s"),
 )
 

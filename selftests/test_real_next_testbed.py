@@ -108,6 +108,37 @@ def test_an_app_fault_switches_on_the_next_request(next_testbed: RunningTestbed)
     assert _get(next_testbed, "/api/health").status_code == 200
 
 
+def test_its_pages_carry_their_own_supabase_project_which_takes_its_faults(next_testbed: RunningTestbed) -> None:
+    from smokegate.checks.html import script_sources
+    from smokegate.testbed.fake_secrets import SUPABASE_ANON_KEY
+
+    project = str(next_testbed.info["supabase_url"])
+    call = f'"{project}","{SUPABASE_ANON_KEY}"'  # createBrowserClient's two literals, once deployed
+    chunks = {src: _get(next_testbed, src).text for src in script_sources(_get(next_testbed, "/").text)
+              if src.startswith("/_next/static/")}
+    holding = [src for src, text in chunks.items() if call in text]
+    assert len(holding) == 1, f"no chunk of / creates the browser client for {project}: {sorted(chunks)}"
+    # Deployed, not built in: the shared build still holds the placeholders, for the next testbed.
+    built = Path(next_testbed.info["app_dir"]) / ".next" / holding[0].removeprefix("/_next/")
+    assert realnext.SUPABASE_URL_PLACEHOLDER in built.read_text() and project not in built.read_text()
+
+    def profiles() -> list[object]:
+        trust = ssl.create_default_context(cafile=next_testbed.ca_file)
+        answer = httpx.get(f"{project}/rest/v1/profiles", params={"select": "id", "limit": "1"}, verify=trust,
+                           headers={"apikey": SUPABASE_ANON_KEY}, timeout=15, trust_env=False)
+        assert answer.status_code == 200, answer.text
+        rows: list[object] = answer.json()
+        return rows
+
+    assert profiles() == []
+    next_testbed.set_faults(["rls-disabled"])
+    try:
+        assert len(profiles()) == 1
+    finally:
+        next_testbed.set_faults([])
+    assert profiles() == []
+
+
 def test_stopping_leaves_nothing_running(tmp_path: Path) -> None:
     problem = realnext.not_ready()
     if problem:

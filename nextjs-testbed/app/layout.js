@@ -1,5 +1,7 @@
 import "./globals.css";
 
+import SupabaseSession from "../components/SupabaseSession";
+
 export default function RootLayout({ children }) {
   return (
     <html lang="en">
@@ -11,6 +13,7 @@ export default function RootLayout({ children }) {
           </nav>
         </header>
         {children}
+        <SupabaseSession />
         {/* The analytics script every page loads (as Vercel Analytics' script.js). */}
         <script src="/insights/script.js" async />
       </body>

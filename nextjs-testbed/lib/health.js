@@ -9,6 +9,8 @@ export function healthBody(faults) {
     ai: { status: "ok", latency_ms: 186 },
     payments: { status: "ok", latency_ms: 63 },
   };
+  // The db-url-in-health fault: the route dumps its database client's settings, password included.
+  if (on("db-url-in-health")) checks.database.url = process.env.DATABASE_URL || "";
   if (on("health-db-down")) checks.database = { status: "error", latency_ms: null, error: "connection timeout" };
   const healthy = Object.values(checks).every((c) => c.status === "ok");
   const version = on("wrong-version")

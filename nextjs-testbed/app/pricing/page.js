@@ -31,6 +31,9 @@ export default async function Pricing() {
         logsError={on("console-error")}
         logsErrorLate={on("late-console-error-3s")}
         banner={on("layout-shift")}
+        // The secret-key-in-rsc fault: the widget given the server's Supabase key "to read plans
+        // directly": a client component's props are serialised into the page's RSC payload.
+        supabaseKey={on("secret-key-in-rsc") ? process.env.SUPABASE_SECRET_KEY : undefined}
       />
       <h1>Simple, transparent pricing</h1>
       {plans}

@@ -546,6 +546,10 @@ ALSO_ON_NEXT = frozenset({
     # what a real deployment got past
     "cors-www-regex", "source-map-turbopack", "soft-404", "health-static", "health-memory-high",
     "status-upstream-failing", "ratelimit-xff", "open-redirect-sign-out",
+    # issue 20: the Supabase project the pages talk to (its stand-in, switched with the app's faults),
+    # and keys the app hands out (the health route, a server component's props)
+    "rls-disabled", "anon-writes-granted", "bucket-listable", "signups-open", "schema-exposed",
+    "db-url-in-health", "secret-key-in-rsc",
 })
 # Checks the real Next.js testbed cannot judge, because what they need stays with the Python testbed:
 # its target (local-next in smokegate.toml) describes them out as a user without Clerk or an OAuth test
@@ -559,6 +563,8 @@ NOT_JUDGED_ON_NEXT = (
     "synthetic/test_sign_in.py::test_tampered_state_is_rejected",
     "synthetic/test_sign_in.py::test_replayed_code_is_rejected",
     "synthetic/test_signed_in_api.py::",
+    # The providers' own APIs and status pages are not the site: no token, no status page (local-next).
+    "providers/",
 )
 
 

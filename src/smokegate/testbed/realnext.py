@@ -14,6 +14,15 @@ the proxy's faults rewrite nginx's config and reload it.  Only faults whose cata
 ``next`` testbed are accepted: Clerk, the identity providers, Vercel's protection, TLS chains and
 network chaos stay with the Python testbed.
 
+The app's pages talk to a Supabase project (``lib/supabase/client.js``: ``createBrowserClient`` with
+``NEXT_PUBLIC_SUPABASE_URL`` and ``_ANON_KEY``).  Its stand-in (:mod:`.supabase_project`, the one the
+Python testbed serves) gets an origin of its own, ``https://127.0.0.1:<port>`` with the testbed's
+certificate, and the project's faults from the same switch.  ``next build`` inlines those variables
+into the client chunks, but each testbed's project listens on a port chosen at start: the build is
+made once with placeholders and each testbed deploys it (:func:`deploy`) as a container entrypoint
+does, a copy of ``.next`` (hard links) whose files holding a placeholder are rewritten with the
+project's URL and anon key.
+
 ``python -m smokegate.testbed.realnext`` serves it until interrupted.
 """
 
@@ -38,14 +47,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smokegate.testbed import fake_secrets, nginx_conf
+from smokegate.testbed import fake_secrets, nginx_conf, osv
 from smokegate.testbed.certs import Certificates
 from smokegate.testbed.chaos import ChaosProxy, ChaosSettings, ChaosSpecError
 from smokegate.testbed.faults import CATALOG, NEXT_TESTBED
 from smokegate.testbed.instance import AlreadyRunning, claim, write_info
 from smokegate.testbed.server import ListenerError, _bind, _ipv6_loopback, _server, _stopping_on_signals
-from smokegate.testbed.state import DEFAULT_VERSION
-from smokegate.testbed.tls_setups import healthy_pem
+from smokegate.testbed.state import DEFAULT_VERSION, TestbedState
+from smokegate.testbed.supabase_project import SupabaseProject
+from smokegate.testbed.tls_setups import healthy_context, healthy_pem
 
 log = logging.getLogger("smokegate.testbed.realnext")
 
@@ -57,6 +67,12 @@ SESSION_KEY_FILE = "session-key.pem"
 NEXT_KEEP_ALIVE_MS = 65000
 EXPRESSIBLE = frozenset(name for name, fault in CATALOG.items() if NEXT_TESTBED in fault.testbeds)
 PAGES = ("/", "/pricing", "/sign-in")
+# What nextjs-testbed/.env.production gives next build; each deployment's values replace them (deploy()).
+SUPABASE_URL_PLACEHOLDER = "https://next-public-supabase-url.deploy.invalid"
+SUPABASE_KEY_PLACEHOLDER = "supabase-anon-key.deploy-placeholder"
+# The Supabase project's own faults (testbed/supabase_project.py); the app's and nginx's are the rest.
+SUPABASE_FAULTS = frozenset({"rls-disabled", "anon-writes-granted", "bucket-listable", "signups-open",
+                             "schema-exposed"})
 
 
 class NotBuilt(RuntimeError):
@@ -119,6 +135,49 @@ def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     tmp.write_text(text)
     tmp.chmod(mode)
     tmp.replace(path)
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system (or one without hard links): a copy, 15 MB
+        shutil.copy2(source, destination)
+
+
+def deploy(app: Path, target: Path, values: dict[str, str]) -> Path:
+    """The build at ``app`` deployed to ``target`` with ``values`` (placeholder -> value) in its files.
+
+    ``.next`` is copied as hard links (instant, no space), its cache left out; a file holding a
+    placeholder is written anew (a new inode: the shared build is never changed).  The rest of the app
+    (``node_modules``, ``next.config.mjs``, ``package.json``...) is linked.  Raises :class:`NotBuilt`
+    when no file holds a placeholder (a build from before them: ``make nextjs-testbed``).
+    """
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for entry in app.iterdir():
+        if entry.name != ".next":
+            (target / entry.name).symlink_to(entry)
+    shutil.copytree(app / ".next", target / ".next", copy_function=_link_or_copy, symlinks=True,
+                    ignore=lambda folder, names: ["cache"] if Path(folder) == app / ".next" else [])
+    wanted = [(old.encode(), new.encode()) for old, new in values.items()]
+    rewritten = 0
+    for folder in ("static", "server"):
+        for path in (target / ".next" / folder).rglob("*"):
+            if not path.is_file() or path.is_symlink():
+                continue
+            data = path.read_bytes()
+            if not any(old in data for old, _ in wanted):
+                continue
+            for old, new in wanted:
+                data = data.replace(old, new)
+            fresh = path.with_name(path.name + ".deploy")
+            fresh.write_bytes(data)
+            fresh.replace(path)
+            rewritten += 1
+    if not rewritten:
+        raise NotBuilt(f"{app}: no file of the build holds {', '.join(values)} (run `make nextjs-testbed`)")
+    return target
 
 
 @dataclass(frozen=True)
@@ -188,6 +247,10 @@ class NextTestbedServer:
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         self.proxies: dict[str, ChaosProxy] = {}
         self.site: nginx_conf.Site | None = None
+        # The Supabase project the pages talk to, on its own origin; its faults are a part of ours.
+        self.supabase = SupabaseProject(TestbedState(version=self.version or DEFAULT_VERSION))
+        self._supabase_server: Any = None
+        self._supabase_task: asyncio.Task[None] | None = None
         self._nginx_active: frozenset[str] | None = None
         self._switch = asyncio.Lock()
         self._stop = asyncio.Event()
@@ -213,6 +276,7 @@ class NextTestbedServer:
             raise ValueError(problem)
         async with self._switch:
             self.active = wanted
+            self.supabase.state.set_faults(wanted & SUPABASE_FAULTS)
             _write_atomic(self.state_dir / FAULTS_FILE, json.dumps({"active": sorted(wanted)}))
             await self._apply_nginx()
 
@@ -274,6 +338,8 @@ class NextTestbedServer:
         """What the deployment is given: its secrets, version, session key and where its faults are."""
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "TMPDIR")}
         env.update(fake_secrets.env())
+        # The pooler's connection string, as Supabase's Vercel integration sets it.
+        env["DATABASE_URL"] = fake_secrets.DATABASE_URL
         env.update({
             "NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1", "PORT": str(next_port),
             "TESTBED_FAULTS_FILE": str(self.state_dir / FAULTS_FILE),
@@ -423,14 +489,17 @@ class NextTestbedServer:
         cert_file.write_bytes(chain_pem)
         public_key = _session_key(self.state_dir)
         _write_atomic(self.state_dir / FAULTS_FILE, json.dumps({"active": []}))
+        supabase_url = await self._serve_supabase(certs)
+        deployed = deploy(self.app, self.state_dir / "app", {SUPABASE_URL_PLACEHOLDER: supabase_url,
+                                                             SUPABASE_KEY_PLACEHOLDER: fake_secrets.SUPABASE_ANON_KEY})
 
         node = shutil.which("node") or "node"
         await self._spawn("next", [node, str(next_binary(self.app)), "start", "-H", "127.0.0.1", "-p", str(next_port),
                                    "--keepAliveTimeout", str(NEXT_KEEP_ALIVE_MS)],
-                          env=self._next_env(next_port, public_key), cwd=self.app)
+                          env=self._next_env(next_port, public_key), cwd=deployed)
         next_url = f"http://127.0.0.1:{next_port}"
         pages = {path: (await self._wait_http(next_url + path, f"next start ({path})")).text for path in PAGES}
-        build = read_build(self.app, pages)
+        build = read_build(deployed, pages)
 
         self.site = nginx_conf.Site(
             state_dir=self.state_dir, https_port=nginx_https, http_port=nginx_http, public_https_port=public_https,
@@ -453,6 +522,8 @@ class NextTestbedServer:
             "http_url": f"http://localhost:{public_http}",
             "admin_url": f"http://127.0.0.1:{admin_port}",
             "next_url": next_url,
+            "supabase_url": supabase_url,
+            "osv_api_url": supabase_url,
             "ca_file": str(certs.ca_file.resolve()),
             "session_key_file": str(self.state_dir / SESSION_KEY_FILE),
             "version": self.version or DEFAULT_VERSION,
@@ -485,6 +556,25 @@ class NextTestbedServer:
             with contextlib.suppress(Exception):
                 await admin_task
 
+    async def _serve_supabase(self, certs: Certificates) -> str:
+        """Start the Supabase project's stand-in on an origin of its own; its URL.
+
+        That origin also answers OSV's query API (:mod:`.osv`), as the Python testbed's other origin
+        does: the advisory checks never reach the network from a self-test."""
+        sock = _bind("127.0.0.1", 0)
+        url = f"https://127.0.0.1:{sock.getsockname()[1]}"
+        self.supabase.configure(url)
+        server = _server(osv.by_host(self.supabase, "127.0.0.1"), sock.getsockname()[1], healthy_context(certs))
+        self._supabase_server = server
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the Supabase stand-in stopped at start")
+            await asyncio.sleep(0.01)
+        self._supabase_task = task
+        return url
+
     async def _close(self) -> None:
         for name in ("nginx", "next"):  # the front first: no request reaches a stopping app
             process = self.processes.get(name)
@@ -498,6 +588,10 @@ class NextTestbedServer:
                 await process.wait()
         for proxy in self.proxies.values():
             await proxy.stop()
+        if self._supabase_server is not None and self._supabase_task is not None:
+            self._supabase_server.should_exit = True
+            with contextlib.suppress(Exception):
+                await self._supabase_task
 
 
 def main(argv: list[str] | None = None) -> int:
