@@ -91,14 +91,14 @@ testbed-next: $(STAMP) nextjs-testbed
 	$(BIN)/python -m smokegate.testbed.realnext
 
 demo: setup
-	$(BIN)/python -m smokegate.demo
+	$(BIN)/python tools/demo.py
 
 # The README's pictures of the reports (docs/*.png), made by running the suite against the testbed.
 screenshots: setup
-	$(BIN)/python -m smokegate.screenshots
+	$(BIN)/python tools/screenshots.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests selftests bench
+	$(BIN)/ruff check src tests selftests bench tools
 	$(BIN)/mypy
 
 selftest: setup postgres nextjs-testbed

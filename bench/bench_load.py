@@ -40,7 +40,7 @@ from pathlib import Path
 
 import psutil
 
-from smokegate.checks.load import schedule, seconds_of, window
+from smokegate.checks.load_timeline import schedule, seconds_of, window
 from smokegate.load import engine
 from smokegate.load.plan import Plan, Route
 

@@ -43,11 +43,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench_smoke import curl_times, probe_times
-from smokegate.demo import SUITES, testbed_environment
 from smokegate.synthetic.browser import CHROMIUM_FLAGS, find_chromium
 from smokegate.synthetic.cert_pin import spki_pin
 from smokegate.testbed.auth import LCP_SLOW_S, PAGE_LOAD_SLOW_S
 from smokegate.testbed.control import RunningTestbed
+from smokegate.testbed.suite_env import SUITES, testbed_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "bench" / "node_modules" / ".bin" / "lighthouse"
@@ -145,7 +145,7 @@ def wall(command: Sequence[str], *, env: dict[str, str] | None = None,
 
 
 def pytest_command(testbed: RunningTestbed, reports: Path, *paths: str) -> list[str]:
-    """The suite's command line against the testbed, as smokegate.demo builds it."""
+    """The suite's command line against the testbed, as tools/demo.py builds it."""
     return [
         sys.executable, "-m", "pytest", *paths, "-q", "--target", "local", "--base-url", testbed.url,
         "--ca-bundle", testbed.ca_file, "--http-url", testbed.http_url, "--expect-version", testbed.version,
@@ -274,7 +274,7 @@ class Bench:
             str(LIGHTHOUSE), self.testbed.url + path, "--only-categories=performance",
             f"--throttling-method={throttling}", "--output=json", f"--output-path={out}", "--quiet",
             f"--chrome-flags={' '.join(flags)}",
-            # smokegate's viewport (synthetic/fixtures.py): a 1280 × 720 desktop, not Lighthouse's phone.
+            # smokegate's viewport (plugin/browser_fixtures.py): a 1280 × 720 desktop, not Lighthouse's phone.
             "--form-factor=desktop", "--screenEmulation.mobile=false", "--screenEmulation.width=1280",
             "--screenEmulation.height=720", "--screenEmulation.deviceScaleFactor=1",
         ]

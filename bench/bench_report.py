@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from smokegate.ops.health_report import build_report, render, write_report
 from smokegate.ops.history import History
-from smokegate.ops.report import build_report, collect, render, write_report
+from smokegate.ops.report import collect
 
 TARGETS = ("production", "staging")
 DAYS = 30

@@ -27,13 +27,13 @@ from playwright.sync_api import BrowserContext, Route, sync_playwright
 from smokegate.config import load_config, resolve_target
 from smokegate.synthetic.browser import find_chromium, launch_flags
 from smokegate.synthetic.cert_pin import chromium_trust_args
-from smokegate.synthetic.clerk import BackendApi, backend_context
+from smokegate.synthetic.clerk_testing import BackendApi, backend_context
 from smokegate.synthetic.journey import sign_in
 from smokegate.synthetic.ticket import route_testing_token, ticket_sign_in
 from smokegate.testbed import idp
 from smokegate.testbed.control import RunningTestbed
 from smokegate.testbed.fake_secrets import FAKE_SECRETS
-from smokegate.vercel import HEADER, SET_COOKIE_HEADER
+from smokegate.vercel_protection import HEADER, SET_COOKIE_HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = 10

@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from smokegate.demo import testbed_environment
 from smokegate.testbed import fake_secrets, loopback
 from smokegate.testbed.chaos import ChaosSettings, ChaosSpecError
 from smokegate.testbed.control import RunningTestbed
+from smokegate.testbed.suite_env import testbed_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ("tests/smoke", "tests/security", "tests/synthetic")

@@ -1,10 +1,19 @@
-"""The shape of the house: no import cycles, one way to reach the run, heavy libraries loaded late."""
+"""The shape of the house: no import cycle, pytest only in the plugin layer, no module name used twice,
+heavy libraries loaded late.
+
+Every import counts, wherever it stands: at module level, inside a function (a cycle is a cycle whether
+it is paid at import time or later) and under ``if TYPE_CHECKING:`` (the modules still need each
+other to be read), absolute or relative.
+"""
 
 from __future__ import annotations
 
 import ast
 import subprocess
 import sys
+from collections import deque
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -18,56 +27,245 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _top_level_imports(path: Path) -> set[str]:
-    """Modules imported when ``path`` is imported: module level, not under TYPE_CHECKING or in functions."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found: set[str] = set()
-    for node in tree.body:
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+@dataclass(frozen=True)
+class Import:
+    name: str  # the module imported, or module.name for ``from module import name``
+    line: int
+    type_only: bool  # under ``if TYPE_CHECKING:``
+
+
+def _under_type_checking(tree: ast.Module) -> set[int]:
+    """The ids of import nodes inside ``if TYPE_CHECKING:`` blocks."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            continue
-        for sub in ast.walk(node) if not isinstance(node, ast.FunctionDef | ast.ClassDef) else ():
-            if isinstance(sub, ast.Import):
-                found |= {alias.name for alias in sub.names}
-            elif isinstance(sub, ast.ImportFrom) and sub.module and sub.level == 0:
-                found.add(sub.module)
-                found |= {f"{sub.module}.{alias.name}" for alias in sub.names}
-    return {name for name in found if name.startswith("smokegate")}
+            for stmt in node.body:
+                found |= {id(sub) for sub in ast.walk(stmt) if isinstance(sub, ast.Import | ast.ImportFrom)}
+    return found
 
 
-def _graph() -> dict[str, set[str]]:
-    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
-    return {name: {dep for dep in _top_level_imports(path) if dep in modules and dep != name}
-            for name, path in modules.items()}
+def imports_of(path: Path, module: str | None = None) -> list[Import]:
+    """Every import of the module at ``path``: module level, in functions, under TYPE_CHECKING, relative too."""
+    module = module or _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typed = _under_type_checking(tree)
+    found: list[Import] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [Import(alias.name, node.lineno, id(node) in typed) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, node.module] if node.module else parts)
+            else:
+                base = node.module or ""
+            found.append(Import(base, node.lineno, id(node) in typed))
+            found += [Import(f"{base}.{alias.name}", node.lineno, id(node) in typed) for alias in node.names]
+    return found
+
+
+def _edges() -> dict[tuple[str, str], list[Import]]:
+    """(importer, imported) for every pair of smokegate modules, with the imports that make the edge."""
+    modules = _modules()
+    edges: dict[tuple[str, str], list[Import]] = {}
+    for name, path in modules.items():
+        for imp in imports_of(path):
+            target = imp.name
+            while target and target not in modules:  # ``from pkg.mod import name``: the module is pkg.mod
+                target = target.rpartition(".")[0]
+            if target and target != name and target.startswith("smokegate"):
+                edges.setdefault((name, target), []).append(imp)
+    return edges
+
+
+# Edges that close a loop and may stay, each for a reason, and only while they are type-only: a service
+# the testbed holds (testbed/context.py's Testbed builds them) is handed the testbed back and names its
+# type.  To go, a service must be handed the parts it uses instead of the whole testbed.
+TYPE_ONLY_BACK_REFERENCES = {
+    ("smokegate.testbed.auth", "smokegate.testbed.context"),
+    ("smokegate.testbed.clerk", "smokegate.testbed.context"),
+    ("smokegate.testbed.vercel", "smokegate.testbed.context"),
+}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One shortest loop through each strongly connected group of modules (Tarjan, then a BFS back)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[set[str]] = []
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for dep in sorted(graph.get(node, ())):
+            if dep not in index:
+                connect(dep)
+                low[node] = min(low[node], low[dep])
+            elif dep in stack:
+                low[node] = min(low[node], index[dep])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                group.add(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    loops = []
+    for group in groups:
+        start = min(group)
+        came_from: dict[str, str] = {}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            for dep in sorted(graph[node] & group):
+                if dep == start:
+                    loop = [start]
+                    while node != start:
+                        loop.append(node)
+                        node = came_from[node]
+                    loops.append([start, *reversed(loop[1:]), start])
+                    queue.clear()
+                    break
+                if dep not in came_from:
+                    came_from[dep] = node
+                    queue.append(dep)
+    return loops
 
 
 def test_no_import_cycles() -> None:
-    graph = _graph()
-    cycles: list[list[str]] = []
-    state: dict[str, int] = {}
+    edges = _edges()
+    graph: dict[str, set[str]] = {}
+    for (importer, imported) in edges:
+        if (importer, imported) not in TYPE_ONLY_BACK_REFERENCES:
+            graph.setdefault(importer, set()).add(imported)
+            graph.setdefault(imported, set())
+    loops = _cycles(graph)
+    described = []
+    for loop in loops:
+        steps = [f"{a} -> {b} (line {edges[(a, b)][0].line}"
+                 f"{', type only' if all(i.type_only for i in edges[(a, b)]) else ''})" for a, b in pairwise(loop)]
+        described.append("; ".join(steps))
+    assert not loops, "import cycles (move what both need to a module both can import):\n" + "\n".join(described)
+    for edge in sorted(TYPE_ONLY_BACK_REFERENCES):
+        assert edge in edges, f"{edge[0]} no longer imports {edge[1]}: drop it from TYPE_ONLY_BACK_REFERENCES"
+        assert all(i.type_only for i in edges[edge]), f"{edge[0]} -> {edge[1]} is no longer type-only"
 
-    def visit(node: str, trail: list[str]) -> None:
-        state[node] = 1
-        for dep in sorted(graph[node]):
-            if state.get(dep) == 1:
-                cycles.append([*trail[trail.index(dep):], dep])
-            elif dep not in state:
-                visit(dep, [*trail, dep])
-        state[node] = 2
 
-    for start in sorted(graph):
-        if start not in state:
-            visit(start, [start])
-    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+def test_the_cycle_finder_sees_function_level_and_type_only_imports(tmp_path: Path) -> None:
+    """The reader the two tests above stand on: a loop closed inside a function or under TYPE_CHECKING counts."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+    source = tmp_path / "mod.py"
+    source.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from smokegate.x import Y\n"
+                      "def f():\n    from . import z\n    import smokegate.w\n", encoding="utf-8")
+    found = {(i.name, i.type_only) for i in imports_of(source, "smokegate.mod")}
+    assert {("smokegate.x.Y", True), ("smokegate.z", False), ("smokegate.w", False)} <= found
 
 
-def test_nothing_reaches_into_the_plugin_module() -> None:
-    """The run's state lives in smokegate.run; smokegate.plugin is only the entry point."""
-    offenders = []
-    for path in [*PACKAGE.rglob("*.py"), *(SRC.parent / "tests").rglob("*.py")]:
+# -- the plugin layer ------------------------------------------------------------------------------
+
+# What only the plugin layer may import: pytest and the plugins smokegate drives.  The playwright package
+# itself (the browser driver) is not here: the synthetic journeys below the layer drive a browser too.
+PYTEST_WORLD = ("pytest", "_pytest", "pluggy", "xdist", "pytest_playwright", "pytest_html", "pytest_metadata",
+                "pytest_base_url", "pytest_rerunfailures", "pytest_timeout", "allure", "allure_commons",
+                "allure_pytest")
+# Where they may be imported: the plugin layer; the testbed, a stand-in platform a developer may drive
+# from a test of their own (bench/ and the self-tests are outside the package).
+PYTEST_ALLOWED_IN = ("smokegate.plugin", "smokegate.testbed")
+
+def _within(module: str, places: tuple[str, ...]) -> bool:
+    return any(module == place or module.startswith(place + ".") for place in places)
+
+
+def test_only_the_plugin_layer_imports_pytest_and_its_plugins() -> None:
+    offenders: dict[str, list[str]] = {}
+    for name, path in _modules().items():
+        if _within(name, PYTEST_ALLOWED_IN):
+            continue
+        for imp in imports_of(path):
+            if imp.name.split(".")[0] in PYTEST_WORLD:
+                offenders.setdefault(name, []).append(f"{imp.name} (line {imp.line})")
+    assert not offenders, f"pytest (or a plugin of it) imported outside smokegate.plugin: {offenders}"
+
+
+def test_nothing_below_the_plugin_layer_imports_it() -> None:
+    """Below smokegate.plugin, plain Python: importing the layer would bring pytest back in."""
+    offenders = sorted(f"{importer} -> {imported}" for importer, imported in _edges()
+                       if _within(imported, ("smokegate.plugin",)) and not _within(importer, PYTEST_ALLOWED_IN))
+    assert not offenders, f"modules below the plugin layer importing it: {offenders}"
+
+
+def test_the_plugin_lists_where_every_hook_lives() -> None:
+    """Every module of the layer that implements a hook is in ``pytest_plugins`` or registered by one that is."""
+    from smokegate import plugin
+
+    listed = set(plugin.pytest_plugins)
+    # lifecycle registers the result collector and the HTML report's hooks at configure, and adds the specs.
+    otherwise = {"smokegate.plugin.results", "smokegate.plugin.html_report", "smokegate.plugin.hookspecs"}
+    for name, path in _modules().items():
+        if not _within(name, ("smokegate.plugin",)) or name in listed | otherwise:
+            continue
         text = path.read_text(encoding="utf-8")
-        if "from smokegate.plugin import" in text or "import smokegate.plugin" in text:
-            offenders.append(str(path))
-    assert not offenders, f"modules importing smokegate.plugin: {offenders}"
+        assert "def pytest_" not in text, f"{name} implements a hook but is not in smokegate.plugin.pytest_plugins"
+
+
+# -- names -----------------------------------------------------------------------------------------
+
+# A module's name says what it holds, once.  The names that stand more than once, and why they may.
+NAMES_USED_TWICE = {
+    "__init__": "a package's own module",
+    "__main__": "what ``python -m`` runs",
+    "config": "each suite's section of the target config, beside the code that reads it (smokegate.config "
+              "puts them together)",
+}
+
+
+def test_no_module_name_is_used_twice() -> None:
+    by_name: dict[str, list[str]] = {}
+    for name, path in _modules().items():
+        by_name.setdefault(path.stem, []).append(name)
+    twice = {stem: sorted(names) for stem, names in by_name.items() if len(names) > 1}
+    unexplained = {stem: names for stem, names in twice.items() if stem not in NAMES_USED_TWICE}
+    assert not unexplained, f"module names used twice (name each for what it holds): {unexplained}"
+    stale = sorted(set(NAMES_USED_TWICE) - set(twice))
+    assert not stale, f"used once now: drop from NAMES_USED_TWICE: {stale}"
+
+
+# -- other plugins' options ------------------------------------------------------------------------
+
+FOREIGN_OPTIONS = ("htmlpath", "self_contained_html", "xmlpath", "allure_report_dir", "clean_alluredir", "base_url",
+                   "reruns", "reruns_delay", "only_rerun", "output", "--browser", "--tracing", "--screenshot",
+                   "--output")
+
+
+def test_other_plugins_options_are_read_and_written_in_one_place() -> None:
+    """``config.option.X = ...`` and ``getoption(X)`` of another plugin's option: only in plugin/foreign_options.py."""
+    offenders = []
+    for name, path in _modules().items():
+        if name == "smokegate.plugin.foreign_options":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            written = [t for t in node.targets if isinstance(t, ast.Attribute)] if isinstance(node, ast.Assign) else []
+            for target in written:
+                if isinstance(target.value, ast.Attribute) and target.value.attr == "option":
+                    offenders.append(f"{name}:{node.lineno} writes option.{target.attr}")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "getoption"
+                    and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value in FOREIGN_OPTIONS):
+                offenders.append(f"{name}:{node.lineno} reads {node.args[0].value}")
+    assert not offenders, offenders
 
 
 HEAVY = ("sslyze", "stripe", "svix", "starlette", "uvicorn", "trustme", "authlib", "httpx", "pydantic", "cryptography",
@@ -77,8 +275,9 @@ HEAVY = ("sslyze", "stripe", "svix", "starlette", "uvicorn", "trustme", "authlib
 @pytest.mark.parametrize("heavy", HEAVY)
 def test_loading_the_plugin_does_not_import_heavy_libraries(heavy: str) -> None:
     code = (
-        "import sys, smokegate.plugin, smokegate.fixtures, smokegate.params, smokegate.security.fixtures, "
-        "smokegate.synthetic.fixtures, smokegate.ops.plugin, smokegate.load.fixtures; "
+        "import sys, importlib, smokegate.plugin as p\n"
+        "for name in p.pytest_plugins:\n"
+        "    importlib.import_module(name)\n"
         f"print({heavy!r} in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -128,12 +327,31 @@ def test_importing_the_checks_loads_heavy_libraries_only_where_their_checks_use_
 
 def test_every_config_parameter_is_a_listed_fixture() -> None:
     """``pytest --fixtures`` documents every parameter the config generates."""
-    from smokegate import params
+    from smokegate.plugin import params
 
     names = {name for spec in params.PARAMETERS for name in spec.names}
     documented = {name for name in names if getattr(params, name, None) is not None}
-    assert names == documented, f"parameters without a fixture in smokegate.params: {sorted(names - documented)}"
+    assert names == documented, f"parameters without a fixture in smokegate.plugin.params: {sorted(names - documented)}"
     done = subprocess.run([sys.executable, "-m", "pytest", "--fixtures", "-p", "no:cacheprovider"],
                           cwd=SRC.parent / "tests", capture_output=True, text=True, timeout=120)
     for name in names:
         assert f"{name} -- " in done.stdout or f"{name}\n" in done.stdout, f"{name} missing from pytest --fixtures"
+
+
+def test_the_readmes_layout_map_names_every_module() -> None:
+    """README's *Layout* block names every subpackage, every top-level module and every module of the plugin
+    layer by its file name, and nothing that is gone."""
+    import re
+
+    readme = (SRC.parent / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("```\nsrc/smokegate/\n"):]
+    block = block[: block.index("\n```", 4)]
+    wanted = {f"{p.name}/" for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    wanted |= {p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py"}
+    wanted |= {p.name for p in (PACKAGE / "plugin").glob("*.py") if p.name != "__init__.py"}
+    missing = sorted(name for name in wanted if name not in block)
+    assert not missing, f"the README's layout map does not name: {missing}"
+    named = set(re.findall(r"\b([a-z_]+\.py)\b", block))
+    folders = (PACKAGE, SRC.parent / "tools", SRC.parent / "bench")
+    existing = {p.name for folder in folders for p in folder.rglob("*.py")}
+    assert named <= existing, f"the layout map names modules that are gone: {sorted(named - existing)}"

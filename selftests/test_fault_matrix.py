@@ -66,7 +66,7 @@ XDIST_FAULTS = ("error-5pct", "ratelimit-stuck", "ratelimit-no-retry-after")
 
 
 def test_healthy_testbed_passes_every_check_under_xdist(healthy_testbed: RunningTestbed, tmp_path: Path) -> None:
-    """Two workers (smokegate.distribute, smokegate.shared): the same verdict, no false alarm.
+    """Two workers (smokegate.plugin.distribute, smokegate.shared): the same verdict, no false alarm.
 
     Without the load check: its peak would share this machine's two cores, and the testbed's, with the
     other worker's browsers and TLS scans (a deployment under test is elsewhere); it runs in the

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from smokegate.allure_results import annotate, categories, kind_message, write_categories
 from smokegate.failures import FailureKind
 from smokegate.gate import CheckResult, GateReport
 from smokegate.gate_view import evidence_links, gate_view, one_line
-from smokegate.html_report import GateHtml, sentence, write_stopped_report
+from smokegate.plugin.allure_results import annotate, categories, kind_message, write_categories
+from smokegate.plugin.html_report import GateHtml, sentence, write_stopped_report
 
 
 def _gate(*results: CheckResult, expected: str | None = "abc", version: str | None = "abc") -> dict[str, Any]:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from smokegate.checks import load
+from smokegate.checks import load_timeline as load
 from smokegate.checks import load_verdict as verdict
-from smokegate.checks.load import GeneratorSample, RouteTick, Step, Timeline
+from smokegate.checks.load_timeline import GeneratorSample, RouteTick, Step, Timeline
 from smokegate.checks.load_verdict import Analysis
 from smokegate.config import ConfigError, load_config, resolve_target
 from smokegate.load import engine, session

@@ -12,8 +12,8 @@ import pytest
 from smokegate.failures import CheckFailure
 from smokegate.load import session
 from smokegate.load.plan import Session
-from smokegate.synthetic.clerk import BackendApi
-from smokegate.synthetic.fixtures import ClerkTickets
+from smokegate.synthetic.clerk_testing import BackendApi
+from smokegate.synthetic.ticket import ClerkTickets
 from smokegate.testbed.control import RunningTestbed
 from smokegate.testbed.fake_secrets import FAKE_SECRETS
 from smokegate.testbed.idp import DEFAULT_EMAIL

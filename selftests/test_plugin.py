@@ -210,7 +210,7 @@ def test_browser_check(playwright, request):
 
 
 def test_a_run_skips_only_work_that_changes_no_result(suite: pytest.Pytester) -> None:
-    """smokegate.lean: HTTP checks lose pytest-playwright's inert fixture, browser checks keep it;
+    """smokegate.plugin.lean: HTTP checks lose pytest-playwright's inert fixture, browser checks keep it;
     the heap frozen for the run is unfrozen by the time pytest returns, and frozen again for the
     interpreter's teardown at exit."""
     write_checks(suite, LEAN_CHECKS)
@@ -231,3 +231,30 @@ def pytest_sessionfinish(session):
     result.assert_outcomes(passed=2)
     assert (suite.path / "frozen-after-pytest").read_text() == "0", "the run left the heap frozen"
     assert int((suite.path / "frozen-at-teardown").read_text()) > 0, "the heap was not frozen for the teardown"
+
+
+def test_a_checks_metadata_is_read_once_and_kept_on_the_item(pytester: pytest.Pytester,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every hook after collection gets the same CheckInfo from the item; the markers are read once."""
+    from smokegate.plugin import markers
+
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider -p no:smokegate\n")
+    items = pytester.getitems(
+        'import pytest\n@pytest.mark.check(epic="smoke")\n'
+        '@pytest.mark.check(severity="high", feature="health")\ndef test_health():\n    pass\n'
+        'def test_not_a_check():\n    pass\n')
+    reads: list[str] = []
+    read = markers._read_markers
+
+    def counted(item: pytest.Item) -> markers.CheckInfo | None:
+        reads.append(item.name)
+        return read(item)
+
+    monkeypatch.setattr(markers, "_read_markers", counted)
+    first = [markers.check_info(item) for item in items]
+    again = [markers.check_info(item) for item in items]
+    assert reads == ["test_health", "test_not_a_check"]
+    assert first == again and first[0] is again[0]
+    assert first[0] is not None and first[1] is None
+    assert (first[0].severity, first[0].epic, first[0].feature) == ("high", "smoke", "health")
+    assert first[0].id == f"smoke/{items[0].path.name}::test_health"

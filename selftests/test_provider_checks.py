@@ -1,5 +1,5 @@
 """The providers' answers judged without a network: status pages, environment variables, migrations,
-backups, payments (smokegate.checks.status_pages, smokegate.checks.provider_state)."""
+backups, payments (smokegate.checks.provider_status, smokegate.checks.provider_state)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from smokegate.checks.provider_state import (
     payment_counts,
     repository_migrations,
 )
-from smokegate.checks.status_pages import hint_lines, read_statuspage, read_stripe
+from smokegate.checks.provider_status import hint_lines, read_statuspage, read_stripe
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 

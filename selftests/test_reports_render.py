@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from selftests.render_checks import VIEWPORT, local_links, overlaps, resolve, secret_hits
-from smokegate.allure_results import CATEGORIES_FILE
 from smokegate.failures import FailureKind
+from smokegate.plugin.allure_results import CATEGORIES_FILE
 from smokegate.testbed import fake_secrets, idp
 from smokegate.testbed.control import RunningTestbed
 
@@ -78,7 +78,7 @@ def _make_runs(testbed: RunningTestbed, root: Path) -> Runs:
     shutil.copytree(root / "pass", stale, ignore=shutil.ignore_patterns("history.sqlite*"))
     done["usage"] = run_suite([CHECKS[0], "--target", "nosuch"], stale, timeout=120)
 
-    from smokegate.ops.report import write_report
+    from smokegate.ops.health_report import write_report
 
     daily = write_report(history, root / "daily" / "health-report-24h.html", since=timedelta(hours=24))
     return Runs(done, daily, root)
@@ -228,7 +228,7 @@ def test_the_failing_report_lists_the_blocking_checks(runs: Runs, report_browser
         links = page.locator(f'#sg-decisive li[data-check="{BROWSER_CHECK}"] a.evidence')
         assert sorted(links.all_inner_texts()) == ["console log", "failed requests", "screenshot", "trace"]
         # ...and so does the one that judged the untraced page-load samples: its failure made one more,
-        # traced, load of the page (smokegate.synthetic.evidence), whose evidence it links.
+        # traced, load of the page (smokegate.plugin.evidence), whose evidence it links.
         borrowed = page.locator(f'#sg-decisive li[data-check="{BORROWING_CHECK}"] a.evidence').all_inner_texts()
         assert sorted(borrowed) == ["console log", "failed requests", "screenshot", "trace"]
         hrefs = local_links(page)

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smokegate import preflight, vercel
+from smokegate import preflight
+from smokegate import vercel_protection as vercel
 from smokegate.config import Target
 from smokegate.probe import Probe
 from smokegate.reach import probe_target

@@ -12,9 +12,11 @@ import pytest
 
 from selftests.ops.conftest import check, make_gate
 from selftests.render_checks import VIEWPORT, overlaps
+from smokegate.ops.health_report import write_report
 from smokegate.ops.history import History
-from smokegate.ops.report import Bucket, CheckStats, ReportData, TargetStats, collect, write_report
-from smokegate.ops.report_page import collect_trends, has_something_to_say, render_page, sparkline
+from smokegate.ops.report import Bucket, CheckStats, ReportData, TargetStats, collect
+from smokegate.ops.report_format import sparkline
+from smokegate.ops.report_page import collect_trends, has_something_to_say, render_page
 from smokegate.templating import BUDGET_POSITION, ratio_position
 
 NOW = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)

@@ -25,29 +25,29 @@ import pytest
 
 from smokegate.config import Target
 
-pytest_plugins = ["smokegate.ops.plugin"]
+pytest_plugins = ["smokegate.plugin.operations"]
 
 
 def pytest_addhooks(pluginmanager):
     # The main plugin is blocked (-p no:smokegate) to test this one alone; add its hook spec here.
-    from smokegate import hookspecs
+    from smokegate.plugin import hookspecs
     pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_addoption(parser):
     # ... and the one options table the main plugin would have added.
-    from smokegate import options
-    options.add_options(parser)
+    from smokegate.plugin import pytest_options
+    pytest_options.add_options(parser)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
     # Stand-in for the main plugin: the gate it would have written, then the hook it calls.
     gate = json.loads(pathlib.Path(__file__).with_name("gate.json").read_text())
-    from smokegate import options
+    from smokegate.plugin import pytest_options
 
     target = Target(name="production", base_url="https://napoleonai.app", alerts={"timeout_s": 1.0})
-    settings, problems = options.read(session.config)
+    settings, problems = pytest_options.read(session.config)
     assert not problems, problems
     session.config.hook.pytest_smokegate_run_finished(
         config=session.config, gate=gate, reports_dir=pathlib.Path("reports"), target=target, settings=settings

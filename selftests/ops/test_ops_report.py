@@ -11,8 +11,9 @@ import pytest
 
 from selftests.ops.conftest import CHROMIUM_ARGS
 from smokegate.cli import main
+from smokegate.ops.health_report import write_report
 from smokegate.ops.history import History
-from smokegate.ops.report import collect, parse_since, percentile, write_report
+from smokegate.ops.report import collect, parse_since, percentile
 
 WEEK_END = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)
 # 669 of 672 production runs passed (three failed in a row); every staging run passed.

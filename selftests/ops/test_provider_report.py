@@ -14,8 +14,8 @@ import pytest
 from smokegate.cli import main as cli_main
 from smokegate.ops.badge import uptime
 from smokegate.ops.gaps import find_gaps, schedule_gaps
+from smokegate.ops.health_report import build_report
 from smokegate.ops.history import History
-from smokegate.ops.report import build_report
 from smokegate.testbed.control import RunningTestbed
 
 from ..conftest import cli_for, env_for, run_suite

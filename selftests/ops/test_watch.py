@@ -396,7 +396,7 @@ import sys
 
 
 def test_plugins_were_imported_through_pytests_rewriting_hook():
-    for name in ("smokegate.plugin", "smokegate.ops.plugin", "pytest_playwright.pytest_playwright", "anyio"):
+    for name in ("smokegate.plugin", "smokegate.plugin.operations", "pytest_playwright.pytest_playwright", "anyio"):
         assert type(sys.modules[name].__loader__).__name__ == "AssertionRewritingHook", name
 """
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from smokegate.checks import advisories, nextjs, versions
+from smokegate.checks import advisories, versions
+from smokegate.checks import nextjs_holes as nextjs
 from smokegate.security import osv_client
 from smokegate.testbed.nextjs import NEXT_VERSION, REACT_VERSION, Build
 from smokegate.testbed.nextjs_server import image_error, skips_middleware

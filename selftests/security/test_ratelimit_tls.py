@@ -10,7 +10,8 @@ import pytest
 import stripe
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from smokegate.checks import ratelimit, tls, webhooks
+from smokegate.checks import forged_webhooks as webhooks
+from smokegate.checks import ratelimit, tls
 from smokegate.testbed.certs import Certificates
 from smokegate.testbed.fake_secrets import FAKE_SECRETS
 from smokegate.testbed.tls_setups import _intermediate, _leaf

@@ -11,7 +11,7 @@ import ssl
 import httpx
 import pytest
 
-from smokegate.checks import webhooks
+from smokegate.checks import forged_webhooks as webhooks
 from smokegate.testbed.control import RunningTestbed
 from smokegate.testbed.fake_secrets import FAKE_SECRETS
 

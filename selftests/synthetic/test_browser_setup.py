@@ -11,10 +11,10 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from smokegate.synthetic.browser import driver_compile_cache, find_chromium
+from smokegate.plugin.browser_fixtures import Credentials
+from smokegate.synthetic.browser import NoBrowser, driver_compile_cache, find_chromium
 from smokegate.synthetic.cert_pin import PendingTrust, TrustError, chromium_trust_args, pin_of_certificate
 from smokegate.synthetic.config import SyntheticConfig
-from smokegate.synthetic.fixtures import Credentials
 from smokegate.synthetic.journey import looks_like_bot_challenge, redact_url
 from smokegate.testbed.control import RunningTestbed
 
@@ -31,7 +31,7 @@ def test_system_chromium_in_order() -> None:
 
 
 def test_no_browser_is_one_clear_error() -> None:
-    with pytest.raises(pytest.UsageError, match="apt-get install chromium"):
+    with pytest.raises(NoBrowser, match="apt-get install chromium"):
         find_chromium(None, which=lambda name: None)
 
 

@@ -21,7 +21,7 @@ from smokegate.config import Target, load_config, resolve_target
 from smokegate.failures import CheckFailure, FailureKind
 from smokegate.probe import Probe
 from smokegate.synthetic.protection import bypass_cookies
-from smokegate.vercel import HEADER, SET_COOKIE_HEADER, SSO_NONCE_COOKIE
+from smokegate.vercel_protection import HEADER, SET_COOKIE_HEADER, SSO_NONCE_COOKIE
 
 from ..conftest import ROOT
 

@@ -19,7 +19,7 @@ import pytest
 
 from smokegate.failures import CheckFailure, FailureKind, Inconclusive
 from smokegate.scrub import SCRUBBER
-from smokegate.synthetic.clerk import (
+from smokegate.synthetic.clerk_testing import (
     BackendApi,
     ClerkSetupError,
     backend_context,

@@ -28,8 +28,9 @@ from pathlib import Path
 from smokegate import options
 from smokegate.config import ConfigError, load_config
 from smokegate.ops import commands as ops_commands
+from smokegate.ops.health_report import write_report
 from smokegate.ops.history import History, HistoryError, HistorySource, PostgresURL
-from smokegate.ops.report import parse_since, write_report
+from smokegate.ops.report import parse_since
 from smokegate.ops.runner import RUNNERS
 from smokegate.ops.watch_config import SUITE_NAMES
 from smokegate.options import DEFAULT_CONFIG_NAME

@@ -36,7 +36,7 @@ from smokegate.ops.watch_config import WatchSettings
 from smokegate.providers.config import ProvidersConfig, provider_token_envs
 from smokegate.security.config import SecurityConfig
 from smokegate.synthetic.config import SyntheticConfig
-from smokegate.vercel import Bypass
+from smokegate.vercel_protection import Bypass
 
 
 class ConfigError(Exception):
@@ -168,7 +168,7 @@ class Target(_Model):
     # Hosts a production page must never point at (a development value of NEXT_PUBLIC_APP_URL);
     # entries starting with a dot are suffixes.  The target's own origin is always allowed.
     development_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "0.0.0.0", "::1", ".localhost", ".local")
-    # The variable holding Vercel's Protection Bypass for Automation secret (smokegate.vercel); unset or
+    # The variable holding Vercel's Protection Bypass for Automation secret (smokegate.vercel_protection); unset or
     # empty means no bypass is sent.
     vercel_bypass_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     # Sections owned by the security, synthetic and operations suites; validated by their own models.

@@ -78,7 +78,7 @@ Outcome = Literal["passed", "failed", "skipped"]
 Verdict = Literal["pass", "fail", "error"]
 ErrorKind = Literal["usage", "inconclusive", "not-run", "internal", "interrupted", "no-checks"]
 SCHEMA_VERSION = 2
-# The detail a check's record keeps its cause in (smokegate.run.CheckRecord.cause).
+# The detail a check's record keeps its cause in (smokegate.plugin.run.CheckRecord.cause).
 CAUSE = "cause"
 # Failure kinds that say the run could not judge the check, not that the target failed it.
 UNDETERMINED_KINDS = tuple(sorted(UNDETERMINED))

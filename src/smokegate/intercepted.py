@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from smokegate import vercel
+from smokegate import vercel_protection as vercel
 from smokegate.checks.ratelimit import parse_ratelimit_reset, parse_retry_after
 
 

@@ -1,8 +1,8 @@
 """Every smokegate option in one table, each with an environment variable and an ini key.
 
 Precedence is CLI, then environment, then ini, then the default, as pytest-base-url does it.
-:func:`read` resolves and validates them all at once, on the controller, before anything is sent:
-each bad value becomes one :class:`UsageProblem` naming where the user wrote it (``--gate-on``,
+:func:`smokegate.plugin.pytest_options.read` resolves and validates them all at once, on the controller,
+before anything is sent: each bad value becomes one :class:`UsageProblem` naming where the user wrote it (``--gate-on``,
 ``env SMOKEGATE_GATE_ON`` or ``ini smokegate_gate_on``).  An empty value that was given is an error,
 never "not given": ``--expect-version ''`` must not silently skip the identity check.  The commands of
 ``python -m smokegate`` (watch, report, rollback, badge) read the same table's environment variables
@@ -12,15 +12,10 @@ through :func:`command_setting` and :func:`command_text`, with the same messages
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from smokegate.severity import SEVERITIES, Severity
-
-if TYPE_CHECKING:  # annotations only: the commands of python -m smokegate read this table without pytest
-    import pytest
 
 DEFAULT_CONFIG_NAME = "smokegate.toml"
 DEFAULT_REPORTS_DIR = "reports"
@@ -96,104 +91,12 @@ OPTIONS = (
 BY_FLAG = {option.flag: option for option in OPTIONS}
 
 
-def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("smokegate", "smokegate: target, gate, reports and operations")
-    for option in OPTIONS:
-        choices = f" (one of: {', '.join(option.choices)})" if option.choices else ""
-        where = f"; env {option.env}, ini {option.ini}"
-        if option.kind == "flag":
-            group.addoption(option.flag, dest=option.dest, action="store_const", const=True, default=None,
-                            help=f"{option.help}{where}")
-        else:
-            # No argparse ``choices``: a bad value must still produce gate.json, so we validate it ourselves.
-            group.addoption(option.flag, dest=option.dest, default=None, metavar=option.metavar,
-                            help=f"{option.help}{choices}{where}")
-        parser.addini(option.ini, help=option.help, default=None)
-
-
 @dataclass(frozen=True)
 class Setting:
     """A resolved value and where it came from (for error messages)."""
 
     value: str | None
     source: str
-
-
-def lookup(config: pytest.Config, flag: str) -> Setting:
-    """The raw value of one option, CLI > env > ini > default, with its source; nothing validated."""
-    option = BY_FLAG[flag]
-    given = config.getoption(option.dest, None)
-    if given is not None:
-        return Setting("true" if given is True else str(given), option.flag)
-    if option.env in os.environ:
-        return Setting(os.environ[option.env], f"env {option.env}")
-    ini = config.getini(option.ini)
-    if ini not in (None, "", []):
-        return Setting(str(ini), f"ini {option.ini}")
-    return Setting(option.default, "default")
-
-
-def base_url_setting(config: pytest.Config) -> Setting:
-    """pytest-base-url's option, read from its sources (``--base-url``, env ``PYTEST_BASE_URL``, ini
-    ``base_url``); not from ``config.option``, which pytest-base-url itself overwrites with the ini value."""
-    if any(a == "--base-url" or a.startswith("--base-url=") for a in config.invocation_params.args):
-        return Setting(config.getoption("base_url", None), "--base-url")
-    if "PYTEST_BASE_URL" in os.environ:
-        return Setting(os.environ["PYTEST_BASE_URL"], "env PYTEST_BASE_URL")
-    try:
-        ini = config.getini("base_url")
-    except ValueError:  # pytest-base-url is not loaded
-        ini = None
-    return Setting(str(ini) if ini else None, "ini base_url")
-
-
-# Options of other plugins a stopped invocation still reads: their environment variable and ini key.
-_FOREIGN = {"--base-url": ("PYTEST_BASE_URL", "base_url"), "--html": (None, None)}
-
-
-def scanned(config: pytest.Config, flag: str, args: list[str]) -> Setting:
-    """``flag`` read from the raw words of a command line pytest could not parse, then env, ini, default.
-
-    Only for the verdict of a refused command line (:mod:`smokegate.stopped`); the last occurrence
-    wins, as in argparse, and a word starting with ``-`` is never taken as a value.
-    """
-    value: str | None = None
-    for index, word in enumerate(args):
-        if word == flag and index + 1 < len(args) and not args[index + 1].startswith("-"):
-            value = args[index + 1]
-        elif word.startswith(flag + "="):
-            value = word.split("=", 1)[1]
-    if value is not None:
-        return Setting(value, flag)
-    option = BY_FLAG.get(flag)
-    env, ini = (option.env, option.ini) if option else _FOREIGN.get(flag, (None, None))
-    if env and env in os.environ:
-        return Setting(os.environ[env], f"env {env}")
-    try:
-        found = config.getini(ini) if ini else None
-    except ValueError:  # the ini key's plugin is not loaded
-        found = None
-    if found not in (None, "", []):
-        return Setting(str(found), f"ini {ini}")
-    return Setting(option.default if option else None, "default")
-
-
-def help_only(config: pytest.Config) -> bool:
-    """``--help``, ``--version``, ``--markers``: pytest prints and exits; no option of ours is even read."""
-    return any(getattr(config.option, name, False) for name in ("help", "version", "markers"))
-
-
-def listing(config: pytest.Config) -> bool:
-    """Does this invocation only list (``--collect-only``, ``--fixtures``, ``--help``…)?  Then it is no
-    run: nothing is sent, no verdict is written, nothing recorded or posted, no report replaced."""
-    option = config.option
-    return any(getattr(option, name, False) for name in
-               ("collectonly", "showfixtures", "show_fixtures_per_test", "help", "version", "markers"))
-
-
-def selected(config: pytest.Config) -> bool:
-    """Is smokegate asked to test something? A target or a base URL was given somewhere."""
-    return lookup(config, "--target").value is not None or base_url_setting(config).value is not None
 
 
 @dataclass(frozen=True)
@@ -244,14 +147,12 @@ def command_setting(flag: str, given: str | None, *, written: str | None = None,
 def command_text(flag: str, given: str | None, problems: list[str], *, written: str | None = None) -> str | None:
     """:func:`command_setting`, checked as the pytest option is: an empty value or a line break is a
     problem naming where it was written, never "not given"."""
-    return _checked(command_setting(flag, given, written=written), flag, problems)
+    return checked(command_setting(flag, given, written=written), flag, problems)
 
 
-def _text(config: pytest.Config, flag: str, problems: list[str]) -> str | None:
-    return _checked(lookup(config, flag), flag, problems)
-
-
-def _checked(setting: Setting, flag: str, problems: list[str]) -> str | None:
+def checked(setting: Setting, flag: str, problems: list[str]) -> str | None:
+    """A setting's value, stripped; an empty value, a line break or a value outside the option's choices
+    is a problem naming where it was written (``problems``), and None."""
     if setting.value is None:
         return None
     value = setting.value.strip()
@@ -266,85 +167,3 @@ def _checked(setting: Setting, flag: str, problems: list[str]) -> str | None:
         problems.append(f"{setting.source}: {value!r} is not one of {', '.join(option.choices)}")
         return None
     return value
-
-
-def _flag(config: pytest.Config, flag: str, problems: list[str]) -> bool:
-    setting = lookup(config, flag)
-    if setting.value is None:
-        return False
-    value = setting.value.strip().lower()
-    if value in TRUE:
-        return True
-    if value in FALSE:
-        return False
-    problems.append(f"{setting.source}: {setting.value!r} is not a boolean (use true or false)")
-    return False
-
-
-def _count(config: pytest.Config, flag: str, problems: list[str], low: int, high: int) -> int:
-    setting = lookup(config, flag)
-    text = _text(config, flag, problems)
-    default = int(BY_FLAG[flag].default or low)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        problems.append(f"{setting.source}: {text!r} is not a whole number from {low} to {high}")
-        return default
-    return value
-
-
-def _base_url(config: pytest.Config, problems: list[str]) -> str | None:
-    setting = base_url_setting(config)
-    if setting.value is None:
-        return None
-    if not setting.value.strip():
-        problems.append(f"{setting.source}: empty value (leave it out to test the target's configured URL)")
-        return None
-    return setting.value.strip()
-
-
-def read(config: pytest.Config) -> tuple[Settings, list[str]]:
-    """Resolve and validate every option; return the settings and the problems found (empty when fine)."""
-    problems: list[str] = []
-    target = _text(config, "--target", problems)
-    config_given = _text(config, "--smokegate-config", problems)
-    reports = _text(config, "--reports-dir", problems) or DEFAULT_REPORTS_DIR
-    reports_path = Path(reports)
-    if not reports_path.is_absolute():
-        reports_path = Path(config.invocation_params.dir) / reports_path
-    config_path = Path(config_given) if config_given else config.rootpath / DEFAULT_CONFIG_NAME
-    if not config_path.is_absolute():
-        config_path = Path(config.invocation_params.dir) / config_path
-    ca = _text(config, "--ca-bundle", problems)
-    settings = Settings(
-        target=target,
-        config_path=str(config_path),
-        ca_bundle=ca,
-        ca_bundle_source=lookup(config, "--ca-bundle").source,
-        reports_dir=str(reports_path),
-        gate_on=_text(config, "--gate-on", problems) or Severity.HIGH,
-        http_url=_text(config, "--http-url", problems),
-        expect_version=_text(config, "--expect-version", problems),
-        base_url=_base_url(config, problems),
-        history=_text(config, "--history", problems),
-        history_source=lookup(config, "--history").source,
-        no_history=_flag(config, "--no-history", problems),
-        scheduled=_flag(config, "--scheduled", problems),
-        run_id=_text(config, "--run-id", problems),
-        no_network_retry=_flag(config, "--no-network-retry", problems),
-        location=_text(config, "--location", problems) or socket.gethostname(),
-        watch_suite=_text(config, "--watch-suite", problems),
-        load_processes=_count(config, "--load-processes", problems, 1, 256),
-        load_workers=_count(config, "--load-workers", problems, 0, 10_000),
-    )
-    if settings.load_processes > 1 and settings.load_workers:
-        problems.append("--load-processes and --load-workers: choose one (workers started elsewhere can run "
-                        "--processes themselves: python -m smokegate.load.worker --processes N)")
-    if settings.base_url is not None and settings.target is None:
-        problems.append("--base-url given without --target: choose the target whose checks and budgets apply "
-                        "(for example --target production --base-url https://my-preview.vercel.app)")
-    return settings, problems

@@ -264,7 +264,7 @@ class Probe:
     waits: int = 0
 
     def __post_init__(self) -> None:
-        # Vercel's automation bypass header on the target's own origin only (smokegate.vercel).
+        # Vercel's automation bypass header on the target's own origin only (smokegate.vercel_protection).
         bypass = self.target.bypass()
         self.client = httpx.Client(
             event_hooks={"request": [bypass.request_hook()] if bypass else [], "response": [_hide_location]},

@@ -9,7 +9,7 @@ cap; a redirect loop on the target's own origin.  The same holds when the health
 with a web page instead of the platform's health JSON (a parked domain, a catch-all rewrite, the
 wrong URL): one finding, "target does not serve the platform: ...", not a hundred.  An answer from
 Vercel's Deployment Protection instead of the app is recorded as ``protection``
-(:mod:`smokegate.vercel`), and a bot challenge (Cloudflare's, Vercel's Security Checkpoint:
+(:mod:`smokegate.vercel_protection`), and a bot challenge (Cloudflare's, Vercel's Security Checkpoint:
 :mod:`smokegate.intercepted`) as ``challenge``: the run cannot judge the app behind either and
 ends with one message, verdict ``error``, never an outage.  Any
 other complete HTTP answer, a 503 included, means testable: the checks then say what is wrong.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from smokegate import vercel
+from smokegate import vercel_protection as vercel
 from smokegate.checks import urls
 from smokegate.config import Target
 from smokegate.failures import Inconclusive

@@ -17,12 +17,12 @@ import pytest
 
 from smokegate.checks import causes
 from smokegate.checks import load_verdict as verdict
-from smokegate.checks.load import WRONG_STATUS
+from smokegate.checks.load_timeline import WRONG_STATUS
 from smokegate.checks.warning_signs import ERROR_RATE_INCREASE, SLOW_RESPONSE
 from smokegate.config import Target
 from smokegate.failures import CheckFailure, FailureKind, Inconclusive
-from smokegate.load.fixtures import LoadOutcome
 from smokegate.load.plan import MIN_SAMPLES, Route
+from smokegate.plugin.load_fixtures import LoadOutcome
 
 pytestmark = [pytest.mark.intrusive, pytest.mark.check(epic="load")]
 

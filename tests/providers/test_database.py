@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.safe, pytest.mark.check(epic="providers")]
 @pytest.fixture(scope="session")
 def migrations_folder(target: Target, pytestconfig: pytest.Config) -> Path:
     """The repository's migrations folder (``providers.supabase.migrations_dir``, relative to the config)."""
-    from smokegate import run as runs
+    from smokegate.plugin import run as runs
 
     run = runs.current(pytestconfig)
     assert run is not None

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.safe, pytest.mark.check(epic="providers")]
 def test_provider_reports_no_major_outage(
     target: Target, status_page: StatusPage, smokegate_run: Any, check_record: Any
 ) -> None:
-    from smokegate.checks.status_pages import describe
+    from smokegate.checks.provider_status import describe
     from smokegate.providers.status import fetch_page
 
     status = target.providers.status

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from smokegate.checks import jwt, urls
+from smokegate.plugin.security_fixtures import fresh
 from smokegate.probe import Exchange, Probe
 from smokegate.security.config import ProtectedRoute, SecurityConfig
-from smokegate.security.fixtures import fresh
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 

@@ -9,8 +9,8 @@ import pytest
 
 from smokegate.checks import cookies
 from smokegate.config import Page
+from smokegate.plugin.security_fixtures import PageFetch
 from smokegate.security.config import SecurityConfig
-from smokegate.security.fixtures import PageFetch
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 

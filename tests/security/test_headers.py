@@ -8,7 +8,7 @@ import pytest
 
 from smokegate.checks import causes, headers
 from smokegate.config import Page
-from smokegate.security.fixtures import PageFetch
+from smokegate.plugin.security_fixtures import PageFetch
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 # Every page's headers come from one place: a header missing everywhere is one finding, not one per page.

@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from smokegate.checks import nextjs
+from smokegate.checks import nextjs_holes as nextjs
 from smokegate.failures import Inconclusive
+from smokegate.plugin.security_fixtures import fresh
 from smokegate.probe import Exchange, Probe
 from smokegate.security.config import ProtectedRoute, SecurityConfig
-from smokegate.security.fixtures import fresh
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security", feature="nextjs")]
 

@@ -77,7 +77,7 @@ def test_429_is_private_and_clean(
     assert trace is None, f"the 429 from {security.rate_limit.path} shows a {trace}"
 
 
-# Ordered last, and under xdist a unit of its own that may run on any worker (smokegate.security.fixtures).
+# Ordered last, and under xdist a unit of its own that may run on any worker (smokegate.plugin.security_fixtures).
 @pytest.mark.check(severity="medium", feature="rate-limit")
 def test_limit_lifts_after_retry_after(rate_limit_lift: Lift, security: SecurityConfig, check_record: Any) -> None:
     limit = security.rate_limit

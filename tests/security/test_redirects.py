@@ -15,9 +15,9 @@ import pytest
 
 from smokegate.checks import redirects, urls
 from smokegate.config import Target
+from smokegate.plugin.security_fixtures import fresh
 from smokegate.probe import Probe
 from smokegate.security.config import ReturnRoute, SecurityConfig
-from smokegate.security.fixtures import fresh
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 

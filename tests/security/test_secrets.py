@@ -9,9 +9,9 @@ import pytest
 
 from smokegate.checks import causes, notfound, secrets, sourcemaps
 from smokegate.config import Page, Target
+from smokegate.plugin.security_fixtures import Crawler, Served, fresh
 from smokegate.probe import Probe
 from smokegate.security.config import SecurityConfig, SensitivePath
-from smokegate.security.fixtures import Crawler, Served, fresh
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 

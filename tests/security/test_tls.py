@@ -11,9 +11,9 @@ from smokegate.checks import causes, chain, headers, tls, urls
 from smokegate.checks.tls import TlsScan, Unknown
 from smokegate.config import Page, Target
 from smokegate.failures import Inconclusive
+from smokegate.plugin.security_fixtures import PageFetch
 from smokegate.probe import Probe, TargetUnreachable
 from smokegate.security.config import SecurityConfig
-from smokegate.security.fixtures import PageFetch
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 

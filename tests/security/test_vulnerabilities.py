@@ -18,8 +18,8 @@ import pytest
 from smokegate.checks import advisories, versions
 from smokegate.config import Target
 from smokegate.failures import Inconclusive
+from smokegate.plugin.security_fixtures import Crawler, scan_pages
 from smokegate.security.config import SecurityConfig
-from smokegate.security.fixtures import Crawler, scan_pages
 from smokegate.security.osv_client import query
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security", feature="advisories")]

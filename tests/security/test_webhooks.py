@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from smokegate.checks import webhooks
+from smokegate.checks import forged_webhooks as webhooks
 from smokegate.config import Target
+from smokegate.plugin.security_fixtures import webhook_secret
 from smokegate.probe import Probe
 from smokegate.security.config import Webhook
-from smokegate.security.fixtures import webhook_secret
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="security")]
 

@@ -16,8 +16,8 @@ from smokegate.checks.errorrate import ErrorTally
 from smokegate.checks.warning_signs import ERROR_RATE_INCREASE
 from smokegate.config import Target
 from smokegate.failures import Inconclusive
+from smokegate.plugin.run import SmokegateRun
 from smokegate.probe import Probe, TargetUnreachable
-from smokegate.run import SmokegateRun
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="smoke")]
 

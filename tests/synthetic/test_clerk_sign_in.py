@@ -17,8 +17,7 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from smokegate.config import Target
-from smokegate.synthetic.fixtures import ClerkTickets
-from smokegate.synthetic.ticket import ticket_sign_in
+from smokegate.synthetic.ticket import ClerkTickets, ticket_sign_in
 
 pytestmark = [pytest.mark.safe, pytest.mark.check(epic="synthetic")]
 

@@ -18,7 +18,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from smokegate.config import Target
 from smokegate.failures import Inconclusive
-from smokegate.synthetic.fixtures import ContextFactory
+from smokegate.plugin.browser_fixtures import ContextFactory
 from smokegate.synthetic.journey import ContextEvents, Tab, goto
 from smokegate.synthetic.protection import SentRequest, bypass_leaks
 

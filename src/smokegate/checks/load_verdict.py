@@ -1,6 +1,6 @@
 """What a load run's timeline says about each threshold at the peak, and when it says nothing.
 
-Pure logic (no Locust, no pytest, no network), over :mod:`smokegate.checks.load`'s timeline:
+Pure logic (no Locust, no pytest, no network), over :mod:`smokegate.checks.load_timeline`'s timeline:
 
 * :class:`Analysis` and :func:`judge_p95`, :func:`judge_errors`, :func:`judge_burst`: each threshold at
   the peak, with the step of the ramp where it first failed and never recovered (where it broke);
@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from smokegate.checks.load import (
+from smokegate.checks.load_timeline import (
     CATEGORIES,
     MIN_STEP_SAMPLES,
     WRONG_STATUS,

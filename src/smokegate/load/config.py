@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from smokegate.load.plan import AI_ROUTE, HEALTH_ROUTE, PLANNED_SAMPLES, SIGNED_IN_ROUTE
+from smokegate.load.routes import AI_ROUTE, HEALTH_ROUTE, PLANNED_SAMPLES, SIGNED_IN_ROUTE
 
 
 class _Model(BaseModel):

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smokegate.checks.load import Step, Timeline
+from smokegate.checks.load_timeline import Step, Timeline
 from smokegate.failures import CheckFailure, FailureKind
 from smokegate.load.plan import Plan
 

@@ -42,7 +42,7 @@ from locust import FastHttpUser, LoadTestShape, constant_throughput, events, tas
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from smokegate.checks.load import (
+from smokegate.checks.load_timeline import (
     CONNECTION,
     CONTENT,
     SERVER_ERROR,

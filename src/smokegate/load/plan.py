@@ -12,21 +12,16 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from smokegate.checks.load import Step, schedule
+from smokegate.checks.load_timeline import Step, schedule
+from smokegate.load.routes import AI_ROUTE, HEALTH_ROUTE, SIGNED_IN_ROUTE
 
 if TYPE_CHECKING:
     from smokegate.config import Target
 
-# The routes a target's traffic is made of, by id: ``page-<name>``, ``api-<name>`` and these three.
-HEALTH_ROUTE = "health"
-SIGNED_IN_ROUTE = "signed-in-api"
-AI_ROUTE = "ai"
 # The fewest answers a route's p95 over the hold is judged on: of 10 to 19 it is their slowest (Locust's
-# percentile), which a pass must stay under; with fewer the check could not be determined.
+# percentile), which a pass must stay under; with fewer the check could not be determined (the config
+# plans for more: load.routes.PLANNED_SAMPLES).
 MIN_SAMPLES = 10
-# The answers the config must plan for each route in the hold: the count a run gets is random around it,
-# and a fault that slows the users (they wait on each answer) cuts it further.
-PLANNED_SAMPLES = 40
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from smokegate.load.plan import Session
 
 if TYPE_CHECKING:
-    from smokegate.synthetic.fixtures import ClerkTickets
+    from smokegate.synthetic.ticket import ClerkTickets
 
 CLIENT_COOKIE = "__client"
 # Refresh a session token this long before it expires (clerk-js refreshes well before its minute runs out).
@@ -66,7 +66,7 @@ def sign_in(tickets: ClerkTickets, context: ssl.SSLContext, timeout_s: float) ->
     import httpx
 
     from smokegate.scrub import SCRUBBER
-    from smokegate.synthetic.clerk import with_testing_token
+    from smokegate.synthetic.clerk_testing import with_testing_token
 
     frontend_api = tickets.frontend_api()
     testing_token = tickets.api.testing_token()

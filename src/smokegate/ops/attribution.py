@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from smokegate.checks.status_pages import HINT_TITLE, hint_lines
+from smokegate.checks.provider_status import HINT_TITLE, hint_lines
 
 if TYPE_CHECKING:
     from smokegate.config import Target

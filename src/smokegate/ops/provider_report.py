@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 
 from smokegate import timing
 from smokegate.ops.gaps import schedule_gaps
+from smokegate.ops.report_format import Sparkline, duration, sparkline, trend_step, when
 
 if TYPE_CHECKING:
     from smokegate.ops.history import History
     from smokegate.ops.report import ReportData
-    from smokegate.ops.report_page import Sparkline
 
 # (figure name, label, unit, how to show a value)
 SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
@@ -102,8 +102,6 @@ class Extras:
 
 
 def collect_extras(history: History, data: ReportData) -> Extras:
-    from smokegate.ops.report_page import duration, sparkline, trend_step, when
-
     start, end = data.start, data.generated_at
     step = trend_step(data.since)
     count = max(1, math.ceil(data.since / step))

@@ -7,7 +7,8 @@ count, p50/p95 of every check's measured value against its budget, the slowest c
 kinds and each incident.  Charts are inline SVG and styles are inline; a Content-Security-Policy
 forbids every external load, so the page renders the same from an artifact with no network.
 This module computes the figures; :mod:`smokegate.ops.report_page` lays them out and the Jinja2
-template ``templates/health_report.html.j2`` draws them.
+template ``templates/health_report.html.j2`` draws them; :mod:`smokegate.ops.health_report` writes the
+page from a history.
 
 Figures carry ``data-*`` attributes (``data-target``, ``data-check``, ``data-metric``,
 ``data-value``) so tests and scripts can read them without scraping text.
@@ -18,18 +19,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from smokegate import timing
 from smokegate.failures import kind_of
-from smokegate.ops.history import History, HistorySource
-
-if TYPE_CHECKING:
-    from smokegate.ops.provider_report import Extras
+from smokegate.ops.history import History
 from smokegate.severity import SEVERITIES
 
 AVAILABILITY_GOAL = 99.9
@@ -327,40 +323,3 @@ def _incidents(history: History, start_ts: float, end_ts: float) -> tuple[list[I
             )
         )
     return incidents, len(rows)
-
-
-# -- rendering ---------------------------------------------------------------------------------
-
-
-def render(data: ReportData, trends: Mapping[tuple[str, str], list[float | None]] | None = None,
-           extras: Extras | None = None) -> str:
-    """The whole page as one string (layout in ``report_page``, markup in its template)."""
-    from smokegate.ops.report_page import render_page
-
-    return render_page(data, trends, extras)
-
-
-def build_report(history: History, *, since: timedelta, now: datetime | None = None) -> str:
-    from smokegate.ops.provider_report import collect_extras
-    from smokegate.ops.report_page import collect_trends
-
-    data = collect(history, since=since, now=now)
-    return render(data, collect_trends(history, data), collect_extras(history, data))
-
-
-def write_report(
-    history_path: HistorySource | str,
-    out: Path,
-    *,
-    since: timedelta,
-    now: datetime | None = None,
-    notice: Callable[[str], None] | None = None,
-    recover: bool = True,
-) -> Path:
-    """Render the report for ``history_path`` into ``out`` and return ``out`` (``recover``: see
-    :meth:`History.open`)."""
-    with History.open(history_path, notice=notice, recover=recover) as history:
-        page = build_report(history, since=since, now=now)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out

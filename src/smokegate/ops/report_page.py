@@ -22,10 +22,11 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from smokegate.figures import number
+from smokegate.ops.report_format import Sparkline, duration, fmt, sparkline, trend_step, when
 from smokegate.templating import BUDGET_POSITION, RATIO_HIGH, RATIO_LOW, ratio_position, render
 
 if TYPE_CHECKING:
@@ -37,31 +38,9 @@ SLOWEST = 10
 TrendKey = tuple[str, str]
 
 
-def fmt(value: float | None) -> str:
-    """Measured values: whole numbers above 100, one decimal above 1, three significant digits below."""
-    if value is None:
-        return "–"
-    if abs(value) >= 100:
-        return f"{value:.0f}"
-    if abs(value) >= 1:
-        return f"{value:.1f}"
-    return f"{value:.3g}"
-
-
 def fmt_pct(value: float | None) -> str:
     # Three decimals: 99.896 must not print as 99.90 and pass for the 99.9 % goal.
     return "–" if value is None else f"{value:.3f} %"
-
-
-def when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def period(since: timedelta) -> str:
@@ -87,11 +66,6 @@ def title(data: ReportData) -> str:
 
 def raw(value: float | None) -> str:
     return "" if value is None else repr(value)
-
-
-def trend_step(since: timedelta) -> timedelta:
-    """p50 per hour for a day or two, per day for the weekly review and longer."""
-    return timedelta(hours=1) if since <= timedelta(days=2) else timedelta(days=1)
 
 
 def collect_trends(history: History, data: ReportData) -> dict[TrendKey, list[float | None]]:
@@ -168,17 +142,6 @@ class AvailabilityChart:
     plot_left: int
     plot_right: int
     start_label: str
-
-
-@dataclass(frozen=True)
-class Sparkline:
-    width: int
-    height: int
-    segments: list[str]  # SVG polyline points, one per run of consecutive buckets with a value
-    last: tuple[float, float] | None
-    low: str
-    high: str
-    title: str
 
 
 @dataclass(frozen=True)
@@ -304,27 +267,6 @@ def has_something_to_say(check: CheckStats) -> bool:
     if check.p50 is None or check.p95 is None:
         return False
     return not (check.p95 == 0 and not check.budget)
-
-
-def sparkline(values: Sequence[float | None], unit: str, step: timedelta, width: int = 120,
-              height: int = 24) -> Sparkline | None:
-    """p50 per step as a line through the steps that had a value (empty steps are bridged)."""
-    known = [v for v in values if v is not None]
-    if len(known) < 2:
-        return None
-    low, high = min(known), max(known)
-    span = high - low or 1.0
-    x_step = (width - 4) / max(1, len(values) - 1)
-    points: list[tuple[float, float]] = []
-    for index, value in enumerate(values):
-        if value is None:
-            continue
-        # A constant series is a flat line through the middle, not along the floor.
-        level = 0.5 if high == low else (value - low) / span
-        points.append((2 + index * x_step, 2 + (height - 4) * (1 - level)))
-    every = "hour" if step <= timedelta(hours=1) else "day"
-    return Sparkline(width, height, [" ".join(f"{x:.1f},{y:.1f}" for x, y in points)], points[-1], fmt(low),
-                     fmt(high), f"p50 per {every}, oldest left: {fmt(low)} to {fmt(high)} {unit}".strip())
 
 
 def _latency(target: str, checks: Sequence[CheckStats], trends: Mapping[TrendKey, list[float | None]],

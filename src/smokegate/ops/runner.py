@@ -4,7 +4,7 @@ The watcher never judges anything itself: every run is ``pytest <suite> --target
 same plugin, checks, gate and history as a run from a terminal or CI.  Two ways to start it:
 
 ``fork`` (the default)
-    A fork server (:mod:`smokegate.ops.forkserver`) imports pytest and the heavy libraries the
+    A fork server (:mod:`smokegate.plugin.forkserver`) imports pytest and the heavy libraries the
     suite uses (Playwright, sslyze, httpx, pydantic...) once; each run is a fork of it that calls
     ``pytest.main``, skipping the interpreter start and most of the imports that dominate a short
     health run's CPU (``bench/bench_watch.py --compare`` measures both ways).
@@ -123,7 +123,7 @@ class _ForkHandle:
 
 
 class ForkRunner:
-    """Talks to one :mod:`smokegate.ops.forkserver` process; restarts it if it ever dies."""
+    """Talks to one :mod:`smokegate.plugin.forkserver` process; restarts it if it ever dies."""
 
     name = "fork"
 
@@ -145,7 +145,7 @@ class ForkRunner:
     def _start_server(self) -> None:
         self._ready = threading.Event()
         server = subprocess.Popen(
-            [sys.executable, "-m", "smokegate.ops.forkserver"],
+            [sys.executable, "-m", "smokegate.plugin.forkserver"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             start_new_session=True,

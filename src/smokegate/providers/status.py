@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smokegate.cache import cache_dir
-from smokegate.checks.status_pages import PageReport, read_statuspage, read_stripe
+from smokegate.checks.provider_status import PageReport, read_statuspage, read_stripe
 from smokegate.failures import CheckFailure, Inconclusive
 
 if TYPE_CHECKING:

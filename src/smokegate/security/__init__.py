@@ -1,1 +1,2 @@
-"""The security suite's own pieces: its config model and its pytest fixtures and parametrization."""
+"""The security suite's own pieces: its config model, the TLS scan, the rate-limit burst, OSV's client
+(its fixtures are in :mod:`smokegate.plugin.security_fixtures`)."""

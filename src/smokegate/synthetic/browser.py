@@ -11,8 +11,6 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from smokegate.cache import cache_dir
 
 SYSTEM_CHROMIUM = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -31,12 +29,17 @@ CHROMIUM_FLAGS = (
 )
 
 
+class NoBrowser(Exception):
+    """Neither Playwright's Chromium nor a system one: the message names the install command."""
+
+
 def find_chromium(playwright_executable: str | None, which: Callable[[str], str | None] = shutil.which,
                   headless: bool = True) -> str | None:
     """The browser to launch: None means Playwright's own Chromium; else a system executable path,
     the headless shell first when running headless.
 
-    Raises :class:`pytest.UsageError` naming the install command when there is neither.
+    Raises :class:`NoBrowser` naming the install command when there is neither (the plugin makes it a
+    usage error).
     """
     if playwright_executable and Path(playwright_executable).is_file():
         return None
@@ -44,7 +47,7 @@ def find_chromium(playwright_executable: str | None, which: Callable[[str], str 
         found = which(name)
         if found:
             return found
-    raise pytest.UsageError(
+    raise NoBrowser(
         "no Chromium for the synthetic suite: Playwright's browser is not installed and none of "
         f"{', '.join(SYSTEM_CHROMIUM)} is on PATH; install one with `{INSTALL_HINT}`"
     )

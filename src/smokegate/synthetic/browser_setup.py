@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import sys
 
-import pytest
 from playwright.sync_api import sync_playwright
 
-from smokegate.synthetic.browser import find_chromium
+from smokegate.synthetic.browser import NoBrowser, find_chromium
 
 
 def main() -> int:
@@ -19,7 +18,7 @@ def main() -> int:
         own = playwright.chromium.executable_path
     try:
         system = find_chromium(own)
-    except pytest.UsageError as exc:
+    except NoBrowser as exc:
         print(exc, file=sys.stderr)
         return 1
     print(f"browser: {system or own}")

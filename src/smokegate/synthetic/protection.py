@@ -28,7 +28,7 @@ from smokegate.checks.cookies import parse_set_cookie
 from smokegate.config import Target
 from smokegate.failures import CheckFailure, FailureKind
 from smokegate.scrub import SCRUBBER
-from smokegate.vercel import HEADER, SET_COOKIE_HEADER, origin_of, protection_of
+from smokegate.vercel_protection import HEADER, SET_COOKIE_HEADER, origin_of, protection_of
 
 if TYPE_CHECKING:
     from smokegate.probe import Probe
@@ -44,7 +44,7 @@ def bypass_cookies(probe: Probe, target: Target) -> list[dict[str, Any]]:
     if bypass is None:
         return []
     path = target.health.path
-    # The probe adds the bypass header to every request to the target's origin (smokegate.vercel).
+    # The probe adds the bypass header to every request to the target's origin (smokegate.vercel_protection).
     # Its answers as they came (about=None): whether the protection answered is what is read here.
     asked = probe.get(path, headers={SET_COOKIE_HEADER: "true"}, about=None)
     cookies = [c for c in browser_cookies(asked.headers.get_list("set-cookie"), asked.url)

@@ -11,6 +11,7 @@ step failed: the frontend refused the ticket, or the ticket was redeemed but the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from smokegate.failures import FailureKind
-from smokegate.synthetic.clerk import is_frontend_api_request, with_testing_token
+from smokegate.synthetic.clerk_testing import BackendApi, is_frontend_api_request, with_testing_token
 from smokegate.synthetic.config import SyntheticConfig
 from smokegate.synthetic.journey import JourneyFailure, redact_url, remember_cookies
 
@@ -124,3 +125,27 @@ def ticket_sign_in(page: Page, syn: SyntheticConfig, ticket: str) -> TicketSignI
         raise JourneyFailure(FailureKind.SIGN_IN_FAILED,
                              f"{syn.dashboard_path} shows no {syn.user_name_selector}") from None
     return TicketSignIn(user_name=user_name, redeem_ms=redeem_ms, dashboard_ms=dashboard_ms)
+
+
+@dataclass
+class ClerkTickets:
+    """The synthetic Clerk user's sign-in tokens, and the Testing Token route for a browser context."""
+
+    api: BackendApi
+    email: str
+    ttl_s: int
+    frontend_api: Callable[[], str]
+    _user_id: str | None = None
+    _testing_token: str | None = None
+
+    def prepare(self, context: BrowserContext) -> None:
+        """Let the context's Frontend API requests past Clerk's bot protection (the Testing Token)."""
+        if self._testing_token is None:
+            self._testing_token = self.api.testing_token()
+        route_testing_token(context, self.frontend_api(), self._testing_token)
+
+    def ticket(self) -> str:
+        """A fresh one-time sign-in token for the synthetic user."""
+        if self._user_id is None:
+            self._user_id = self.api.user_id(self.email)
+        return self.api.sign_in_token(self._user_id, self.ttl_s)

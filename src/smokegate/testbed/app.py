@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from smokegate.testbed import api, auth, clerk, nextjs_server, security, site, vercel, webhooks
+from smokegate.testbed import api, auth_routes, clerk, nextjs_server, security, site, vercel, webhooks
 from smokegate.testbed import faults as fault_catalog
 from smokegate.testbed.chaos import ChaosProxy, ChaosSettings, ChaosSpecError
 from smokegate.testbed.context import Testbed
@@ -127,7 +127,7 @@ def create_public_app(tb: Testbed) -> ASGIApp:
         return response
 
     app = Starlette(
-        routes=[*site.routes(tb), *api.routes(tb), *auth.routes(tb), *security.routes(tb), *webhooks.routes(tb),
+        routes=[*site.routes(tb), *api.routes(tb), *auth_routes.routes(tb), *security.routes(tb), *webhooks.routes(tb),
                 *clerk.routes(tb)],
         exception_handlers={404: not_found, 405: not_found},
     )

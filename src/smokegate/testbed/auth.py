@@ -6,6 +6,8 @@ an HttpOnly cookie, then a redirect to the provider's authorize URL.  ``/sign-in
 checks ``state`` against that pending sign-in (used once), exchanges the code at the provider's
 token endpoint with the client secret and the PKCE verifier, reads the user, and sets Clerk's
 ``__session`` cookie.  ``/sign-out`` revokes the session server-side, so a copied cookie dies too.
+This module is the service the testbed holds (:class:`AuthService`); its routes are in
+:mod:`smokegate.testbed.auth_routes`.
 
 The synthetic suite's testbed faults live here as well: what the sign-in redirect and callback get
 wrong, the slow AI answer, and page faults that only a real browser notices (a script that logs an
@@ -15,24 +17,20 @@ layout shift).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
-import html
 import secrets
 import ssl
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from smokegate.testbed.idp import PROVIDERS, IdentityProvider
 from smokegate.testbed.sessions import SESSION_COOKIE
@@ -239,153 +237,3 @@ class AuthService:
                 return None
             user: dict[str, Any] = info.json()
             return user
-
-
-def _safe_redirect(tb: Testbed, value: str | None) -> str:
-    """Only same-origin redirect targets after sign-in (an open redirect would leak the session)."""
-    if not value:
-        return "/dashboard"
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc:
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if origin != tb.public_origin:
-            return "/dashboard"
-        return parts.path + (f"?{parts.query}" if parts.query else "")
-    return value if value.startswith("/") and not value.startswith("//") else "/dashboard"
-
-
-def _auth_error(tb: Testbed, request: Request, message: str, status: int = 400) -> Response:
-    from smokegate.testbed.site import _html
-
-    body = (
-        '<main><h1>Sign-in failed</h1><p class="error" role="alert">'
-        + html.escape(message)
-        + '</p><a href="/sign-in">Back to sign in</a></main>'
-    )
-    response = _html(tb, request, "/sign-in", "Sign-in failed — Napoleon AI", body, status=status)
-    response.headers.update(NO_STORE)
-    response.delete_cookie(PENDING_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
-    return response
-
-
-def routes(tb: Testbed) -> list[BaseRoute]:
-    auth = tb.auth
-
-    async def sign_in_start(request: Request) -> Response:
-        provider = request.path_params["provider"]
-        if provider not in PROVIDERS:
-            return _auth_error(tb, request, "Unknown sign-in method.", status=404)
-        pending_id, url = auth.authorize_redirect(
-            provider, _safe_redirect(tb, request.query_params.get("redirect_url"))
-        )
-        response = RedirectResponse(url, status_code=302, headers=NO_STORE)
-        response.set_cookie(
-            PENDING_COOKIE,
-            pending_id,
-            max_age=PENDING_TTL_S,
-            path="/",
-            secure=True,
-            httponly=True,
-            samesite="lax",
-        )
-        return response
-
-    async def callback(request: Request) -> Response:
-        if tb.state.on("callback-500"):
-            from smokegate.testbed.site import error_page
-
-            return error_page(tb, request, 500)
-        params = request.query_params
-        if params.get("error"):
-            return _auth_error(tb, request, "The provider did not grant access. Please try again.")
-        pending = auth.pending.pop(request.cookies.get(PENDING_COOKIE, ""), None)
-        if pending is None:
-            return _auth_error(tb, request, "This sign-in attempt has expired or was already used. Please start again.")
-        given_state = params.get("state", "")
-        if not tb.state.on("callback-accepts-tampered-state") and not hmac.compare_digest(
-            given_state.encode(), pending.state.encode()
-        ):
-            tb.state.record("sign-in-rejected", reason="state mismatch", provider=pending.provider)
-            return _auth_error(tb, request, "Sign-in could not be verified (state mismatch). Please start again.")
-        code = params.get("code", "")
-        user = await auth.exchange(pending, code) if code else None
-        if user is None:
-            tb.state.record("sign-in-rejected", reason="code refused", provider=pending.provider)
-            return _auth_error(tb, request, "This sign-in link is no longer valid. Please start again.")
-        tb.state.record("sign-in", provider=pending.provider, sub=user.get("sub"))
-        if tb.state.on("sign-in-loop"):
-            # The session cookie is dropped (as with a misconfigured cookie domain): back to sign-in.
-            target = f"/sign-in?redirect_url={pending.redirect_url}"
-            response: Response = RedirectResponse(target, status_code=303, headers=NO_STORE)
-        else:
-            response = RedirectResponse(pending.redirect_url, status_code=303, headers=NO_STORE)
-            response.set_cookie(
-                SESSION_COOKIE,
-                tb.sessions.issue(user),
-                max_age=3600,
-                path="/",
-                secure=True,
-                httponly=True,
-                samesite="lax",
-            )
-        response.delete_cookie(PENDING_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
-        return response
-
-    async def sign_out(request: Request) -> Response:
-        token = request.cookies.get(SESSION_COOKIE)
-        if token:
-            auth.revoke(token)
-        response = RedirectResponse("/", status_code=303, headers=NO_STORE)
-        response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
-        return response
-
-    async def summarize(request: Request) -> Response:
-        user = tb.current_user(request)
-        if user is None:
-            return JSONResponse({"error": "Unauthorized"}, status_code=401, headers=NO_STORE)
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        text = body.get("text") if isinstance(body, dict) else None
-        if not isinstance(text, str) or not text.strip():
-            return JSONResponse({"error": "text is required"}, status_code=400, headers=NO_STORE)
-        started = time.monotonic()
-        await asyncio.sleep(AI_SLOW_S if tb.state.on("ai-slow") else AI_LATENCY_S)
-        words = text.split()
-        summary = " ".join(words[:12]) + ("…" if len(words) > 12 else "")
-        return JSONResponse(
-            {
-                "summary": summary,
-                "model": "gpt-4o-mini",
-                "latency_ms": round((time.monotonic() - started) * 1000),
-            },
-            headers=NO_STORE,
-        )
-
-    async def highlights(request: Request) -> Response:
-        if tb.state.on("lcp-slow"):
-            await asyncio.sleep(LCP_SLOW_S)
-        return JSONResponse(
-            {"headline": HEADLINE, "banner": "New: Slack huddles are now summarised."}, headers=NO_STORE
-        )
-
-    async def analytics(request: Request) -> Response:
-        if tb.state.on("script-broken") and urlsplit(request.headers.get("referer", "")).path == "/pricing":
-            return Response("Internal Server Error", status_code=500, media_type="text/plain", headers=NO_STORE)
-        if tb.state.on("page-load-slow"):
-            await asyncio.sleep(PAGE_LOAD_SLOW_S)
-        return Response(
-            "!function(){window.va=window.va||function(){}}();",
-            media_type="application/javascript; charset=utf-8",
-            headers={"cache-control": "public, max-age=0, must-revalidate"},
-        )
-
-    return [
-        Route(CALLBACK_PATH, callback),
-        Route("/sign-in/{provider}", sign_in_start),
-        Route("/sign-out", sign_out, methods=["POST"]),
-        Route("/api/ai/summarize", summarize, methods=["POST"]),
-        Route("/api/highlights", highlights),
-        Route(ANALYTICS_SCRIPT, analytics),
-    ]

@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from smokegate.vercel import HEADER, SET_COOKIE_HEADER, SSO_NONCE_COOKIE
+from smokegate.vercel_protection import HEADER, SET_COOKIE_HEADER, SSO_NONCE_COOKIE
 
 if TYPE_CHECKING:
     from smokegate.testbed.context import Testbed

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from smokegate.checks import load_verdict as verdict
-from smokegate.checks.load import Step, Window, step_window, window
+from smokegate.checks.load_timeline import Step, Window, step_window, window
 from smokegate.checks.load_verdict import Analysis, Judgment
 from smokegate.load.plan import MIN_SAMPLES, Plan
 from smokegate.scrub import SCRUBBER

@@ -29,9 +29,8 @@ import gc
 
 import pytest
 
-from smokegate import run as runs
-
-PLAYWRIGHT_TRACE_FIXTURE = "_pw_trace_api_requests"
+from smokegate.plugin import compat
+from smokegate.plugin import run as runs
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -46,10 +45,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if runs.current(config) is None:
         return
     for item in items:
-        # item.fixturenames is the closure pytest will set up (pytest.Function's own list).
-        names = getattr(item, "fixturenames", None)
-        if isinstance(names, list) and PLAYWRIGHT_TRACE_FIXTURE in names and "playwright" not in names:
-            names.remove(PLAYWRIGHT_TRACE_FIXTURE)
+        if "playwright" not in getattr(item, "fixturenames", ("playwright",)):
+            compat.drop_fixture(item, compat.PW_TRACE_API_REQUESTS)
 
 
 _frozen_at_exit: list[bool] = []

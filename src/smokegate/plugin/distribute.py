@@ -139,7 +139,7 @@ def scheduler(config: pytest.Config, log: Any, shared_dir: Path) -> Any:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     """On a worker, before xdist tells the controller what it collected: the units, for the scheduler."""
-    from smokegate import run as runs
+    from smokegate.plugin import run as runs
 
     run = runs.current(session.config)
     if run is not None and run.shared_dir is not None and runs.is_worker(session.config):
@@ -149,7 +149,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadgroup`` in a smokegate run: the units above (xdist's own ignores groups on pytest 9)."""
-    from smokegate import run as runs
+    from smokegate.plugin import run as runs
 
     run = runs.current(config)
     if run is None or run.shared_dir is None or config.getvalue("dist") != "loadgroup":

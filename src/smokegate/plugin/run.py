@@ -22,7 +22,6 @@ from smokegate.options import Settings
 if TYPE_CHECKING:
     from smokegate.config import Target
     from smokegate.reach import Reachability
-    from smokegate.results import ResultCollector
     from smokegate.security.tls_job import ScanJob
     from smokegate.shared import RunLocks
 
@@ -37,7 +36,6 @@ class SmokegateRun:
     reach: Reachability | None = None
     requests: int = 0
     deselected: list[Deselected] = field(default_factory=list)
-    collector: ResultCollector | None = None
     # The directory every process of the run shares (smokegate.shared): made by the controller.
     shared_dir: Path | None = None
     # The TLS scan running in the background (smokegate.security.tls_job), and the check it starts at.

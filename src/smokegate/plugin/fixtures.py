@@ -1,8 +1,8 @@
 """The fixtures every check may ask for: the run, its target, a timed probe, the check's record.
 
-Suite-specific fixtures live beside their suites (``smokegate.security.fixtures``,
-``smokegate.synthetic.fixtures``); parameters made from the target config are in
-``smokegate.params``.  ``pytest --fixtures`` lists them all with these docstrings.
+Suite-specific fixtures live beside their suites (``smokegate.plugin.security_fixtures``,
+``smokegate.plugin.browser_fixtures``); parameters made from the target config are in
+``smokegate.plugin.params``.  ``pytest --fixtures`` lists them all with these docstrings.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from smokegate import run as runs
-from smokegate.run import CheckRecord, SmokegateRun
+from smokegate.plugin import run as runs
+from smokegate.plugin.run import CheckRecord, SmokegateRun
 
 if TYPE_CHECKING:  # httpx and pydantic load with the checks that use them, not at every pytest start-up
     from smokegate.config import Target

@@ -30,14 +30,14 @@ import pytest
 from markupsafe import Markup
 
 from smokegate import gate_view as views
-from smokegate import options
-from smokegate import run as runs
 from smokegate.failures import FailureKind
 from smokegate.gate import CheckResult, GateReport
-from smokegate.results import PROPERTY, report_message
+from smokegate.plugin import foreign_options, pytest_options
+from smokegate.plugin import run as runs
+from smokegate.plugin.artifacts import ARTIFACT_PROPERTY, NOTE_PROPERTY
+from smokegate.plugin.results import PROPERTY, report_message
 from smokegate.severity import severity_rank
 from smokegate.summary import measured_vs_budget
-from smokegate.synthetic.artifacts import ARTIFACT_PROPERTY, NOTE_PROPERTY
 from smokegate.templating import render
 
 ROW_MESSAGE = 200  # characters of a failure's message in its table row
@@ -51,7 +51,7 @@ def register(config: pytest.Config) -> None:
 
 def report_path(config: pytest.Config) -> Path:
     """Where pytest-html writes the page (it resolves ``--html`` against the invocation directory)."""
-    html = os.path.expandvars(str(config.getoption("htmlpath")))
+    html = os.path.expandvars(str(foreign_options.html_path(config)))
     return Path(config.invocation_params.dir, Path(html).expanduser())
 
 
@@ -136,7 +136,7 @@ class GateHtml:
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
         run = runs.current(session.config)
-        if run is None or options.listing(session.config):
+        if run is None or pytest_options.listing(session.config):
             return  # a collect-only run tested nothing and has no verdict
         # The same settling the gate gets after pytest-html has written (interrupted, no checks).
         runs.settle(run.gate, session.exitstatus)

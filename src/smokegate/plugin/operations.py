@@ -23,6 +23,7 @@ import pytest
 
 from smokegate import options
 from smokegate.failures import RERUN_PATTERNS
+from smokegate.plugin import foreign_options, pytest_options
 
 if TYPE_CHECKING:
     from smokegate.config import Target
@@ -34,21 +35,14 @@ RERUN_DELAY_S = 1.0
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Retry network-level failures once; runs before pytest-rerunfailures reads its options."""
-    if not options.selected(config):
+    if not pytest_options.selected(config):
         # Installed next to other test suites (or our own self-tests): stay out of their reruns.
         return
-    if (options.lookup(config, "--no-network-retry").value or "").strip().lower() in options.TRUE:
+    if (pytest_options.lookup(config, "--no-network-retry").value or "").strip().lower() in options.TRUE:
         return
     if not config.pluginmanager.hasplugin("rerunfailures") or config.getoption("usepdb", False):
         return
-    option = config.option
-    # An explicit --reruns/--only-rerun from the user wins; otherwise ours apply.
-    if getattr(option, "reruns", None) is None and not config.getini("reruns"):
-        option.reruns = 1
-    if getattr(option, "reruns_delay", None) is None and not config.getini("reruns_delay"):
-        option.reruns_delay = RERUN_DELAY_S
-    if not getattr(option, "only_rerun", None) and not config.getini("only_rerun"):
-        option.only_rerun = list(RERUN_PATTERNS)
+    foreign_options.rerun_network_failures(config, RERUN_DELAY_S, RERUN_PATTERNS)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -8,11 +8,13 @@ form the fault catalog uses — computed from the item, never by rewriting pytes
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
 import pytest
 
+from smokegate.plugin import foreign_options
 from smokegate.severity import SEVERITIES
 
 EPICS = ("smoke", "security", "synthetic", "providers", "load")
@@ -39,9 +41,24 @@ class CheckInfo:
     diagnoses: str | None
     # Times the target: kept apart from checks that load it (smokegate.shared.RunLocks).
     measures: bool = False
+    # ``smoke/test_health.py::test_health_answers_200`` (:func:`check_id`).
+    id: str = ""
+
+
+_INFO = pytest.StashKey["CheckInfo | None"]()
 
 
 def check_info(item: pytest.Item) -> CheckInfo | None:
+    """The item's check metadata (None: not a check): read from its markers once, at collection, and kept
+    on the item for every later hook."""
+    if _INFO not in item.stash:
+        info = _read_markers(item)
+        item.stash[_INFO] = info and dataclasses.replace(
+            info, id=check_id(item, info, foreign_options.browsers(item.config)))
+    return item.stash[_INFO]
+
+
+def _read_markers(item: pytest.Item) -> CheckInfo | None:
     """The merged ``check`` marker of an item, or None when it is not a check."""
     merged: dict[str, object] = {}
     found = False

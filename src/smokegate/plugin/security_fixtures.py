@@ -2,7 +2,7 @@
 one sslyze scan, one crawl, one not-found answer, one rate-limit burst and its bypass attempts).
 
 Registered by ``smokegate.plugin``; it only acts on tests that ask for its fixtures.  Parameters
-made from the target's ``[security]`` config (routes, origins, webhooks…) are in ``smokegate.params``.
+made from the target's ``[security]`` config (routes, origins, webhooks…) are in ``smokegate.plugin.params``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from smokegate import distribute, markers
-from smokegate import run as runs
 from smokegate.checks import notfound, urls
 from smokegate.checks.html import inline_scripts, script_sources
 from smokegate.cpus import usable_cpus
-from smokegate.run import SmokegateRun
+from smokegate.plugin import distribute, markers
+from smokegate.plugin import run as runs
+from smokegate.plugin.run import SmokegateRun
 from smokegate.security.tls_job import ScanJob, ScanRequest, scan_for, start_index, worth_a_process
 
 if TYPE_CHECKING:  # httpx, pydantic, cryptography and sslyze load with the checks that use them
@@ -59,7 +59,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return 1 if _sends_to(item, route) else 3
 
     items.sort(key=rank)
-    # Under xdist (smokegate.distribute): the route's checks and the burst one unit, started first;
+    # Under xdist (smokegate.plugin.distribute): the route's checks and the burst one unit, started first;
     # the check joining the wait a unit of its own, started last, on whichever worker is free.
     for item in items:
         if rank(item) in (1, 2):

@@ -10,14 +10,13 @@ read: each page loaded N times (``page_loads``), each OAuth button's authorize U
 
 Every context starts with Vercel's bypass cookie when the target has a bypass secret
 (:mod:`smokegate.synthetic.protection`).  The signed-in session is the synthetic Clerk user's, signed
-in by sign-in token (:mod:`smokegate.synthetic.clerk`), when the Clerk secret key is set, else the
+in by sign-in token (:mod:`smokegate.synthetic.clerk_testing`), when the Clerk secret key is set, else the
 OAuth test account's; without either the signed-in checks are skipped with that reason, and when the
 sign-in itself fails they are skipped too: the sign-in check reports it, once.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import tempfile
@@ -28,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokegate import run as runs
 from smokegate.failures import CheckFailure, Inconclusive
-from smokegate.run import SmokegateRun
+from smokegate.plugin import compat, foreign_options
+from smokegate.plugin import run as runs
+from smokegate.plugin.run import SmokegateRun
 from smokegate.scrub import SCRUBBER
-from smokegate.synthetic.browser import driver_compile_cache, find_chromium, launch_flags
+from smokegate.synthetic.browser import NoBrowser, driver_compile_cache, find_chromium, launch_flags
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Playwright
@@ -40,15 +40,11 @@ if TYPE_CHECKING:
     from smokegate.config import Page, Target
     from smokegate.probe import Probe
     from smokegate.synthetic.cert_pin import PendingTrust
-    from smokegate.synthetic.clerk import BackendApi
     from smokegate.synthetic.config import Provider
     from smokegate.synthetic.journey import AuthorizeCapture, PageSampler
     from smokegate.synthetic.oauth import AuthorizeUrl
+    from smokegate.synthetic.ticket import ClerkTickets
     from smokegate.synthetic.vitals import PageLoads
-
-def _explicit(config: pytest.Config, flag: str) -> bool:
-    return any(arg == flag or arg.startswith(flag + "=") for arg in config.invocation_params.args)
-
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,16 +52,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if run is None:
         return
     target = run.target
-    # Traces and screenshots of failed checks: smokegate's own (smokegate.synthetic.evidence), paid
+    # Traces and screenshots of failed checks: smokegate's own (smokegate.plugin.evidence), paid
     # for only on failure; --tracing/--screenshot given on the command line hand them to pytest-playwright.
-    if not _explicit(config, "--output"):
-        config.option.output = str(run.reports_dir / "playwright")
-    if target.ca_bundle != "system":
-        # Playwright's own HTTP stack (route.fetch, context.request) runs in its Node driver, which
-        # reads no CA file either: NODE_EXTRA_CA_CERTS adds exactly the target's CA to its roots.
-        # Set before the driver starts (the `playwright` fixture), on every xdist worker.
-        os.environ["NODE_EXTRA_CA_CERTS"] = target.ca_bundle
-    os.environ.setdefault("NODE_COMPILE_CACHE", str(driver_compile_cache()))
+    foreign_options.playwright_output(config, run.reports_dir / "playwright")
+    foreign_options.playwright_driver_env(target.ca_bundle, driver_compile_cache())
     account = target.synthetic.account
     SCRUBBER.add_env(account.email_env, account.password_env, target.synthetic.clerk.secret_key_env)
     config.pluginmanager.register(BrowserFixtures(), "smokegate-browser-fixtures")
@@ -86,14 +76,10 @@ class BrowserFixtures:
 
     @pytest.fixture(scope="session")
     @classmethod
-    def playwright(cls, chromium_trust: PendingTrust, _pw_api_request_contexts: Any) -> Iterator[Playwright]:
+    def playwright(cls, chromium_trust: PendingTrust, request: pytest.FixtureRequest) -> Iterator[Playwright]:
         """pytest-playwright's own, asking for ``chromium_trust`` first: the target's certificate is
         pinned in a thread while Playwright's Node driver starts (0.3 s)."""
-        from playwright.sync_api import sync_playwright
-
-        playwright = sync_playwright().start()
-        if _pw_api_request_contexts:
-            _pw_api_request_contexts.instrument(playwright)
+        playwright = compat.start_playwright(request)
         yield playwright
         playwright.stop()
 
@@ -109,8 +95,11 @@ class BrowserFixtures:
         launch = {**browser_type_launch_args}
         if browser_name == "chromium":
             if "channel" not in launch and "executable_path" not in launch:
-                executable = find_chromium(playwright.chromium.executable_path,
-                                           headless=launch.get("headless", True) is not False)
+                try:
+                    executable = find_chromium(playwright.chromium.executable_path,
+                                               headless=launch.get("headless", True) is not False)
+                except NoBrowser as exc:
+                    raise pytest.UsageError(str(exc)) from None
                 if executable:
                     launch["executable_path"] = executable
             args += launch_flags()
@@ -155,15 +144,15 @@ class BrowserFixtures:
     ) -> Iterator[ContextFactory]:
         """pytest-playwright's factory, plus vitals observers, an event log, the request count (every
         request the browser completed counts towards gate.json's total), Vercel's bypass cookie when the
-        target has a bypass secret, and the failure evidence (:mod:`smokegate.synthetic.evidence`).
+        target has a bypass secret, and the failure evidence (:mod:`smokegate.plugin.evidence`).
 
         ``new_context()`` makes a check's own context (traced; its trace and screenshots are kept if
         the check fails); ``new_context.sample()`` one for samples, never traced unless ``--tracing``
         asks for it."""
         from playwright.sync_api import Error as PlaywrightError
 
-        from smokegate.synthetic.artifacts import remember_events
-        from smokegate.synthetic.evidence import (
+        from smokegate.plugin.artifacts import remember_events
+        from smokegate.plugin.evidence import (
             MASK_INPUTS_CSS,
             Policy,
             Recorder,
@@ -175,7 +164,7 @@ class BrowserFixtures:
         from smokegate.synthetic.vitals import OBSERVE_VITALS
 
         # pytest-playwright screenshots every context it closes when --screenshot asks for it.
-        masking = pytestconfig.getoption("--screenshot") != "off"
+        masking = foreign_options.screenshot(pytestconfig) != "off"
         timeout = target.synthetic.navigation_timeout_ms
         recorder = Recorder(Policy.of(pytestconfig), output_path)
 
@@ -190,17 +179,15 @@ class BrowserFixtures:
             events.attach(context)
             remember_events(request.node, events, output_path)
             if masking:
-                close = context.close
 
-                def close_masked(*args: Any, **kw: Any) -> None:
+                def mask(context: BrowserContext = context) -> None:
                     for page in context.pages:
                         try:
                             page.add_style_tag(content=MASK_INPUTS_CSS)
                         except PlaywrightError:
                             continue  # a closed or crashed page has nothing to mask
-                    close(*args, **kw)
 
-                context.close = close_masked  # type: ignore[method-assign]
+                compat.before_close(context, mask)
             recorder.watch(context, traced, shows)
             return context
 
@@ -259,12 +246,12 @@ def page_loads(
     page throws or logs late (:mod:`smokegate.synthetic.late`: milliseconds, not the window's
     length, unless a request holds the clock).  Several checks judge the same
     loads (timing, console, subresources, vitals), inside the first check that needs them; a later
-    check that fails gets their console and request logs (:func:`smokegate.synthetic.artifacts.share_events`),
+    check that fails gets their console and request logs (:func:`smokegate.plugin.artifacts.share_events`),
     and any check that fails gets a trace and screenshot of one more load of the page
-    (:mod:`smokegate.synthetic.evidence`).
+    (:mod:`smokegate.plugin.evidence`).
     """
-    from smokegate.synthetic.artifacts import share_events
-    from smokegate.synthetic.evidence import evidence_once, failed_before_teardown
+    from smokegate.plugin.artifacts import share_events
+    from smokegate.plugin.evidence import evidence_once, failed_before_teardown
     from smokegate.synthetic.journey import Tab, load_page
     from smokegate.synthetic.vitals import PageLoads
 
@@ -331,8 +318,8 @@ def authorize_urls(
 ) -> Iterator[AuthorizeCapture]:
     """``authorize_urls(provider)``: two attempts' authorize URLs, captured unfollowed, cached per worker
     (in untraced contexts; a check that fails gets a trace and screenshot of one more attempt)."""
-    from smokegate.synthetic.artifacts import share_events
-    from smokegate.synthetic.evidence import evidence_once, failed_before_teardown
+    from smokegate.plugin.artifacts import share_events
+    from smokegate.plugin.evidence import evidence_once, failed_before_teardown
     from smokegate.synthetic.journey import Tab, capture_authorize
     from smokegate.synthetic.oauth import AuthorizeUrl
 
@@ -398,37 +385,12 @@ def _state_dir() -> Iterator[Path]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-@dataclass
-class ClerkTickets:
-    """The synthetic Clerk user's sign-in tokens, and the Testing Token route for a browser context."""
-
-    api: BackendApi
-    email: str
-    ttl_s: int
-    frontend_api: Callable[[], str]
-    _user_id: str | None = None
-    _testing_token: str | None = None
-
-    def prepare(self, context: BrowserContext) -> None:
-        """Let the context's Frontend API requests past Clerk's bot protection (the Testing Token)."""
-        from smokegate.synthetic.ticket import route_testing_token
-
-        if self._testing_token is None:
-            self._testing_token = self.api.testing_token()
-        route_testing_token(context, self.frontend_api(), self._testing_token)
-
-    def ticket(self) -> str:
-        """A fresh one-time sign-in token for the synthetic user."""
-        if self._user_id is None:
-            self._user_id = self.api.user_id(self.email)
-        return self.api.sign_in_token(self._user_id, self.ttl_s)
-
-
 @pytest.fixture(scope="session")
 def clerk_tickets(target: Target, probe: Probe, smokegate_run: SmokegateRun) -> Iterator[ClerkTickets]:
     """Sign-in tokens for the synthetic Clerk user; the check is skipped when Clerk is not configured."""
-    from smokegate.synthetic.clerk import BackendApi, backend_context, frontend_api_from_html
+    from smokegate.synthetic.clerk_testing import BackendApi, backend_context, frontend_api_from_html
     from smokegate.synthetic.journey import JourneyFailure
+    from smokegate.synthetic.ticket import ClerkTickets
 
     clerk, syn = target.synthetic.clerk, target.synthetic
     reason = clerk.not_configured()

@@ -1,10 +1,10 @@
-"""The pytest plugin: options, the safety guard, reachability, and the gate around the checks.
+"""One smokegate run as pytest hooks: options, the safety guard, reachability, the gate around the checks.
 
 It stays inert until a target is chosen (``--target`` or its env/ini key), so it can be installed
 next to other test suites.  On the controller it validates every input before anything is sent
 (:mod:`smokegate.preflight`), probes the target once, deselects what the target forbids, gathers
 every check's result and writes the one verdict (:mod:`smokegate.gate`); xdist workers receive the
-resolved run instead of re-reading files.  The run's state lives in :mod:`smokegate.run`.
+resolved run instead of re-reading files.  The run's state lives in :mod:`smokegate.plugin.run`.
 """
 
 from __future__ import annotations
@@ -17,32 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokegate import hookspecs, markers, options, shared, stopped
-from smokegate import run as runs
+from smokegate import shared
 from smokegate.gate import Deselected, GateReport, new_run_id, write_json_atomic
 from smokegate.options import Settings
-from smokegate.results import PROPERTY, ResultCollector, raised
-from smokegate.run import SmokegateRun
+from smokegate.plugin import foreign_options, hookspecs, markers, pytest_options, stopped
+from smokegate.plugin import run as runs
+from smokegate.plugin.results import PROPERTY, ResultCollector, raised
+from smokegate.plugin.run import SmokegateRun
 from smokegate.scrub import REPORT_SUFFIXES, SCRUBBER
 from smokegate.summary import write_summary
 
 if TYPE_CHECKING:  # the config model (pydantic) loads only when a target is chosen
     from smokegate.config import Target
-
-pytest_plugins: list[str] = [
-    "smokegate.distribute",
-    "smokegate.fixtures",
-    "smokegate.params",
-    "smokegate.security.fixtures",
-    "smokegate.synthetic.fixtures",
-    "smokegate.providers.fixtures",
-    "smokegate.synthetic.artifacts",
-    "smokegate.load.fixtures",
-    "smokegate.scrub_hooks",
-    "smokegate.ops.plugin",
-    "smokegate.allure_results",
-    "smokegate.lean",
-]
 
 _ALLURE_SEVERITY = {"critical": "blocker", "high": "critical", "medium": "normal", "low": "minor"}
 
@@ -52,7 +38,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
-    options.add_options(parser)
+    pytest_options.add_options(parser)
     # pytest parses the command line after this; if it refuses it, no other hook of ours runs.
     stopped.watch_command_line(pluginmanager)
 
@@ -72,7 +58,7 @@ def _stop(config: pytest.Config, settings: Settings, problems: list[str], target
                           base_url=target.base_url if target else settings.base_url,
                           expected_version=settings.expect_version)
         gate.fail_usage(reason)
-        html = _html_report_path(config) if config.getoption("htmlpath", None) else None
+        html = _html_report_path(config) if foreign_options.html_path(config) else None
         data = stopped.write_stopped(gate, reports, html)
         config.hook.pytest_smokegate_run_finished(config=config, gate=data, reports_dir=reports, target=target,
                                                   settings=settings)
@@ -80,7 +66,7 @@ def _stop(config: pytest.Config, settings: Settings, problems: list[str], target
 
 
 def _html_report_path(config: pytest.Config) -> Path:
-    from smokegate import html_report
+    from smokegate.plugin import html_report
 
     return html_report.report_path(config)
 
@@ -96,13 +82,13 @@ def pytest_configure(config: pytest.Config) -> None:
             runs.start(config, SmokegateRun.for_worker(data))
             _add_secrets(runs.current(config))
         return
-    if not options.selected(config) or options.help_only(config):
+    if not pytest_options.selected(config) or pytest_options.help_only(config):
         return
     from smokegate import preflight
 
     # Listing checks or fixtures needs the config (its parameters), and is no run: no reports.
-    listing = options.listing(config)
-    settings, problems = options.read(config)
+    listing = pytest_options.listing(config)
+    settings, problems = pytest_options.read(config)
     reports_problem = None if listing else preflight.reports_dir_problem(Path(settings.reports_dir))
     if reports_problem:
         raise pytest.UsageError("\n  ".join([reports_problem, *problems]))
@@ -126,8 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
     runs.start(config, run)
     if listing:
         return
-    run.collector = ResultCollector(gate)
-    config.pluginmanager.register(run.collector, "smokegate-results")
+    config.pluginmanager.register(ResultCollector(gate), "smokegate-results")
     _add_secrets(run)
     _route_reports(config, run)
 
@@ -143,26 +128,10 @@ def _add_secrets(run: SmokegateRun | None) -> None:
 
 def _route_reports(config: pytest.Config, run: SmokegateRun) -> None:
     """Every report goes to the reports dir unless the user named its path."""
-    reports = run.reports_dir
-    # pytest-base-url, pytest-playwright and pytest-html all read the URL from here.
-    config.option.base_url = run.target.base_url
-    if not config.getoption("htmlpath", None):
-        config.option.htmlpath = str(reports / "report.html")
-        config.option.self_contained_html = True
-    if not getattr(config.option, "xmlpath", None):
-        config.option.xmlpath = str(reports / "junit.xml")
-    if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
-        config.option.allure_report_dir = str(reports / "allure-results")
-        config.option.clean_alluredir = True
-    try:
-        from pytest_metadata.plugin import metadata_key
-
-        config.stash[metadata_key]["Target"] = f"{run.target.name} ({run.target.base_url})"
-        config.stash[metadata_key]["Gate on"] = run.gate.gate_on
-    except (ImportError, KeyError):
-        pass
+    foreign_options.route_reports(config, run.reports_dir, run.target.base_url,
+                                  {"Target": f"{run.target.name} ({run.target.base_url})", "Gate on": run.gate.gate_on})
     if config.pluginmanager.hasplugin("html"):
-        from smokegate import html_report
+        from smokegate.plugin import html_report
 
         html_report.register(config)
 
@@ -183,7 +152,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     run = runs.current(session.config)
-    if run is None or runs.is_worker(session.config) or options.listing(session.config):
+    if run is None or runs.is_worker(session.config) or pytest_options.listing(session.config):
         return
     from smokegate.reach import probe_target
 
@@ -199,7 +168,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _protected_reason(run: SmokegateRun) -> str:
-    from smokegate import vercel
+    from smokegate import vercel_protection as vercel
 
     reach, target = run.reach, run.target
     assert reach is not None
@@ -222,20 +191,17 @@ def pytest_configure_node(node: Any) -> None:
 # -- collection: markers and the production-safety guard --------------------------------------
 
 
-def _browsers(config: pytest.Config) -> int:
-    return len(config.getoption("--browser", None) or ["chromium"])
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run = runs.current(config)
     if run is None:
         # Listing fixtures or checks needs no target; running checks does.
         checks = any(markers.check_info(item) for item in items)
-        if checks and not options.listing(config) and not runs.is_worker(config):
-            settings, _ = options.read(config)
+        if checks and not pytest_options.listing(config) and not runs.is_worker(config):
+            settings, _ = pytest_options.read(config)
             _stop(config, settings, ["no target chosen: pass --target NAME (a target of smokegate.toml; "
                                      "env SMOKEGATE_TARGET)"], None)
         return
+    # Each check's metadata is read from its markers here, once, and kept on the item (markers.check_info).
     problems = [problem for item in items for problem in markers.problems(item)]
     if problems:
         raise pytest.UsageError("checks without the markers smokegate needs:\n  " + "\n  ".join(problems))
@@ -257,9 +223,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         keep = [item for item in items if item not in dropped]
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
-        browsers = _browsers(config)
         run.deselected = [
-            Deselected(markers.check_id(item, info, browsers), reason)
+            Deselected(info.id, reason)
             for item in dropped if (info := markers.check_info(item)) is not None
         ]
 
@@ -306,7 +271,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         dynamic.feature(info.feature)
         dynamic.epic(info.epic)
         # Matches the Allure result to its check when the run's failure kinds are added (allure_results).
-        dynamic.label("smokegate_check", markers.check_id(item, info, _browsers(item.config)))
+        dynamic.label("smokegate_check", info.id)
     except ImportError:
         pass
     reach = run.reach
@@ -340,7 +305,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     record = runs.record_of(item)
     data: dict[str, Any] = {
-        "check": markers.check_id(item, info, _browsers(item.config)),
+        "check": info.id,
         "severity": info.severity,
         "feature": info.feature,
         "required": info.required,
@@ -369,7 +334,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
         error = sys.exc_info()[1]  # pytest calls this hook while that UsageError unwinds
         run.gate.fail_usage(str(error) if isinstance(error, pytest.UsageError) else "pytest refused the command line")
     yield
-    if run is None or runs.is_worker(config) or options.listing(config):
+    if run is None or runs.is_worker(config) or pytest_options.listing(config):
         return  # a listing tested nothing: no verdict, no history, no alert
     gate = run.gate
     runs.settle(gate, exitstatus)
@@ -387,14 +352,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Last line of defence, after pytest-html, JUnit and Allure have written: no secret in any report."""
     run = runs.current(config)
-    if run is not None and not runs.is_worker(config) and not options.listing(config):
+    if run is not None and not runs.is_worker(config) and not pytest_options.listing(config):
         SCRUBBER.tree(run.reports_dir, REPORT_SUFFIXES)
         shared.remove_dir(run.shared_dir)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     run = runs.current(config)
-    if run is None or runs.is_worker(config) or options.listing(config):
+    if run is None or runs.is_worker(config) or pytest_options.listing(config):
         return
     gate = run.gate
     if gate.deselected:

@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from smokegate import run as runs
 from smokegate.checks.cors import HOSTILE_KINDS
-from smokegate.checks.webhooks import ATTACKS
+from smokegate.checks.forged_webhooks import ATTACKS
 from smokegate.load.plan import routes_of
+from smokegate.plugin import run as runs
 
 if TYPE_CHECKING:
     from smokegate.config import Target

@@ -14,8 +14,8 @@ import pytest
 
 if TYPE_CHECKING:
     from smokegate.config import Target
+    from smokegate.plugin.run import SmokegateRun
     from smokegate.providers.client import ProviderApi
-    from smokegate.run import SmokegateRun
 
 
 def _client(make: Callable[..., ProviderApi | None], target: Target, run: SmokegateRun,

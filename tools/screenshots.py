@@ -1,4 +1,4 @@
-"""``python -m smokegate.screenshots`` (``make screenshots``): pictures of the reports for the README.
+"""``python tools/screenshots.py`` (``make screenshots``): pictures of the reports for the README.
 
 Made by the demo machinery itself: the testbed, and the suite run against it.
 
@@ -28,7 +28,7 @@ from typing import Any
 
 from smokegate.testbed.control import RunningTestbed
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 BUILD = ROOT / "build" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
@@ -51,7 +51,7 @@ FULL_HEIGHT = 1500
 
 
 def _pytest(testbed: RunningTestbed, paths: list[str], reports: Path, *extra: str) -> dict[str, Any]:
-    from smokegate.demo import testbed_environment
+    from smokegate.testbed.suite_env import testbed_environment
 
     if reports.exists():
         shutil.rmtree(reports)
@@ -130,7 +130,7 @@ def main() -> int:
         history = BUILD / "day-history.sqlite"
         history.unlink(missing_ok=True)
         _record_day(testbed, history, datetime.now(UTC))
-    from smokegate.ops.report import write_report
+    from smokegate.ops.health_report import write_report
 
     daily = write_report(history, BUILD / "health-report-24h.html", since=timedelta(hours=24))
     shots.append((daily, DOCS / "daily-report.png", True))

@@ -31,7 +31,8 @@ from typing import Any
 import pytest
 
 from smokegate.gate import GateReport, new_run_id, write_json_atomic
-from smokegate.options import DEFAULT_REPORTS_DIR, Setting, scanned
+from smokegate.options import DEFAULT_REPORTS_DIR, Setting
+from smokegate.plugin.pytest_options import scanned
 from smokegate.severity import Severity
 from smokegate.summary import write_summary
 
@@ -56,7 +57,7 @@ def write_stopped(gate: GateReport, reports: Path, html_path: Path | None = None
     clear_stale_outputs(reports)
     write_json_atomic(reports / "gate.json", data)
     write_summary(gate, reports)
-    from smokegate import html_report
+    from smokegate.plugin import html_report
 
     # gate.json, already written, carries the verdict; the page is a convenience.
     with contextlib.suppress(OSError):

@@ -5,7 +5,7 @@ the target config, runs it through Locust in a child process (:mod:`smokegate.lo
 other check of the run measures the target, reads the master's timeline once
 (:class:`~smokegate.checks.load_verdict.Analysis`) and writes the load report beside Locust's own.  It never
 imports Locust: the pytest process is not patched by gevent.  ``load_route`` is the route a
-``test_*[route]`` check judges (made from the config in :mod:`smokegate.params`).
+``test_*[route]`` check judges (made from the config in :mod:`smokegate.plugin.params`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokegate.run import SmokegateRun
+from smokegate.plugin import foreign_options
+from smokegate.plugin.run import SmokegateRun
 
 if TYPE_CHECKING:
     from smokegate.checks.load_verdict import Analysis
@@ -62,7 +63,7 @@ def _session(request: pytest.FixtureRequest, target: Target) -> tuple[Any, str |
     from smokegate.failures import CheckFailure, Inconclusive
     from smokegate.load.session import SessionError, sign_in
     from smokegate.scrub import SCRUBBER
-    from smokegate.synthetic.clerk import backend_context
+    from smokegate.synthetic.clerk_testing import backend_context
 
     clerk = target.synthetic.clerk
     reason = clerk.not_configured()
@@ -90,7 +91,8 @@ def load_outcome(request: pytest.FixtureRequest, target: Target, smokegate_run: 
                  load_plan_dir: Path) -> LoadOutcome:
     """The run's one load test (the shape of ``[load]``), its timeline read once for every load check."""
     from smokegate.checks.load_verdict import Analysis
-    from smokegate.load import engine, report
+    from smokegate.load import engine
+    from smokegate.load import load_report as report
     from smokegate.load.plan import plan_for
 
     load = target.load
@@ -123,7 +125,7 @@ def load_outcome(request: pytest.FixtureRequest, target: Target, smokegate_run: 
 @pytest.fixture
 def load_evidence(request: pytest.FixtureRequest, load_outcome: LoadOutcome) -> LoadOutcome:
     """The load run, with its reports linked from the check's row of the gate report (pass or fail)."""
-    from smokegate.synthetic.artifacts import ARTIFACT_PROPERTY
+    from smokegate.plugin.artifacts import ARTIFACT_PROPERTY
 
     root = Path(request.config.invocation_params.dir)
     extras = request.node.stash.setdefault(_EXTRAS, [])
@@ -155,7 +157,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         from pytest_html import extras
     except ImportError:
         return report
-    html_dir = Path(item.config.option.htmlpath).parent if getattr(item.config.option, "htmlpath", None) else None
+    html = foreign_options.html_path(item.config)
+    html_dir = Path(html).parent if html else None
     for kind, path in links:
         href = _href(Path(path), html_dir)
         report.extras = [*getattr(report, "extras", []), extras.url(href, name=kind)]

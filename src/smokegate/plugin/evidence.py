@@ -16,7 +16,7 @@ what was asked, for every context), smokegate keeps the same evidence its own wa
   made after the failure and not one of the loads judged.  Each page gets one such load per worker;
   a later check failing on the same page links it.
 
-The console and request logs of every context (:mod:`smokegate.synthetic.artifacts`) are kept as
+The console and request logs of every context (:mod:`smokegate.plugin.artifacts`) are kept as
 before, samples included.
 """
 
@@ -28,9 +28,11 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+from smokegate.plugin import compat, foreign_options
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext
@@ -47,10 +49,6 @@ NOTE_KEY = pytest.StashKey[str]()
 _SHARED_KEY = pytest.StashKey[dict[str, list[tuple[str, str]]]]()
 
 
-def _explicit(config: pytest.Config, flag: str) -> bool:
-    return any(arg == flag or arg.startswith(flag + "=") for arg in config.invocation_params.args)
-
-
 @dataclass(frozen=True)
 class Policy:
     """Which evidence smokegate records itself (what the command line left to it)."""
@@ -60,7 +58,8 @@ class Policy:
 
     @classmethod
     def of(cls, config: pytest.Config) -> Policy:
-        return cls(traces=not _explicit(config, "--tracing"), screenshots=not _explicit(config, "--screenshot"))
+        return cls(traces=not foreign_options.given(config, "--tracing"),
+                   screenshots=not foreign_options.given(config, "--screenshot"))
 
     @property
     def any(self) -> bool:
@@ -100,9 +99,8 @@ class Recorder:
         if watched.traced:
             context.tracing.start(snapshots=True, screenshots=TRACE_SCREENCAST, sources=False)
         self.open.append(watched)
-        close = context.close
 
-        def close_watched(*args: Any, **kwargs: Any) -> None:
+        def closing() -> None:
             if watched in self.open:
                 self.open.remove(watched)
                 if watched.traced:
@@ -110,9 +108,8 @@ class Recorder:
                         path = Path(tempfile.mkdtemp(prefix="smokegate-trace-")) / "trace.zip"
                         context.tracing.stop(path=path)
                         self.closed_traces.append(path)
-            close(*args, **kwargs)
 
-        context.close = close_watched  # type: ignore[method-assign]
+        compat.before_close(context, closing)
 
     def finish(self, failed: bool, shared: dict[str, list[tuple[str, str]]]) -> list[tuple[str, str]]:
         """At the check's teardown, before its contexts close: its evidence if it failed, else nothing."""

@@ -1,4 +1,4 @@
-"""The fork server of ``smokegate watch`` (``python -m smokegate.ops.forkserver``, started by the watcher).
+"""The fork server of ``smokegate watch`` (``python -m smokegate.plugin.forkserver``, started by the watcher).
 
 It imports once what every pytest run of the suite imports anyway, freezes the garbage
 collector's view of it, and then forks one child per run; the child becomes a fresh
@@ -96,20 +96,14 @@ def preload_plugins() -> bool:
     """Import the pytest plugins (and the plugins they list) through pytest's rewriting hook."""
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         return False  # runs will not load them either
-    try:
-        from _pytest.assertion import AssertionState
-        from _pytest.assertion.rewrite import AssertionRewritingHook, assertstate_key
-        from _pytest.config import get_config
+    from smokegate.plugin import compat
 
-        # This server was itself imported without the hook: forget it, so that smokegate is
-        # imported below, rewritten, like any plugin.  (The code running here stays alive.)
-        _forget_smokegate()
-        config = get_config()
-        config.stash[assertstate_key] = AssertionState(config, "rewrite")
-        hook = AssertionRewritingHook(config)
-        config._mark_plugins_for_rewrite(hook, disable_autoload=False)
-    except Exception as exc:  # a pytest whose internals differ: fall back, loudly
-        print(f"smokegate fork server: pytest plugins not preloaded ({exc!r}); each run imports them", file=sys.stderr)
+    # This server was itself imported without the hook: forget it, so that smokegate is imported
+    # below, rewritten, like any plugin.  (The code running here stays alive.)
+    _forget_smokegate()
+    hook = compat.plugin_rewrite_hook()
+    if hook is None:  # a pytest whose internals differ: compat said so; each run imports its plugins
+        print("smokegate fork server: pytest plugins not preloaded; each run imports them", file=sys.stderr)
         return False
     sys.meta_path.insert(0, hook)
     try:

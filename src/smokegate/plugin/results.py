@@ -18,7 +18,7 @@ from smokegate import failures
 from smokegate.checks import warning_signs
 from smokegate.failures import CheckFailure, Inconclusive
 from smokegate.gate import CheckResult, GateReport, Outcome
-from smokegate.run import SEVERITY_RAISED
+from smokegate.plugin.run import SEVERITY_RAISED
 from smokegate.scrub import SCRUBBER
 from smokegate.severity import Severity
 

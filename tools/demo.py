@@ -1,4 +1,4 @@
-"""``python -m smokegate.demo``: start the testbed, run the whole suite against it, print the verdict.
+"""``python tools/demo.py`` (``make demo``): start the testbed, run the whole suite against it, print the verdict.
 
 This is what ``make demo`` runs on a fresh machine.  The testbed gets free loopback ports, so a
 second demo (or a testbed left running) never collides with this one.
@@ -14,20 +14,9 @@ import tempfile
 from pathlib import Path
 
 from smokegate.testbed.control import RunningTestbed
+from smokegate.testbed.suite_env import SUITES, testbed_environment
 
-ROOT = Path(__file__).resolve().parents[2]
-SUITES = ("tests/smoke", "tests/security", "tests/synthetic", "tests/providers")
-
-
-def testbed_environment(testbed: RunningTestbed) -> dict[str, str]:
-    """Environment the suite needs for the testbed: its fake secrets, its test account, its Vercel bypass
-    secret, its Clerk Backend API and its provider stand-ins (tokens and URLs)."""
-    from smokegate.testbed import fake_secrets, idp
-    from smokegate.testbed import providers as provider_apis
-
-    return {**fake_secrets.env(), **idp.account_env(), "VERCEL_AUTOMATION_BYPASS_SECRET": testbed.bypass_secret,
-            "CLERK_API_URL": testbed.clerk_api_url, "OSV_API_URL": testbed.clerk_api_url,
-            **provider_apis.environment(testbed.provider_urls)}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if history.exists():
         from datetime import timedelta
 
-        from smokegate.ops.report import write_report
+        from smokegate.ops.health_report import write_report
 
         daily = write_report(history, reports / "health-report-24h.html", since=timedelta(hours=24))
         print(f"daily health report (last 24 h, this run included): {daily}")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from smokegate.plugin import foreign_options
 from smokegate.scrub import SCRUBBER
 
 if TYPE_CHECKING:
@@ -88,11 +89,11 @@ def _failed(item: pytest.Item, report: pytest.TestReport) -> bool:
 
 
 def _keep_artifacts(item: pytest.Item, report: pytest.TestReport) -> None:
-    from smokegate.synthetic.evidence import KEPT_KEY, NOTE_KEY
+    from smokegate.plugin.evidence import KEPT_KEY, NOTE_KEY
 
     failed = _failed(item, report)
     root = Path(item.config.invocation_params.dir)
-    # smokegate's own failure evidence (smokegate.synthetic.evidence), named as pytest-playwright names its.
+    # smokegate's own failure evidence (smokegate.plugin.evidence), named as pytest-playwright names its.
     for kind, path in item.stash.get(KEPT_KEY, []):
         report.user_properties.append((ARTIFACT_PROPERTY + kind, _for_report(Path(path), root)))
     if NOTE_KEY in item.stash and item.stash.get(KEPT_KEY, []) and not item.stash.get(_BORROWED_KEY, []):
@@ -106,7 +107,7 @@ def _keep_artifacts(item: pytest.Item, report: pytest.TestReport) -> None:
         file = root / path
         if file.is_file():
             SCRUBBER.file(file)
-    keep_logs = failed or item.config.getoption("--tracing", None) == "on"
+    keep_logs = failed or foreign_options.tracing(item.config) == "on"
     own = item.stash.get(_LOG_KEY, [])
     borrowed = item.stash.get(_BORROWED_KEY, [])
     if keep_logs and (own or borrowed):
