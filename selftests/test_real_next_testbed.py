@@ -153,13 +153,15 @@ def test_an_open_image_config_restarts_next_start_and_never_leaves_loopback(next
 
     refused = image()
     assert (refused.status_code, refused.text) == (400, '"url" parameter is not allowed'), refused.text
-    next_testbed.set_faults(["health-db-down"])
+    # page-500 on too: a restart waits for next start itself, not for pages the faults on break.
+    next_testbed.set_faults(["health-db-down", "page-500"])
     try:
         logged = log_file.stat().st_size
         started = time.monotonic()
-        next_testbed.set_faults(["health-db-down", "image-optimizer-open"])
+        next_testbed.set_faults(["health-db-down", "page-500", "image-optimizer-open"])
         restart_s = time.monotonic() - started
-        assert _get(next_testbed, "/api/health").status_code == 503, "the fault already on stays on"
+        assert _get(next_testbed, "/api/health").status_code == 503, "the faults already on stay on"
+        assert _get(next_testbed, "/pricing").status_code == 500
         fetched = image()
         assert (fetched.status_code, fetched.text) == (500, "Internal Server Error"), fetched.text
         tail = log_file.read_bytes()[logged:].decode(errors="replace")

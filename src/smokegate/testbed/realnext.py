@@ -305,7 +305,7 @@ class NextTestbedServer:
         except TimeoutError:
             process.kill()
             await process.wait()
-        await self._start_next()
+        await self._start_next(restart=True)
         self.next_restarts_s.append(time.monotonic() - started)
         log.info("next start restarted (%s: %s) in %.2f s", IMAGES_OPEN_FAULT, images_open, self.next_restarts_s[-1])
 
@@ -381,8 +381,12 @@ class NextTestbedServer:
             env["TESTBED_IMAGES_OPEN"] = "1"
         return env
 
-    async def _start_next(self) -> dict[str, str]:
-        """next start on the deployed build, with the config the active faults ask for; the pages it served."""
+    async def _start_next(self, restart: bool = False) -> dict[str, str]:
+        """next start on the deployed build, with the config the active faults ask for; the pages it served.
+
+        A restart (faults on) waits for any answer from a path no fault touches (the build's own files,
+        outside proxy.js: a name that is not there answers 404): a page the faults break or slow is no
+        sign of next start being up or not."""
         assert self._deployed is not None
         self._next_images_open = IMAGES_OPEN_FAULT in self.active
         node = shutil.which("node") or "node"
@@ -390,10 +394,13 @@ class NextTestbedServer:
                                    "-p", str(self._next_port), "--keepAliveTimeout", str(NEXT_KEEP_ALIVE_MS)],
                           env=self._next_env(self._next_port, self._public_key), cwd=self._deployed)
         next_url = f"http://127.0.0.1:{self._next_port}"
+        if restart:
+            await self._wait_http(next_url + "/_next/static/restarted", "next start (restarted)", any_status=True)
+            return {}
         return {path: (await self._wait_http(next_url + path, f"next start ({path})")).text for path in PAGES}
 
     async def _wait_http(self, url: str, what: str, verify: ssl.SSLContext | bool = False,
-                         timeout_s: float = 60) -> Any:
+                         timeout_s: float = 60, any_status: bool = False) -> Any:
         import httpx
 
         deadline = time.monotonic() + timeout_s
@@ -405,7 +412,7 @@ class NextTestbedServer:
                         raise RuntimeError(f"{name} exited with {process.returncode}: {self._tail(name)}")
                 try:
                     answer = await client.get(url, headers={"host": "localhost", "x-forwarded-proto": "https"})
-                    if answer.status_code == 200:
+                    if answer.status_code == 200 or any_status:
                         return answer
                     last = f"{answer.status_code}"
                 except httpx.HTTPError as exc:
