@@ -253,3 +253,74 @@ def test_every_check_has_a_fault_that_catches_it(tmp_path: Path) -> None:
     assert not collected - caught, f"checks no fault can make fail: {sorted(collected - caught)}"
     assert not caught - collected, f"catalog names checks that do not exist: {sorted(caught - collected)}"
 
+
+# -- the vulnerable build (make matrix-all) -----------------------------------------------------------
+# nextjs-testbed-vulnerable/: self-hosted Next.js 15.2.2 (React 19.0.0 installed; its App Router pages run
+# the React canary Next.js vendors, 19.1.0-canary-029e8bd6-20250306), its middleware guarding
+# /dashboard and /api/user and the routes trusting it (the pattern CVE-2025-29927 breaks).  Its install
+# and build are too slow for make test (21 s npm ci, 37 s to 3 min next build): make matrix-all builds it.
+# What is proven here: the real CVE answers the check's own header values (checks.nextjs) with the
+# check's own notion of refused, and the real pages carry the versions the advisory check reads.  Not
+# yet: the middleware-bypass and next-vulnerable faults as a switch of realnext to this build.
+VULNERABLE_APP = Path(__file__).resolve().parents[1] / "nextjs-testbed-vulnerable"
+
+
+@pytest.mark.skipif(os.environ.get("SMOKEGATE_FAULT_MATRIX") != "all",
+                    reason="the vulnerable Next.js build is built and proven by make matrix-all only")
+def test_the_real_next_15_2_2_middleware_lets_x_middleware_subrequest_in(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import time
+
+    import httpx
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from smokegate.checks import nextjs, versions
+    from smokegate.testbed import realnext
+
+    assert (VULNERABLE_APP / ".next" / "BUILD_ID").exists(), "not built: make nextjs-testbed-vulnerable"
+    public_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    port = realnext._free_port()
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "TMPDIR")}
+    env.update({"NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1", "SESSION_PUBLIC_KEY": public_key,
+                "NODE_OPTIONS": f'--require "{realnext.app_dir() / realnext.LOOPBACK_DNS}"'})
+    log = (tmp_path / "next.log").open("wb")
+    server = subprocess.Popen([shutil.which("node") or "node", str(realnext.next_binary(VULNERABLE_APP)), "start",
+                               "-H", "127.0.0.1", "-p", str(port)], cwd=VULNERABLE_APP, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=15, trust_env=False) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    home = client.get("/")
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "next.log").read_text()
+                    time.sleep(0.2)
+            # The versions the advisory check reads, from the scripts the real pages serve.
+            scripts = [src for src in re.findall(r'<script src="([^"]+)"', home.text) if src.startswith("/_next/")]
+            docs = [(src, client.get(src).text) for src in scripts]
+            found_next, found_react = versions.next_version(docs), versions.react_version(docs)
+            assert found_next and found_next.version == "15.2.2", (found_next, scripts)
+            # The App Router ships the React Next.js vendors (next/dist/compiled/react-dom), not the installed one.
+            assert found_react and found_react.version == "19.1.0-canary-029e8bd6-20250306", (found_react, scripts)
+            # The middleware refuses without the header, and lets the scanners' values through (the real CVE).
+            for path, refused in (("/api/user", lambda a: a.status_code == 401),
+                                  ("/dashboard", lambda a: a.status_code == 307
+                                   and a.headers["location"].split("?")[0].endswith("/sign-in"))):
+                baseline = client.get(path)
+                assert refused(baseline), (path, baseline.status_code, baseline.headers)
+                admitted = {value: client.get(path, headers={"x-middleware-subrequest": value}).status_code
+                            for value in nextjs.SUBREQUEST_VALUES}
+                # 15.x: the name five times (the polyglot and "middleware" x5); the 12.x values stay refused.
+                assert admitted[nextjs.SUBREQUEST_VALUES[0]] == 200 and admitted[nextjs.SUBREQUEST_VALUES[1]] == 200, (
+                    path, admitted)
+                assert admitted["middleware"] != 200, (path, admitted)
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
