@@ -259,9 +259,9 @@ def test_every_check_has_a_fault_that_catches_it(tmp_path: Path) -> None:
 # the React canary Next.js vendors, 19.1.0-canary-029e8bd6-20250306), its middleware guarding
 # /dashboard and /api/user and the routes trusting it (the pattern CVE-2025-29927 breaks).  Its install
 # and build are too slow for make test (21 s npm ci, 37 s to 3 min next build): make matrix-all builds it.
-# What is proven here: the real CVE answers the check's own header values (checks.nextjs) with the
-# check's own notion of refused, and the real pages carry the versions the advisory check reads.  Not
-# yet: the middleware-bypass and next-vulnerable faults as a switch of realnext to this build.
+# Proven here: the real CVE answers the check's own header values (checks.nextjs), the real pages carry
+# the versions the advisory check reads, and the middleware-bypass and next-vulnerable faults, as the
+# real testbed serving this build, fail exactly their checks.
 VULNERABLE_APP = Path(__file__).resolve().parents[1] / "nextjs-testbed-vulnerable"
 
 
@@ -285,7 +285,7 @@ def test_the_real_next_15_2_2_middleware_lets_x_middleware_subrequest_in(tmp_pat
     port = realnext._free_port()
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "TMPDIR")}
     env.update({"NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1", "SESSION_PUBLIC_KEY": public_key,
-                "NODE_OPTIONS": f'--require "{realnext.app_dir() / realnext.LOOPBACK_DNS}"'})
+                "NODE_OPTIONS": f'--require "{realnext.APP_DIR / realnext.LOOPBACK_DNS}"'})
     log = (tmp_path / "next.log").open("wb")
     server = subprocess.Popen([shutil.which("node") or "node", str(realnext.next_binary(VULNERABLE_APP)), "start",
                                "-H", "127.0.0.1", "-p", str(port)], cwd=VULNERABLE_APP, env=env, stdout=log,
@@ -324,3 +324,25 @@ def test_the_real_next_15_2_2_middleware_lets_x_middleware_subrequest_in(tmp_pat
         server.terminate()
         server.wait(10)
         log.close()
+
+
+# The two catalog faults are one deployment on a real build: Next.js 15.2.2 is both the middleware that
+# trusts x-middleware-subrequest and the version the advisories name.  So the vulnerable build, served
+# as the real testbed serves its main build (realnext: next start behind nginx, --build vulnerable), is
+# one run of both faults' modules: exactly their checks fail, as one finding (the cause both name,
+# the deployed Next.js: check_record.cause "framework:next"), every other check of those modules passes.
+@pytest.mark.skipif(os.environ.get("SMOKEGATE_FAULT_MATRIX") != "all",
+                    reason="the vulnerable Next.js build is built and proven by make matrix-all only")
+def test_the_vulnerable_build_fails_exactly_the_middleware_bypass_and_advisory_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smokegate.testbed import realnext
+
+    assert (VULNERABLE_APP / ".next" / "BUILD_ID").exists(), "not built: make nextjs-testbed-vulnerable"
+    monkeypatch.setenv(realnext.APP_DIR_ENV, str(VULNERABLE_APP))
+    fault = _as_one((faults.CATALOG["middleware-bypass"], faults.CATALOG["next-vulnerable"]))
+    with RunningTestbed.start(tmp_path / "testbed", kind="next", timeout_s=120) as testbed:
+        assert testbed.info["app_dir"] == str(VULNERABLE_APP)
+        run = run_suite([*_next_paths(fault), *cli_for(testbed)], tmp_path, env=env_for(testbed))
+    _assert_exactly_its_checks_failed(fault, run, _not_judged_on_next(run.outcomes), faults_on=1)
+    assert "15.2.2" in run.message("security/test_vulnerabilities.py::test_no_critical_advisory_applies"), run.output

@@ -200,7 +200,7 @@ def test_the_loopback_dns_preload_refuses_every_name_but_localhost(tmp_path: Pat
         'codes.localhost = (await lookup("localhost")).address;\n'
         "console.log(JSON.stringify(codes));\n")
     started = time.monotonic()
-    done = subprocess.run(["node", "--require", str(realnext.app_dir() / realnext.LOOPBACK_DNS), str(script)],
+    done = subprocess.run(["node", "--require", str(realnext.APP_DIR / realnext.LOOPBACK_DNS), str(script)],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     codes = json.loads(done.stdout)

@@ -61,6 +61,8 @@ log = logging.getLogger("smokegate.testbed.realnext")
 
 APP_DIR = Path(__file__).resolve().parents[3] / "nextjs-testbed"
 APP_DIR_ENV = "SMOKEGATE_NEXTJS_DIR"
+# --build: the app dirs beside src/; "vulnerable" is Next.js 15.2.2 (CVE-2025-29927, make matrix-all).
+BUILDS = {"main": APP_DIR, "vulnerable": APP_DIR.with_name("nextjs-testbed-vulnerable")}
 FAULTS_FILE = "faults.json"
 SESSION_KEY_FILE = "session-key.pem"
 # Above nginx's upstream keepalive_timeout: Node never closes a connection nginx is about to reuse.
@@ -371,7 +373,7 @@ class NextTestbedServer:
         env["DATABASE_URL"] = fake_secrets.DATABASE_URL
         env.update({
             # Inherited by any Node process next start runs: none of them resolves a name off loopback.
-            "NODE_OPTIONS": f'--require "{self.app / LOOPBACK_DNS}"',
+            "NODE_OPTIONS": f'--require "{APP_DIR / LOOPBACK_DNS}"',
             "NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1", "PORT": str(next_port),
             "TESTBED_FAULTS_FILE": str(self.state_dir / FAULTS_FILE),
             "APP_VERSION": self.version or DEFAULT_VERSION,
@@ -672,6 +674,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chaos", metavar="SPEC", default=None,
                         help="serve through the network chaos proxy, e.g. 'delay=0-150,reset=1%%' (see "
                              "python -m smokegate.testbed --help)")
+    parser.add_argument("--build", choices=sorted(BUILDS), default=None,
+                        help=f"which app to serve (default: ${APP_DIR_ENV} or main; vulnerable: Next.js 15.2.2, "
+                             "make nextjs-testbed-vulnerable)")
     parser.add_argument("--list-faults", action="store_true", help="print the faults it can express and exit")
     args = parser.parse_args(argv)
     if args.list_faults:
@@ -687,7 +692,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--chaos: {exc}")
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     server = NextTestbedServer(state_dir=args.state_dir, https_port=args.https_port, http_port=args.http_port,
-                               admin_port=args.admin_port, faults=args.fault, version=args.build_version, chaos=chaos)
+                               admin_port=args.admin_port, faults=args.fault, version=args.build_version, chaos=chaos,
+                               app=BUILDS[args.build] if args.build else app_dir())
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with contextlib.suppress(KeyboardInterrupt):
