@@ -23,6 +23,13 @@ made once with placeholders and each testbed deploys it (:func:`deploy`) as a co
 does, a copy of ``.next`` (hard links) whose files holding a placeholder are rewritten with the
 project's URL and anon key.
 
+One fault is a config ``next start`` reads when it starts (``image-optimizer-open``: an open
+``images.remotePatterns`` in ``next.config.mjs``): switching it restarts ``next start``, the other
+faults staying on.  ``next start`` runs with ``nextjs-testbed/loopback-dns.cjs`` preloaded: no name but
+localhost's resolves, so an open image optimizer fetches nothing off loopback.  ``--build vulnerable``
+serves ``nextjs-testbed-vulnerable/`` (Next.js 15.2.2, CVE-2025-29927) instead, for ``make matrix-all``;
+that app reads no faults file (the build itself is the fault).
+
 ``python -m smokegate.testbed.realnext`` serves it until interrupted.
 """
 
