@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 XDIST ?= $(shell echo $$(( $$(nproc) * 2 )))
 
 .PHONY: setup bytecode browser postgres nginx nextjs-testbed demo screenshots test lint selftest bench soak testbed \
-	testbed-next clean hostile bench-load-tools matrix-all
+	testbed-next clean hostile bench-load-tools matrix-all nextjs-testbed-vulnerable
 
 setup: $(STAMP) browser bytecode
 
@@ -86,6 +86,23 @@ $(NEXT_APP)/.next/BUILD_ID: $(NEXT_APP)/node_modules/.package-lock.json $(NEXT_S
 	  || { cat .next-build.log; rm -f .next-build.log; exit 1; }
 	@rm -f $(NEXT_APP)/.next-build.log
 
+# The vulnerable build (nextjs-testbed-vulnerable/: self-hosted Next.js 15.2.2 with React 19.0.0, the
+# middleware-bypass CVE-2025-29927 unpatched), for make matrix-all only: its npm ci and next build (webpack)
+# take 21 s and 37 s at load ~8 (3 min beside a fault matrix), 297 MB of node_modules and 52 MB of .next.
+NEXT_VULNERABLE_APP := nextjs-testbed-vulnerable
+NEXT_VULNERABLE_SOURCES := $(shell find $(NEXT_VULNERABLE_APP) \( -name node_modules -o -name .next \) -prune -o -type f ! -name '*.md' -print)
+
+nextjs-testbed-vulnerable: $(NEXT_VULNERABLE_APP)/.next/BUILD_ID
+
+$(NEXT_VULNERABLE_APP)/node_modules/.package-lock.json: $(NEXT_VULNERABLE_APP)/package.json $(NEXT_VULNERABLE_APP)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: run 'sudo apt-get install npm'"; exit 1; }
+	NEXT_TELEMETRY_DISABLED=1 timeout 600 npm ci --prefix $(NEXT_VULNERABLE_APP) --no-audit --no-fund --loglevel=error
+
+$(NEXT_VULNERABLE_APP)/.next/BUILD_ID: $(NEXT_VULNERABLE_APP)/node_modules/.package-lock.json $(NEXT_VULNERABLE_SOURCES)
+	cd $(NEXT_VULNERABLE_APP) && NEXT_TELEMETRY_DISABLED=1 timeout 900 node_modules/.bin/next build >.next-build.log 2>&1 \
+	  || { cat .next-build.log; rm -f .next-build.log; exit 1; }
+	@rm -f $(NEXT_VULNERABLE_APP)/.next-build.log
+
 # The real Next.js testbed on the fixed ports (8443, 8080), for the local-next target.
 testbed-next: $(STAMP) nextjs-testbed
 	$(BIN)/python -m smokegate.testbed.realnext
@@ -116,7 +133,7 @@ hostile: setup
 
 # The fault matrix with every fault the Python testbed can express, the ones make test proves on the real
 # Next.js testbed included (make test runs those there only).
-matrix-all: setup postgres nextjs-testbed
+matrix-all: setup postgres nextjs-testbed nextjs-testbed-vulnerable
 	SMOKEGATE_FAULT_MATRIX=all $(BIN)/pytest selftests/test_fault_matrix.py -n $(XDIST) -q
 
 # bench_peers.py puts smokegate beside curl, sslyze's CLI and Lighthouse (bench/package.json, pinned,

@@ -18,8 +18,14 @@ const CSP = [
   "upgrade-insecure-requests",
 ].join("; ");
 
+// The image-optimizer-open fault: a deployment started with an open images.remotePatterns, which
+// `next start` reads from this file when it starts (the launcher restarts it with the variable set).
+// Healthy, the optimizer serves local images only, Next.js's default.
+const OPEN_IMAGES = process.env.TESTBED_IMAGES_OPEN === "1";
+
 const nextConfig = {
   poweredByHeader: false,
+  ...(OPEN_IMAGES ? { images: { remotePatterns: [{ protocol: "https", hostname: "**" }] } } : {}),
   productionBrowserSourceMaps: true,
   async headers() {
     return [

@@ -3,7 +3,8 @@
 The fault matrix proves the checks against it; these prove the testbed: nginx in front of ``next
 start`` with the testbed's CA and a 308 from plain HTTP, a session the app really verifies (the
 access-control checks only ever see refusals), faults it cannot express refused, a proxy-level fault
-that reverts with its reload, and nothing left running once it stops.
+that reverts with its reload, a config fault that restarts next start (its Node never resolving a
+name off loopback), and nothing left running once it stops.
 """
 
 from __future__ import annotations
@@ -137,6 +138,77 @@ def test_its_pages_carry_their_own_supabase_project_which_takes_its_faults(next_
     finally:
         next_testbed.set_faults([])
     assert profiles() == []
+
+
+def test_an_open_image_config_restarts_next_start_and_never_leaves_loopback(next_testbed: RunningTestbed) -> None:
+    """image-optimizer-open is a config next start reads when it starts: switching it restarts next start
+    (the faults already on stay on), and the real optimizer then tries to fetch the probe's URL, whose
+    name the preloaded loopback-dns.cjs refuses without asking a resolver (next.log says so)."""
+    from smokegate.checks import nextjs
+
+    log_file = Path(next_testbed.state_dir) / "next.log"
+
+    def image() -> httpx.Response:
+        return _get(next_testbed, "/_next/image", params=nextjs.IMAGE_PROBE_QUERY)
+
+    refused = image()
+    assert (refused.status_code, refused.text) == (400, '"url" parameter is not allowed'), refused.text
+    # page-500 on too: a restart waits for next start itself, not for pages the faults on break.
+    next_testbed.set_faults(["health-db-down", "page-500"])
+    try:
+        logged = log_file.stat().st_size
+        started = time.monotonic()
+        next_testbed.set_faults(["health-db-down", "page-500", "image-optimizer-open"])
+        restart_s = time.monotonic() - started
+        assert _get(next_testbed, "/api/health").status_code == 503, "the faults already on stay on"
+        assert _get(next_testbed, "/pricing").status_code == 500
+        fetched = image()
+        assert (fetched.status_code, fetched.text) == (500, "Internal Server Error"), fetched.text
+        tail = log_file.read_bytes()[logged:].decode(errors="replace")
+        assert "Ready in" in tail, f"next start was not restarted:\n{tail}"
+        assert "loopback-dns: refused a lookup of smokegate.invalid" in tail, tail
+        assert "getaddrinfo ENOTFOUND smokegate.invalid (the testbed's Node resolves loopback names only)" in tail
+        assert restart_s < 15, f"restart took {restart_s:.1f} s"
+    finally:
+        next_testbed.set_faults([])
+    again = image()
+    assert (again.status_code, again.text) == (400, '"url" parameter is not allowed'), again.text
+    assert _get(next_testbed, "/api/health").status_code == 200
+
+
+def test_the_loopback_dns_preload_refuses_every_name_but_localhost(tmp_path: Path) -> None:
+    """loopback-dns.cjs (what next start is given) against Node's own lookups and fetch, nothing else loaded.
+
+    The names are under .invalid (RFC 6761): a preload that let one through would still reach nobody,
+    and its missing "refused" line on stderr would tell."""
+    import subprocess
+
+    script = tmp_path / "lookups.mjs"
+    script.write_text(
+        'import dns from "node:dns";\n'
+        'import { lookup } from "dns/promises";\n'
+        "const codes = {};\n"
+        'try { await lookup("smokegate.invalid", { all: true }); codes.promises = "resolved"; }'
+        " catch (e) { codes.promises = e.code; }\n"
+        'try { await dns.promises.lookup("promises.smokegate.invalid"); codes.dnsPromises = "resolved"; }'
+        " catch (e) { codes.dnsPromises = e.code; }\n"
+        "codes.callback = await new Promise((done) =>"
+        ' dns.lookup("callback.smokegate.invalid", (e) => done(e ? e.code : "resolved")));\n'
+        'try { await fetch("https://fetch.smokegate.invalid/", { signal: AbortSignal.timeout(5000) });'
+        ' codes.fetch = "fetched"; }'
+        " catch (e) { codes.fetch = e.cause ? e.cause.code : String(e); }\n"
+        'codes.localhost = (await lookup("localhost")).address;\n'
+        "console.log(JSON.stringify(codes));\n")
+    started = time.monotonic()
+    done = subprocess.run(["node", "--require", str(realnext.APP_DIR / realnext.LOOPBACK_DNS), str(script)],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    codes = json.loads(done.stdout)
+    assert codes == {"promises": "ENOTFOUND", "dnsPromises": "ENOTFOUND", "callback": "ENOTFOUND",
+                     "fetch": "ENOTFOUND", "localhost": codes["localhost"]}, codes
+    assert codes["localhost"] in ("127.0.0.1", "::1")
+    assert time.monotonic() - started < 10, "refused at once, not after a resolver's timeout"
+    assert done.stderr.count("loopback-dns: refused a lookup of") == 4, done.stderr
 
 
 def test_stopping_leaves_nothing_running(tmp_path: Path) -> None:

@@ -550,6 +550,10 @@ ALSO_ON_NEXT = frozenset({
     # and keys the app hands out (the health route, a server component's props)
     "rls-disabled", "anon-writes-granted", "bucket-listable", "signups-open", "schema-exposed",
     "db-url-in-health", "secret-key-in-rsc",
+    # issue 20, item 3: Next.js's own holes on the real build (image-optimizer-open restarts next start
+    # with an open images.remotePatterns: testbed/realnext.py).  middleware-bypass and next-vulnerable are
+    # not switches of this build: make matrix-all proves them on nextjs-testbed-vulnerable/ (15.2.2).
+    "image-optimizer-open",
 })
 # Checks the real Next.js testbed cannot judge, because what they need stays with the Python testbed:
 # its target (local-next in smokegate.toml) describes them out as a user without Clerk or an OAuth test

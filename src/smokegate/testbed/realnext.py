@@ -23,6 +23,13 @@ made once with placeholders and each testbed deploys it (:func:`deploy`) as a co
 does, a copy of ``.next`` (hard links) whose files holding a placeholder are rewritten with the
 project's URL and anon key.
 
+One fault is a config ``next start`` reads when it starts (``image-optimizer-open``: an open
+``images.remotePatterns`` in ``next.config.mjs``): switching it restarts ``next start``, the other
+faults staying on.  ``next start`` runs with ``nextjs-testbed/loopback-dns.cjs`` preloaded: no name but
+localhost's resolves, so an open image optimizer fetches nothing off loopback.  ``--build vulnerable``
+serves ``nextjs-testbed-vulnerable/`` (Next.js 15.2.2, CVE-2025-29927) instead, for ``make matrix-all``;
+that app reads no faults file (the build itself is the fault).
+
 ``python -m smokegate.testbed.realnext`` serves it until interrupted.
 """
 
@@ -61,6 +68,8 @@ log = logging.getLogger("smokegate.testbed.realnext")
 
 APP_DIR = Path(__file__).resolve().parents[3] / "nextjs-testbed"
 APP_DIR_ENV = "SMOKEGATE_NEXTJS_DIR"
+# --build: the app dirs beside src/; "vulnerable" is Next.js 15.2.2 (CVE-2025-29927, make matrix-all).
+BUILDS = {"main": APP_DIR, "vulnerable": APP_DIR.with_name("nextjs-testbed-vulnerable")}
 FAULTS_FILE = "faults.json"
 SESSION_KEY_FILE = "session-key.pem"
 # Above nginx's upstream keepalive_timeout: Node never closes a connection nginx is about to reuse.
@@ -73,6 +82,11 @@ SUPABASE_KEY_PLACEHOLDER = "supabase-anon-key.deploy-placeholder"
 # The Supabase project's own faults (testbed/supabase_project.py); the app's and nginx's are the rest.
 SUPABASE_FAULTS = frozenset({"rls-disabled", "anon-writes-granted", "bucket-listable", "signups-open",
                              "schema-exposed"})
+# A fault of the config `next start` reads when it starts (next.config.mjs: images.remotePatterns open
+# when TESTBED_IMAGES_OPEN=1): switching it restarts next start, as redeploying the config would.
+IMAGES_OPEN_FAULT = "image-optimizer-open"
+# Preloaded into next start (NODE_OPTIONS): every name lookup but localhost's answers ENOTFOUND.
+LOOPBACK_DNS = "loopback-dns.cjs"
 
 
 class NotBuilt(RuntimeError):
@@ -252,6 +266,11 @@ class NextTestbedServer:
         self._supabase_server: Any = None
         self._supabase_task: asyncio.Task[None] | None = None
         self._nginx_active: frozenset[str] | None = None
+        self._next_images_open: bool | None = None  # what the running next start was started with
+        self._next_port = 0
+        self._public_key = ""
+        self._deployed: Path | None = None
+        self.next_restarts_s: list[float] = []
         self._switch = asyncio.Lock()
         self._stop = asyncio.Event()
 
@@ -279,6 +298,25 @@ class NextTestbedServer:
             self.supabase.state.set_faults(wanted & SUPABASE_FAULTS)
             _write_atomic(self.state_dir / FAULTS_FILE, json.dumps({"active": sorted(wanted)}))
             await self._apply_nginx()
+            await self._apply_next_config()
+
+    async def _apply_next_config(self) -> None:
+        """Restart next start when the config it must be started with changed (the other faults stay:
+        the app reads them per request from the faults file, nginx and the Supabase stand-in keep theirs)."""
+        images_open = IMAGES_OPEN_FAULT in self.active
+        process = self.processes.get("next")
+        if process is None or process.returncode is not None or images_open == self._next_images_open:
+            return
+        started = time.monotonic()
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        await self._start_next(restart=True)
+        self.next_restarts_s.append(time.monotonic() - started)
+        log.info("next start restarted (%s: %s) in %.2f s", IMAGES_OPEN_FAULT, images_open, self.next_restarts_s[-1])
 
     def _nginx_conf(self) -> Path:
         return self.state_dir / "nginx.conf"
@@ -341,15 +379,37 @@ class NextTestbedServer:
         # The pooler's connection string, as Supabase's Vercel integration sets it.
         env["DATABASE_URL"] = fake_secrets.DATABASE_URL
         env.update({
+            # Inherited by any Node process next start runs: none of them resolves a name off loopback.
+            "NODE_OPTIONS": f'--require "{APP_DIR / LOOPBACK_DNS}"',
             "NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1", "PORT": str(next_port),
             "TESTBED_FAULTS_FILE": str(self.state_dir / FAULTS_FILE),
             "APP_VERSION": self.version or DEFAULT_VERSION,
             "SESSION_PUBLIC_KEY": public_key,
         })
+        if IMAGES_OPEN_FAULT in self.active:
+            env["TESTBED_IMAGES_OPEN"] = "1"
         return env
 
+    async def _start_next(self, restart: bool = False) -> dict[str, str]:
+        """next start on the deployed build, with the config the active faults ask for; the pages it served.
+
+        A restart (faults on) waits for any answer from a path no fault touches (the build's own files,
+        outside proxy.js: a name that is not there answers 404): a page the faults break or slow is no
+        sign of next start being up or not."""
+        assert self._deployed is not None
+        self._next_images_open = IMAGES_OPEN_FAULT in self.active
+        node = shutil.which("node") or "node"
+        await self._spawn("next", [node, str(next_binary(self.app)), "start", "-H", "127.0.0.1",
+                                   "-p", str(self._next_port), "--keepAliveTimeout", str(NEXT_KEEP_ALIVE_MS)],
+                          env=self._next_env(self._next_port, self._public_key), cwd=self._deployed)
+        next_url = f"http://127.0.0.1:{self._next_port}"
+        if restart:
+            await self._wait_http(next_url + "/_next/static/restarted", "next start (restarted)", any_status=True)
+            return {}
+        return {path: (await self._wait_http(next_url + path, f"next start ({path})")).text for path in PAGES}
+
     async def _wait_http(self, url: str, what: str, verify: ssl.SSLContext | bool = False,
-                         timeout_s: float = 60) -> Any:
+                         timeout_s: float = 60, any_status: bool = False) -> Any:
         import httpx
 
         deadline = time.monotonic() + timeout_s
@@ -361,7 +421,7 @@ class NextTestbedServer:
                         raise RuntimeError(f"{name} exited with {process.returncode}: {self._tail(name)}")
                 try:
                     answer = await client.get(url, headers={"host": "localhost", "x-forwarded-proto": "https"})
-                    if answer.status_code == 200:
+                    if answer.status_code == 200 or any_status:
                         return answer
                     last = f"{answer.status_code}"
                 except httpx.HTTPError as exc:
@@ -493,12 +553,10 @@ class NextTestbedServer:
         deployed = deploy(self.app, self.state_dir / "app", {SUPABASE_URL_PLACEHOLDER: supabase_url,
                                                              SUPABASE_KEY_PLACEHOLDER: fake_secrets.SUPABASE_ANON_KEY})
 
-        node = shutil.which("node") or "node"
-        await self._spawn("next", [node, str(next_binary(self.app)), "start", "-H", "127.0.0.1", "-p", str(next_port),
-                                   "--keepAliveTimeout", str(NEXT_KEEP_ALIVE_MS)],
-                          env=self._next_env(next_port, public_key), cwd=deployed)
+        self._next_port, self._public_key, self._deployed = next_port, public_key, deployed
+        self.active = set(self.faults)  # next start is started with the config they ask for
+        pages = await self._start_next()
         next_url = f"http://127.0.0.1:{next_port}"
-        pages = {path: (await self._wait_http(next_url + path, f"next start ({path})")).text for path in PAGES}
         build = read_build(deployed, pages)
 
         self.site = nginx_conf.Site(
@@ -542,19 +600,35 @@ class NextTestbedServer:
         log.warning("real Next.js testbed up: %s (HTTP %s, CA %s)%s", info["https_url"], info["http_url"],
                     info["ca_file"], f" through network chaos: {self.chaos.describe()}" if self.chaos else "")
         write_info(self.state_dir, {**info, "admin_token": self.admin_token})
-        waits = [asyncio.create_task(p.wait()) for p in self.processes.values()]
         stopping = asyncio.create_task(self._stop.wait())
         try:
-            done, _ = await asyncio.wait([stopping, admin_task, *waits], return_when=asyncio.FIRST_COMPLETED)
-            if stopping not in done:
-                ended = [n for n, p in self.processes.items() if p.returncode is not None]
-                raise RuntimeError(f"{', '.join(ended) or 'the admin API'} stopped: "
-                                   + "; ".join(self._tail(n) for n in ended))
+            await self._watch(stopping, admin_task)
         finally:
             stopping.cancel()
             admin.should_exit = True
             with contextlib.suppress(Exception):
                 await admin_task
+
+    async def _watch(self, stopping: asyncio.Task[Any], admin_task: asyncio.Task[None]) -> None:
+        """Until stopped: a process that ends is the testbed's end, unless a fault switch restarted it."""
+        while True:
+            current = dict(self.processes)
+            waits = [asyncio.create_task(p.wait()) for p in current.values()]
+            try:
+                done, _ = await asyncio.wait([stopping, admin_task, *waits], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
+            if stopping in done:
+                return
+            if admin_task not in done:
+                async with self._switch:  # a restart under way ends with its process replaced
+                    pass
+                if all(p.returncode is None for p in self.processes.values()):
+                    continue
+            ended = [n for n, p in self.processes.items() if p.returncode is not None]
+            raise RuntimeError(f"{', '.join(ended) or 'the admin API'} stopped: "
+                               + "; ".join(self._tail(n) for n in ended))
 
     async def _serve_supabase(self, certs: Certificates) -> str:
         """Start the Supabase project's stand-in on an origin of its own; its URL.
@@ -607,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chaos", metavar="SPEC", default=None,
                         help="serve through the network chaos proxy, e.g. 'delay=0-150,reset=1%%' (see "
                              "python -m smokegate.testbed --help)")
+    parser.add_argument("--build", choices=sorted(BUILDS), default=None,
+                        help=f"which app to serve (default: ${APP_DIR_ENV} or main; vulnerable: Next.js 15.2.2, "
+                             "make nextjs-testbed-vulnerable)")
     parser.add_argument("--list-faults", action="store_true", help="print the faults it can express and exit")
     args = parser.parse_args(argv)
     if args.list_faults:
@@ -622,7 +699,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--chaos: {exc}")
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     server = NextTestbedServer(state_dir=args.state_dir, https_port=args.https_port, http_port=args.http_port,
-                               admin_port=args.admin_port, faults=args.fault, version=args.build_version, chaos=chaos)
+                               admin_port=args.admin_port, faults=args.fault, version=args.build_version, chaos=chaos,
+                               app=BUILDS[args.build] if args.build else app_dir())
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with contextlib.suppress(KeyboardInterrupt):
