@@ -259,7 +259,7 @@ def test_every_check_has_a_fault_that_catches_it(tmp_path: Path) -> None:
 # the React canary Next.js vendors, 19.1.0-canary-029e8bd6-20250306), its middleware guarding
 # /dashboard and /api/user and the routes trusting it (the pattern CVE-2025-29927 breaks).  Its install
 # and build are too slow for make test (21 s npm ci, 37 s to 3 min next build): make matrix-all builds it.
-# Proven here: the real CVE answers the check's own header values (checks.nextjs), the real pages carry
+# Proven here: the real CVE answers the check's own header values (checks.nextjs_holes), the real pages carry
 # the versions the advisory check reads, and the middleware-bypass and next-vulnerable faults, as the
 # real testbed serving this build, fail exactly their checks.
 VULNERABLE_APP = Path(__file__).resolve().parents[1] / "nextjs-testbed-vulnerable"
@@ -276,7 +276,8 @@ def test_the_real_next_15_2_2_middleware_lets_x_middleware_subrequest_in(tmp_pat
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from smokegate.checks import nextjs, versions
+    from smokegate.checks import nextjs_holes as nextjs
+    from smokegate.checks import versions
     from smokegate.testbed import realnext
 
     assert (VULNERABLE_APP / ".next" / "BUILD_ID").exists(), "not built: make nextjs-testbed-vulnerable"

@@ -144,7 +144,7 @@ def test_an_open_image_config_restarts_next_start_and_never_leaves_loopback(next
     """image-optimizer-open is a config next start reads when it starts: switching it restarts next start
     (the faults already on stay on), and the real optimizer then tries to fetch the probe's URL, whose
     name the preloaded loopback-dns.cjs refuses without asking a resolver (next.log says so)."""
-    from smokegate.checks import nextjs
+    from smokegate.checks import nextjs_holes as nextjs
 
     log_file = Path(next_testbed.state_dir) / "next.log"
 
