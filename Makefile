@@ -118,8 +118,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests selftests bench tools
 	$(BIN)/mypy
 
+# --durations: the slowest self-tests, printed, so a slower make test shows where its time went.
 selftest: setup postgres nextjs-testbed
-	$(BIN)/pytest selftests -n $(XDIST) -q
+	$(BIN)/pytest selftests -n $(XDIST) -q --durations=25
 
 # The real Next.js testbed's install and build (npm ci, next build: mostly disk and one core) run beside
 # lint (mypy: one core) rather than after it.

@@ -7,6 +7,9 @@ during which it happened fails, naming it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import tempfile
@@ -177,3 +180,14 @@ def env_for(testbed: RunningTestbed) -> dict[str, str]:
 def suite_paths(suites: Sequence[str]) -> list[str]:
     return [f"tests/{suite}" for suite in suites if (ROOT / "tests" / suite).is_dir() and any(
         (ROOT / "tests" / suite).glob("test_*.py"))]
+
+
+@contextlib.contextmanager
+def load_turn() -> Iterator[None]:
+    """One self-test that sends the load check's peak at a time, across the xdist workers (other self-tests go
+    on meanwhile): two peaks at once on two cores slow each other's testbed, and the p95 checks would
+    measure that, not the fault."""
+    lock = Path(tempfile.gettempdir()) / f"smokegate-selftest-load-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}"
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield

@@ -14,6 +14,7 @@ checks (and its ``quiet`` ones), to keep the matrix within ``make test``'s time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 from smokegate.testbed import faults
 from smokegate.testbed.control import RunningTestbed
 
-from .conftest import SUITES, SuiteRun, cli_for, env_for, run_suite, suite_paths
+from .conftest import SUITES, SuiteRun, cli_for, env_for, load_turn, run_suite, suite_paths
 
 pytestmark = pytest.mark.selftest_slow
 
@@ -33,7 +34,8 @@ def _function(check: str) -> str:
 
 
 def test_healthy_testbed_passes_every_check(healthy_testbed: RunningTestbed, tmp_path: Path) -> None:
-    run = run_suite([*suite_paths(SUITES), *cli_for(healthy_testbed)], tmp_path, env=env_for(healthy_testbed))
+    with load_turn():  # the run includes the load check
+        run = run_suite([*suite_paths(SUITES), *cli_for(healthy_testbed)], tmp_path, env=env_for(healthy_testbed))
     not_passed = {c: o for c, o in run.outcomes.items() if o != "passed"}
     assert run.gate.get("verdict") == "pass" and not not_passed, (
         f"false alarms on the healthy testbed: {not_passed}\n{run.output[-3000:]}"
@@ -51,10 +53,12 @@ PYTHON_FAULTS = [f for f in faults.for_testbed(faults.PYTHON_TESTBED)
 
 @pytest.mark.parametrize("fault", PYTHON_FAULTS, ids=[f.name for f in PYTHON_FAULTS])
 def test_fault_fails_exactly_its_checks(fault: faults.Fault, testbed: RunningTestbed, tmp_path: Path) -> None:
+    loads = any(check.startswith("load/") for check in fault.catches)
     testbed.set_faults([fault.name])
     try:
         paths = [f"tests/{path}" for path in fault.test_paths]
-        run = run_suite([*paths, *cli_for(testbed)], tmp_path, env=env_for(testbed))
+        with load_turn() if loads else contextlib.nullcontext():
+            run = run_suite([*paths, *cli_for(testbed)], tmp_path, env=env_for(testbed))
     finally:
         testbed.set_faults([])
     _assert_exactly_its_checks_failed(fault, run)

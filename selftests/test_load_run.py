@@ -8,13 +8,10 @@ half a minute, most of it waiting."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +24,7 @@ from smokegate.load.engine import PID_FILE, free_port
 from smokegate.testbed import fake_secrets, faults
 from smokegate.testbed.control import RunningTestbed
 
-from .conftest import ROOT, SuiteRun, cli_for, env_for, run_suite
+from .conftest import ROOT, SuiteRun, cli_for, env_for, load_turn, run_suite
 from .render_checks import local_links, resolve, secret_hits
 
 pytestmark = pytest.mark.selftest_slow
@@ -36,11 +33,8 @@ LOAD = "tests/load"
 
 @pytest.fixture
 def one_load_at_a_time() -> Iterator[None]:
-    """These runs load the machine as well as the testbed: one at a time (other self-tests go on meanwhile),
-    so that no one of them measures the others' load."""
-    lock = Path(tempfile.gettempdir()) / f"smokegate-selftest-load-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}"
-    with lock.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    """These runs load the machine as well as the testbed: one at a time (conftest.load_turn)."""
+    with load_turn():
         yield
 
 

@@ -50,6 +50,17 @@ def remove_dir(path: Path | None) -> None:
 
 
 @contextlib.contextmanager
+def private_dir(prefix: str) -> Iterator[Path]:
+    """A directory this user alone can read (mkdtemp makes it 0700), outside reports/, removed after use:
+    for files holding a live session (a browser's storage state, the load plan)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        remove_dir(path)
+
+
+@contextlib.contextmanager
 def flocked(path: Path, exclusive: bool, wait_s: float, what: str, best_effort: bool = False) -> Iterator[None]:
     """Hold an flock on ``path`` (shared or exclusive), waiting at most ``wait_s`` for it.
 

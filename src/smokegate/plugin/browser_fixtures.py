@@ -17,9 +17,7 @@ sign-in itself fails they are skipped too: the sign-in check reports it, once.
 
 from __future__ import annotations
 
-import shutil
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from smokegate.plugin import compat, foreign_options
 from smokegate.plugin import run as runs
 from smokegate.plugin.run import SmokegateRun
 from smokegate.scrub import SCRUBBER
+from smokegate.shared import private_dir
 from smokegate.synthetic.browser import NoBrowser, driver_compile_cache, find_chromium, launch_flags
 
 if TYPE_CHECKING:
@@ -379,10 +378,8 @@ def test_account(target: Target) -> Credentials:
 @pytest.fixture(scope="session")
 def _state_dir() -> Iterator[Path]:
     # Private to this worker and outside reports/: the storage state holds a live session cookie.
-    directory = Path(tempfile.mkdtemp(prefix="smokegate-session-"))
-    directory.chmod(stat.S_IRWXU)
-    yield directory
-    shutil.rmtree(directory, ignore_errors=True)
+    with private_dir("smokegate-session-") as directory:
+        yield directory
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,6 @@ imports Locust: the pytest process is not patched by gevent.  ``load_route`` is 
 
 from __future__ import annotations
 
-import shutil
-import stat
-import tempfile
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +19,7 @@ import pytest
 
 from smokegate.plugin import foreign_options
 from smokegate.plugin.run import SmokegateRun
+from smokegate.shared import private_dir
 
 if TYPE_CHECKING:
     from smokegate.checks.load_verdict import Analysis
@@ -80,10 +78,8 @@ def _session(request: pytest.FixtureRequest, target: Target) -> tuple[Any, str |
 @pytest.fixture(scope="session")
 def load_plan_dir() -> Iterator[Path]:
     """Private to this process and outside reports/: the plan holds the synthetic user's session."""
-    directory = Path(tempfile.mkdtemp(prefix="smokegate-load-"))
-    directory.chmod(stat.S_IRWXU)
-    yield directory
-    shutil.rmtree(directory, ignore_errors=True)
+    with private_dir("smokegate-load-") as directory:
+        yield directory
 
 
 @pytest.fixture(scope="session")
