@@ -21,7 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smokegate.testbed import api, auth_routes, clerk, nextjs_server, security, site, vercel, webhooks
 from smokegate.testbed import faults as fault_catalog
-from smokegate.testbed.chaos import ChaosProxy, ChaosSettings, ChaosSpecError
+from smokegate.testbed.chaos import ChaosProxy
+from smokegate.testbed.chaos import admin as chaos_admin
 from smokegate.testbed.context import Testbed
 from smokegate.testbed.load import LoadFaults
 
@@ -193,37 +194,13 @@ def create_admin_app(tb: Testbed, info: dict[str, Any], proxies: dict[str, Chaos
         return JSONResponse(info)
 
     async def chaos(request: Request) -> Response:
-        """Network chaos (testbed started with --chaos): settings, forced resets and stalls, counters.
-
-        PUT ``{"spec": "delay=0-150,reset=1%", "reset_next": 2, "stall_next": 0, "when": "accept",
-        "after_bytes": 1, "listener": "https"}``; every key is optional; ``"clear": true`` turns it all off.
-        """
+        """Network chaos (testbed started with --chaos): settings, forced resets and stalls, counters
+        (:func:`smokegate.testbed.chaos.admin`)."""
         if not authorized(request):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
-        if not proxies:
-            return JSONResponse({"error": "this testbed runs without --chaos"}, status_code=409)
-        if request.method == "PUT":
-            body = await request.json()
-            names = list(proxies) if body.get("listener") == "all" else [body.get("listener", "https")]
-            when = body.get("when", "accept")
-            if any(name not in proxies for name in names) or when not in ("accept", "mid"):
-                return JSONResponse({"error": f"listener is one of {sorted(proxies)} or all; when is accept or mid"},
-                                    status_code=400)
-            try:
-                settings = ChaosSettings.parse(body["spec"]) if "spec" in body else None
-            except ChaosSpecError as exc:
-                return JSONResponse({"error": f"spec: {exc}"}, status_code=400)
-            for name in names:
-                proxy = proxies[name]
-                if body.get("clear"):
-                    proxy.clear()
-                if settings is not None:
-                    proxy.configure(settings)
-                after = int(body.get("after_bytes", 1))
-                proxy.reset_next(int(body.get("reset_next", 0)), when, after)
-                proxy.stall_next(int(body.get("stall_next", 0)), when, after)
-        return JSONResponse({name: {"settings": proxy.settings.as_dict(), "pending": proxy.pending,
-                                    "stats": proxy.stats.as_dict()} for name, proxy in proxies.items()})
+        body = await request.json() if request.method == "PUT" and proxies else None
+        status, payload = chaos_admin(proxies or {}, body)
+        return JSONResponse(payload, status_code=status)
 
     return Starlette(
         routes=[

@@ -27,7 +27,7 @@ import re
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -376,3 +376,34 @@ async def _pump(
         for task in (down, up):
             task.cancel()
         await asyncio.gather(down, up, return_exceptions=True)
+
+
+def admin(proxies: Mapping[str, ChaosProxy], body: Mapping[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    """The admin API's ``/chaos`` on either testbed: ``body`` of a PUT (None for a GET) applied to the
+    proxies, and the status and JSON to answer.
+
+    PUT ``{"spec": "delay=0-150,reset=1%", "reset_next": 2, "stall_next": 0, "when": "accept",
+    "after_bytes": 1, "listener": "https"}``; every key is optional; ``"clear": true`` turns it all off.
+    """
+    if not proxies:
+        return 409, {"error": "this testbed runs without --chaos"}
+    if body is not None:
+        names = list(proxies) if body.get("listener") == "all" else [body.get("listener", "https")]
+        when = body.get("when", "accept")
+        if any(name not in proxies for name in names) or when not in ("accept", "mid"):
+            return 400, {"error": f"listener is one of {sorted(proxies)} or all; when is accept or mid"}
+        try:
+            settings = ChaosSettings.parse(body["spec"]) if "spec" in body else None
+        except ChaosSpecError as exc:
+            return 400, {"error": f"spec: {exc}"}
+        for name in names:
+            proxy = proxies[name]
+            if body.get("clear"):
+                proxy.clear()
+            if settings is not None:
+                proxy.configure(settings)
+            after = int(body.get("after_bytes", 1))
+            proxy.reset_next(int(body.get("reset_next", 0)), when, after)
+            proxy.stall_next(int(body.get("stall_next", 0)), when, after)
+    return 200, {name: {"settings": proxy.settings.as_dict(), "pending": proxy.pending,
+                        "stats": proxy.stats.as_dict()} for name, proxy in proxies.items()}

@@ -57,6 +57,7 @@ from typing import Any
 from smokegate.testbed import fake_secrets, nginx_conf, osv
 from smokegate.testbed.certs import Certificates
 from smokegate.testbed.chaos import ChaosProxy, ChaosSettings, ChaosSpecError
+from smokegate.testbed.chaos import admin as chaos_admin
 from smokegate.testbed.faults import CATALOG, NEXT_TESTBED
 from smokegate.testbed.instance import AlreadyRunning, claim, write_info
 from smokegate.testbed.server import ListenerError, _bind, _ipv6_loopback, _server, _stopping_on_signals
@@ -466,33 +467,12 @@ class NextTestbedServer:
             return JSONResponse(info)
 
         async def chaos(request: Request) -> Response:
-            """The chaos proxies in front of nginx, driven as the Python testbed's are (testbed/app.py)."""
+            """The chaos proxies in front of nginx, driven as the Python testbed's are (testbed/chaos.py)."""
             if not authorized(request):
                 return JSONResponse({"error": "unauthorized"}, status_code=401)
-            if not self.proxies:
-                return JSONResponse({"error": "this testbed runs without --chaos"}, status_code=409)
-            if request.method == "PUT":
-                body = await request.json()
-                names = list(self.proxies) if body.get("listener") == "all" else [body.get("listener", "https")]
-                when = body.get("when", "accept")
-                if any(name not in self.proxies for name in names) or when not in ("accept", "mid"):
-                    return JSONResponse({"error": f"listener is one of {sorted(self.proxies)} or all; when is "
-                                                  "accept or mid"}, status_code=400)
-                try:
-                    settings = ChaosSettings.parse(body["spec"]) if "spec" in body else None
-                except ChaosSpecError as exc:
-                    return JSONResponse({"error": f"spec: {exc}"}, status_code=400)
-                for name in names:
-                    proxy = self.proxies[name]
-                    if body.get("clear"):
-                        proxy.clear()
-                    if settings is not None:
-                        proxy.configure(settings)
-                    after = int(body.get("after_bytes", 1))
-                    proxy.reset_next(int(body.get("reset_next", 0)), when, after)
-                    proxy.stall_next(int(body.get("stall_next", 0)), when, after)
-            return JSONResponse({name: {"settings": proxy.settings.as_dict(), "pending": proxy.pending,
-                                        "stats": proxy.stats.as_dict()} for name, proxy in self.proxies.items()})
+            body = await request.json() if request.method == "PUT" and self.proxies else None
+            status, payload = chaos_admin(self.proxies, body)
+            return JSONResponse(payload, status_code=status)
 
         return Starlette(routes=[Route("/faults", faults, methods=["GET", "PUT"]), Route("/about", about),
                                  Route("/chaos", chaos, methods=["GET", "PUT"])])
