@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import random
 import re
 import socket
 import struct
+import termios
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -262,6 +265,7 @@ class ChaosProxy:
             up_writer.close()
         if outcome == "cut" and fate.action == "reset":
             self.stats.reset_mid_stream += 1
+            await _sent(writer)
             _reset(writer)
         elif outcome == "cut":
             self.stats.stalled_mid_stream += 1
@@ -308,6 +312,28 @@ def _nodelay(writer: asyncio.StreamWriter) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+async def _sent(writer: asyncio.StreamWriter, bound_s: float = 0.5) -> None:
+    """Wait (briefly) until the kernel has sent the bytes already written to the client.
+
+    A reset purges the socket's send queue: bytes written but still queued there (the kernel may
+    hold a small write back to cork it with the next one) would never reach the client, and a cut
+    "after 100 bytes" would arrive after none.  The queue empties within microseconds on loopback.
+    """
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return
+    deadline = time.monotonic() + bound_s
+    buf = bytearray(4)
+    while time.monotonic() < deadline:
+        try:
+            fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, buf)  # SIOCOUTQ: bytes not yet acknowledged
+        except OSError:
+            return
+        if struct.unpack("i", buf)[0] == 0:
+            return
+        await asyncio.sleep(0.001)
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
