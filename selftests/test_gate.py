@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from smokegate import failures
+from smokegate.checks import causes
 from smokegate.gate import CheckResult, GateReport, Outcome, write_json_atomic
 from smokegate.summary import summary_markdown
 
@@ -154,6 +155,21 @@ def test_the_most_severe_symptom_is_the_finding_and_keys_link_through_others() -
     assert [c.check for c in gate.blocking] == [subresource.check]
     assert subresource.consequences == [console.check, other_page.check]
     assert console.consequence_of == other_page.consequence_of == subresource.check
+
+
+def test_an_exception_naming_a_file_by_its_path_is_that_file_s_cause() -> None:
+    """Turbopack's runtime names a chunk by its root-relative path when it cannot load it (a race with the
+    chunk's own script tag, seen on the real Next.js testbed): the same cause as the file's failed request."""
+    page = "https://x.test/pricing"
+    thrown = ["ChunkLoadError: Failed to load chunk /_next/static/chunks/2zti.js from module 64893 "
+              "(thrown 464 ms after load)"]
+    assert causes.asset_key("https://x.test/_next/static/chunks/2zti.js") in causes.message_keys(
+        "exception", thrown, page)
+    # Absolute URLs are read as before; a route or a bare word is no file; without the page, paths are not guessed.
+    assert causes.message_keys("console", ["GET https://cdn.test/a.css?v=1 404"], page)[1:] == [
+        "asset:https://cdn.test/a.css"]
+    assert causes.message_keys("exception", ["TypeError: /api/plans returned null"], page)[1:] == []
+    assert causes.message_keys("exception", thrown)[1:] == []
 
 
 def test_findings_below_the_gate_or_undetermined_are_not_grouped_into_blocking() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 Cause = tuple[str, str]
 
@@ -54,13 +54,19 @@ def page_key(kind: str, path: str) -> str:
 
 
 _URL = re.compile(r"""\bhttps?://[^\s'"<>)]+""")
+# A root-relative file in a message: Turbopack's "ChunkLoadError: Failed to load chunk
+# /_next/static/chunks/x.js from module 1" names the chunk by its path alone.
+_FILE_PATH = re.compile(r"""(?<![\w/:.])/[^\s'"<>)]*\.(?:js|mjs|cjs|css)\b""")
 
 
-def message_keys(kind: str, messages: Iterable[str]) -> list[str]:
+def message_keys(kind: str, messages: Iterable[str], page_url: str | None = None) -> list[str]:
     """A console error or an uncaught exception is the same cause on every page that shows it (a layout
-    script); one naming a file is the same cause as that file failing to load."""
+    script); one naming a file (a URL, or a root-relative path resolved against ``page_url``) is the same
+    cause as that file failing to load."""
     keys: list[str] = []
     for message in messages:
         keys.append(f"{kind}:{' '.join(message.split())[:200]}")
         keys += [asset_key(url.rstrip(".,;'")) for url in _URL.findall(message)]
+        if page_url is not None:
+            keys += [asset_key(urljoin(page_url, path)) for path in _FILE_PATH.findall(_URL.sub(" ", message))]
     return keys
