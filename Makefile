@@ -119,8 +119,14 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # --durations: the slowest self-tests, printed, so a slower make test shows where its time went.
+# --dist loadgroup: the self-tests sending the load peak run on one worker, one after the other
+# (selftests/conftest.py LOAD_PEAK); every other self-test is sent on its own to whichever worker is free.
+# pytest caches the modules it rewrites for its assertion messages (``*-pytest-*.pyc``) only where Python may
+# write bytecode. With PYTHONDONTWRITEBYTECODE=1 every xdist worker rewrote the self-tests and smokegate again
+# (3 s of its 6.4 s collection), and every suite run a self-test makes its tests/ modules (0.2 s a run, a few
+# hundred runs): the self-tests write that cache, as `smokegate watch` asks its deployments to.
 selftest: setup postgres nextjs-testbed
-	$(BIN)/pytest selftests -n $(XDIST) -q --durations=25
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest selftests -n $(XDIST) --dist loadgroup -q --durations=25
 
 # The real Next.js testbed's install and build (npm ci, next build: mostly disk and one core) run beside
 # lint (mypy: one core) rather than after it.
