@@ -23,7 +23,6 @@ bytecode: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,testbed]'
 	@touch $(STAMP)
 
@@ -119,20 +118,20 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # --durations: the slowest self-tests, printed, so a slower make test shows where its time went.
-# --dist loadgroup: the self-tests sending the load peak run on one worker, one after the other
-# (selftests/conftest.py LOAD_PEAK); every other self-test is sent on its own to whichever worker is free.
+# Under xdist the self-tests sending the load peak run on one worker, one after the other, from the start
+# (selftests/conftest.py pytest_xdist_make_scheduler); every other self-test goes to whichever worker is free.
 # pytest caches the modules it rewrites for its assertion messages (``*-pytest-*.pyc``) only where Python may
 # write bytecode. With PYTHONDONTWRITEBYTECODE=1 every xdist worker rewrote the self-tests and smokegate again
 # (3 s of its 6.4 s collection), and every suite run a self-test makes its tests/ modules (0.2 s a run, a few
 # hundred runs): the self-tests write that cache, as `smokegate watch` asks its deployments to.
 selftest: setup postgres nextjs-testbed
-	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest selftests -n $(XDIST) --dist loadgroup -q --durations=25
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest selftests -n $(XDIST) -q --durations=25
 
-# The real Next.js testbed's install and build (npm ci, next build: mostly disk and one core) run beside
-# lint (mypy: one core) rather than after it.
+# The real Next.js testbed's install and build (npm ci, next build: mostly disk and one core) run beside pip's
+# install, and lint (mypy: one core, 17 s from a fresh clone) beside the self-tests rather than before them;
+# -Oline keeps each line of their output whole.
 test:
-	$(MAKE) -j2 lint nextjs-testbed
-	$(MAKE) selftest
+	$(MAKE) -j3 -Oline lint selftest
 
 # Every hostile answer in front of every check: all 45 runs of the corpus (make test runs every third).
 hostile: setup

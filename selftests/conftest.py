@@ -182,10 +182,35 @@ def suite_paths(suites: Sequence[str]) -> list[str]:
         (ROOT / "tests" / suite).glob("test_*.py"))]
 
 
-# The self-tests that send the load check's peak: one xdist group (make selftest runs --dist loadgroup), so
-# one worker runs them one after the other from the start while the others go on, rather than three
-# workers waiting on load_turn's lock at once and the last peaks running alone at the end of the run.
-LOAD_PEAK = pytest.mark.xdist_group("load-peak")
+def sends_load_peak(nodeid: str) -> bool:
+    """The self-tests that send the load check's peak (each takes load_turn): the load check's own runs, the
+    healthy run of every suite, and the load faults of the fault matrix."""
+    from smokegate.testbed import faults
+
+    name = nodeid.rsplit("/", 1)[-1]
+    load_faults = {f.name for f in faults.CATALOG.values() if any(c.startswith("load/") for c in f.catches)}
+    return (name.startswith("test_load_run.py::")
+            or name == "test_fault_matrix.py::test_healthy_testbed_passes_every_check"
+            or any(name == f"test_fault_matrix.py::test_fault_fails_exactly_its_checks[{f}]" for f in load_faults))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under xdist (make selftest: -n), the self-tests sending the load peak are one unit of work that one worker
+    runs from the start, one after the other, while the others go on; every other self-test is sent on its own
+    to whichever worker is free.  Without it three workers could wait on load_turn's lock at once, and the
+    last peaks run alone at the end of the run.  (xdist's own ``--dist loadgroup`` learns groups from a node
+    id suffix pytest 9 no longer lets it write: smokegate.plugin.distribute.)"""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler.loadscope import LoadScopeScheduling
+
+    class SelftestScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            # xdist orders units by their number of tests, largest first: the load-peak unit starts first.
+            return "load-peak" if sends_load_peak(nodeid) else nodeid
+
+    return SelftestScheduling(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -198,8 +223,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def load_turn() -> Iterator[None]:
     """One self-test that sends the load check's peak at a time, across the xdist workers (other self-tests go
     on meanwhile): two peaks at once on two cores slow each other's testbed, and the p95 checks would
-    measure that, not the fault.  (Under make selftest they are one xdist group, LOAD_PEAK, already; the
-    lock holds for any other way of running them.)"""
+    measure that, not the fault.  (Under xdist they are one unit of work already, sends_load_peak; the lock
+    holds for any other way of running them.)"""
     lock = Path(tempfile.gettempdir()) / f"smokegate-selftest-load-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}"
     with lock.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -24,7 +24,7 @@ import pytest
 from smokegate.testbed import faults
 from smokegate.testbed.control import RunningTestbed
 
-from .conftest import LOAD_PEAK, SUITES, SuiteRun, cli_for, env_for, load_turn, run_suite, suite_paths
+from .conftest import SUITES, SuiteRun, cli_for, env_for, load_turn, run_suite, suite_paths
 
 pytestmark = pytest.mark.selftest_slow
 
@@ -33,7 +33,6 @@ def _function(check: str) -> str:
     return re.sub(r"\[.*\]$", "", check)
 
 
-@LOAD_PEAK
 def test_healthy_testbed_passes_every_check(healthy_testbed: RunningTestbed, tmp_path: Path) -> None:
     with load_turn():  # the run includes the load check
         run = run_suite([*suite_paths(SUITES), *cli_for(healthy_testbed)], tmp_path, env=env_for(healthy_testbed))
@@ -85,10 +84,7 @@ def _python_runs() -> list[tuple[faults.Fault, ...]]:
 PYTHON_RUNS = _python_runs()
 
 
-@pytest.mark.parametrize("batch", [
-    pytest.param(b, id="+".join(f.name for f in b),
-                 marks=[LOAD_PEAK] if any(c.startswith("load/") for f in b for c in f.catches) else [])
-    for b in PYTHON_RUNS])
+@pytest.mark.parametrize("batch", [pytest.param(b, id="+".join(f.name for f in b)) for b in PYTHON_RUNS])
 def test_fault_fails_exactly_its_checks(batch: tuple[faults.Fault, ...], testbed: RunningTestbed,
                                         tmp_path: Path) -> None:
     fault = _as_one(batch, faults.PYTHON_TESTBED)

@@ -24,10 +24,10 @@ from smokegate.load.engine import PID_FILE, free_port
 from smokegate.testbed import fake_secrets, faults
 from smokegate.testbed.control import RunningTestbed
 
-from .conftest import LOAD_PEAK, ROOT, SuiteRun, cli_for, env_for, load_turn, run_suite
+from .conftest import ROOT, SuiteRun, cli_for, env_for, load_turn, run_suite
 from .render_checks import local_links, resolve, secret_hits
 
-pytestmark = [pytest.mark.selftest_slow, LOAD_PEAK]
+pytestmark = pytest.mark.selftest_slow
 LOAD = "tests/load"
 
 
