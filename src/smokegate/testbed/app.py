@@ -8,7 +8,6 @@ so no check can lean on it.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import secrets
 from typing import Any
 
@@ -16,13 +15,12 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smokegate.testbed import api, auth_routes, clerk, nextjs_server, security, site, vercel, webhooks
 from smokegate.testbed import faults as fault_catalog
+from smokegate.testbed.admin_api import FaultsRefused, admin_app
 from smokegate.testbed.chaos import ChaosProxy
-from smokegate.testbed.chaos import admin as chaos_admin
 from smokegate.testbed.context import Testbed
 from smokegate.testbed.load import LoadFaults
 
@@ -158,56 +156,23 @@ def create_redirect_app(https_port: int, tb: Testbed | None = None, public: ASGI
 
 
 def create_admin_app(tb: Testbed, info: dict[str, Any], proxies: dict[str, ChaosProxy] | None = None) -> ASGIApp:
-    def authorized(request: Request) -> bool:
-        given = request.headers.get("authorization", "").removeprefix("Bearer ")
-        return hmac.compare_digest(given.encode(), tb.state.admin_token.encode())
-
-    async def faults(request: Request) -> Response:
-        if not authorized(request):
-            return JSONResponse({"error": "unauthorized"}, status_code=401)
-        if request.method == "PUT":
-            body = await request.json()
-            try:
-                tb.state.set_faults(body.get("active", []))
-            except KeyError as exc:
-                return JSONResponse({"error": str(exc.args[0])}, status_code=400)
-            if tb.on_faults_changed is not None:
-                await tb.on_faults_changed(set(tb.state.active))
-        return JSONResponse({"active": sorted(tb.state.active), "known": sorted(fault_catalog.CATALOG)})
+    async def set_faults(names: list[str]) -> None:
+        try:
+            tb.state.set_faults(names)
+        except KeyError as exc:
+            raise FaultsRefused(str(exc.args[0])) from None
+        if tb.on_faults_changed is not None:
+            await tb.on_faults_changed(set(tb.state.active))
 
     async def protection(request: Request) -> Response:
-        if not authorized(request):
-            return JSONResponse({"error": "unauthorized"}, status_code=401)
         if request.method == "PUT":
             body = await request.json()
             tb.state.protected = bool(body.get("on"))
         return JSONResponse({"on": tb.state.protected})
 
     async def events(request: Request) -> Response:
-        if not authorized(request):
-            return JSONResponse({"error": "unauthorized"}, status_code=401)
         return JSONResponse({"events": list(tb.state.events), "served": tb.state.served})
 
-    async def about(request: Request) -> Response:
-        if not authorized(request):
-            return JSONResponse({"error": "unauthorized"}, status_code=401)
-        return JSONResponse(info)
-
-    async def chaos(request: Request) -> Response:
-        """Network chaos (testbed started with --chaos): settings, forced resets and stalls, counters
-        (:func:`smokegate.testbed.chaos.admin`)."""
-        if not authorized(request):
-            return JSONResponse({"error": "unauthorized"}, status_code=401)
-        body = await request.json() if request.method == "PUT" and proxies else None
-        status, payload = chaos_admin(proxies or {}, body)
-        return JSONResponse(payload, status_code=status)
-
-    return Starlette(
-        routes=[
-            Route("/faults", faults, methods=["GET", "PUT"]),
-            Route("/events", events),
-            Route("/protection", protection, methods=["GET", "PUT"]),
-            Route("/about", about),
-            Route("/chaos", chaos, methods=["GET", "PUT"]),
-        ]
-    )
+    return admin_app(lambda: tb.state.admin_token, active=lambda: tb.state.active, known=fault_catalog.CATALOG,
+                     set_faults=set_faults, info=info, proxies=proxies,
+                     more={"/events": (events, ["GET"]), "/protection": (protection, ["GET", "PUT"])})

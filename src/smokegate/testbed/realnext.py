@@ -39,7 +39,6 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
-import hmac
 import json
 import logging
 import os
@@ -57,7 +56,6 @@ from typing import Any
 from smokegate.testbed import fake_secrets, nginx_conf, osv
 from smokegate.testbed.certs import Certificates
 from smokegate.testbed.chaos import ChaosProxy, ChaosSettings, ChaosSpecError
-from smokegate.testbed.chaos import admin as chaos_admin
 from smokegate.testbed.faults import CATALOG, NEXT_TESTBED
 from smokegate.testbed.instance import AlreadyRunning, claim, write_info
 from smokegate.testbed.server import ListenerError, _bind, _ipv6_loopback, _server, _stopping_on_signals
@@ -439,43 +437,18 @@ class NextTestbedServer:
     # -- admin API ---------------------------------------------------------------------------------
 
     def _admin_app(self, info: dict[str, Any]) -> Any:
-        from starlette.applications import Starlette
-        from starlette.requests import Request
-        from starlette.responses import JSONResponse, Response
-        from starlette.routing import Route
+        from smokegate.testbed.admin_api import FaultsRefused, admin_app
 
-        def authorized(request: Request) -> bool:
-            given = request.headers.get("authorization", "").removeprefix("Bearer ")
-            return hmac.compare_digest(given.encode(), self.admin_token.encode())
+        async def set_faults(names: list[str]) -> None:
+            try:
+                await self.set_faults(names)
+            except ValueError as exc:
+                raise FaultsRefused(str(exc)) from None
+            except RuntimeError as exc:
+                raise FaultsRefused(str(exc), status=500) from None
 
-        async def faults(request: Request) -> Response:
-            if not authorized(request):
-                return JSONResponse({"error": "unauthorized"}, status_code=401)
-            if request.method == "PUT":
-                body = await request.json()
-                try:
-                    await self.set_faults(body.get("active", []))
-                except ValueError as exc:
-                    return JSONResponse({"error": str(exc)}, status_code=400)
-                except RuntimeError as exc:
-                    return JSONResponse({"error": str(exc)}, status_code=500)
-            return JSONResponse({"active": sorted(self.active), "known": sorted(EXPRESSIBLE)})
-
-        async def about(request: Request) -> Response:
-            if not authorized(request):
-                return JSONResponse({"error": "unauthorized"}, status_code=401)
-            return JSONResponse(info)
-
-        async def chaos(request: Request) -> Response:
-            """The chaos proxies in front of nginx, driven as the Python testbed's are (testbed/chaos.py)."""
-            if not authorized(request):
-                return JSONResponse({"error": "unauthorized"}, status_code=401)
-            body = await request.json() if request.method == "PUT" and self.proxies else None
-            status, payload = chaos_admin(self.proxies, body)
-            return JSONResponse(payload, status_code=status)
-
-        return Starlette(routes=[Route("/faults", faults, methods=["GET", "PUT"]), Route("/about", about),
-                                 Route("/chaos", chaos, methods=["GET", "PUT"])])
+        return admin_app(lambda: self.admin_token, active=lambda: self.active, known=EXPRESSIBLE,
+                         set_faults=set_faults, info=info, proxies=self.proxies)
 
     # -- life --------------------------------------------------------------------------------------
 
