@@ -105,3 +105,47 @@ def test_a_taken_port_is_one_clear_line_and_no_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == [instance.LOCK_FILE], (
         "no CA and no testbed.json for a testbed that never ran")
     assert time.perf_counter() - started < 30
+
+
+def test_a_free_port_taken_on_the_next_host_is_picked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Port 0: the kernel picks a port free on the first host; another socket may hold it on the next
+    (a fresh-clone run saw "cannot listen on port 0: already in use" on ::1).  A new pick, not a failure."""
+    from smokegate.testbed import server
+
+    real_bind, refused = server._bind, []
+
+    def bind(host: str, port: int) -> socket.socket:
+        if host == "127.0.0.2" and not refused:
+            refused.append(port)
+            raise server.ListenerError(f"cannot listen on {host}:{port}: already in use")
+        return real_bind(host, port)
+
+    monkeypatch.setattr(server, "_bind", bind)
+    socks = server._bind_all(("127.0.0.1", "127.0.0.2"), 0)
+    try:
+        assert refused and len({s.getsockname()[1] for s in socks}) == 1
+    finally:
+        for sock in socks:
+            sock.close()
+    # A port the user asked for is never changed: taken is an error, named.
+    with socket.create_server(("127.0.0.1", 0)) as held, pytest.raises(server.ListenerError, match="already in use"):
+        server._bind_all(("127.0.0.1",), held.getsockname()[1])
+
+
+def test_the_chaos_proxy_picks_again_when_its_port_is_taken_on_the_next_host() -> None:
+    import asyncio
+
+    from smokegate.testbed.chaos import ChaosProxy
+
+    async def start_two() -> tuple[int, int]:
+        # Two hosts that are one address: the second bind always finds the first's port taken.
+        proxy = ChaosProxy(("127.0.0.1", 9), ("127.0.0.1", "127.0.0.1"), 0)
+        with pytest.raises(OSError):
+            await proxy.start(attempts=3)
+        fine = ChaosProxy(("127.0.0.1", 9), ("127.0.0.1", "127.0.0.2"), 0)
+        port = await fine.start()
+        await fine.stop()
+        return port, len(proxy._servers)
+
+    port, left = asyncio.run(start_two())
+    assert port > 0 and left == 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import random
 import re
@@ -196,15 +197,27 @@ class ChaosProxy:
 
     # -- serving ----------------------------------------------------------------------------------
 
-    async def start(self) -> int:
-        """Listen; return the port (the same on every host)."""
-        port = self.listen_port
-        for host in self.listen_hosts:
-            server = await asyncio.start_server(self._handle, host, port, reuse_address=True)
-            port = server.sockets[0].getsockname()[1]
-            self._servers.append(server)
-        self.listen_port = port
-        return port
+    async def start(self, attempts: int = 8) -> int:
+        """Listen; return the port (the same on every host).  With port 0 the kernel picks one for the
+        first host, which another socket may hold on the next (``::1``): then a new pick, not a failure."""
+        for attempt in range(attempts if self.listen_port == 0 else 1):
+            port = self.listen_port
+            try:
+                for host in self.listen_hosts:
+                    server = await asyncio.start_server(self._handle, host, port, reuse_address=True)
+                    port = server.sockets[0].getsockname()[1]
+                    self._servers.append(server)
+            except OSError as exc:
+                taken = bool(self._servers) and exc.errno == errno.EADDRINUSE
+                for server in self._servers:
+                    server.close()
+                self._servers.clear()
+                if self.listen_port != 0 or not taken or attempt == attempts - 1:
+                    raise
+                continue
+            self.listen_port = port
+            return port
+        raise AssertionError("unreachable")
 
     async def stop(self) -> None:
         for server in self._servers:

@@ -28,7 +28,7 @@ import signal
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,26 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.setblocking(False)
     return sock
+
+
+def _bind_all(hosts: Sequence[str], port: int, attempts: int = 8) -> list[socket.socket]:
+    """One listening socket per host, all on one port; port 0 picks one free on every host.
+
+    The kernel picks a free port for the first host only: on ``::1`` that port may be some other
+    socket's (another test's testbed, a client's local port), so a taken one is tried again with a new
+    pick, never reported as a port the user asked for."""
+    for attempt in range(attempts if port == 0 else 1):
+        socks: list[socket.socket] = []
+        try:
+            for host in hosts:
+                socks.append(_bind(host, socks[0].getsockname()[1] if socks else port))
+            return socks
+        except ListenerError:
+            for sock in socks:
+                sock.close()
+            if port != 0 or attempt == attempts - 1 or not socks:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _ipv6_loopback() -> bool:
@@ -263,11 +283,11 @@ class TestbedServer:
 
         # Behind a chaos proxy the listeners take free ports and the proxies the public ones.
         listen_https = 0 if self.chaos else self.https_port
-        https_socks = [_bind(host, listen_https) for host in self.hosts]
+        https_socks = _bind_all(self.hosts, listen_https)
         self._https_listen_port = https_socks[0].getsockname()[1]
         for sock in https_socks:
             sock.close()
-        http_socks = [_bind(host, 0 if self.chaos else self.http_port) for host in self.hosts]
+        http_socks = _bind_all(self.hosts, 0 if self.chaos else self.http_port)
         http_listen_port = http_socks[0].getsockname()[1]
         admin_sock = _bind("127.0.0.1", self.admin_port)
         self.admin_port = admin_sock.getsockname()[1]
