@@ -194,6 +194,11 @@ def sends_load_peak(nodeid: str) -> bool:
             or any(name == f"test_fault_matrix.py::test_fault_fails_exactly_its_checks[{f}]" for f in load_faults))
 
 
+# Modules whose tests read one costly module-scoped run: sent whole to one worker, or each worker that got one
+# of their tests would make the run again (the traced run behind protection is a whole suite with tracing).
+ONE_UNIT_MODULES = ("synthetic/test_no_secret_in_artifacts.py", "test_bad_network.py")
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under xdist (make selftest: -n), the self-tests sending the load peak are one unit of work that one worker
@@ -207,8 +212,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class SelftestScheduling(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            # xdist orders units by their number of tests, largest first: the load-peak unit starts first.
-            return "load-peak" if sends_load_peak(nodeid) else nodeid
+            # xdist orders units by their number of tests, largest first: these units start first.
+            if sends_load_peak(nodeid):
+                return "load-peak"
+            module = nodeid.split("::", 1)[0]
+            return module if module.endswith(ONE_UNIT_MODULES) else nodeid
 
     return SelftestScheduling(config, log)
 
