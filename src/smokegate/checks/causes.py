@@ -42,6 +42,12 @@ def asset_key(url: str) -> str:
     return "asset:" + urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
+def secret_key(env_name: str) -> str:
+    """One secret (named by its environment variable) given away, whichever check saw it: served in a
+    page, sent to another origin."""
+    return f"secret:{env_name}"
+
+
 def profile_keys(issues: dict[str, str]) -> list[str]:
     """The causes behind sslyze's Mozilla-profile issues (its keys: certificate_*, tls_versions, ciphers…)."""
     return sorted({TLS_CERTIFICATE[1] if key.startswith(("certificate", "maximum_certificate")) else

@@ -25,6 +25,8 @@ class Finding:
     rule: str
     source: str
     masked: str
+    # The environment variable whose value this is (canary findings): its cause, wherever it showed.
+    secret: str = ""
 
     def describe(self) -> str:
         return f"{self.rule} in {self.source}: {self.masked}"
@@ -131,6 +133,6 @@ def scan_canaries(
         for fragment in canary_fragments(value, prefix_chars):
             if fragment in text:
                 kind = "value" if fragment == value.strip() else f"{prefix_chars}-char prefix"
-                findings.append(Finding(f"canary {name} ({kind})", source, mask(value.strip())))
+                findings.append(Finding(f"canary {name} ({kind})", source, mask(value.strip()), secret=name))
                 break
     return findings
