@@ -307,12 +307,7 @@ class NextTestbedServer:
         if process is None or process.returncode is not None or images_open == self._next_images_open:
             return
         started = time.monotonic()
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await _stop(process)
         await self._start_next(restart=True)
         self.next_restarts_s.append(time.monotonic() - started)
         log.info("next start restarted (%s: %s) in %.2f s", IMAGES_OPEN_FAULT, images_open, self.next_restarts_s[-1])
@@ -607,18 +602,23 @@ class NextTestbedServer:
             process = self.processes.get(name)
             if process is None or process.returncode is not None:
                 continue
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+            await _stop(process)
         for proxy in self.proxies.values():
             await proxy.stop()
         if self._supabase_server is not None and self._supabase_task is not None:
             self._supabase_server.should_exit = True
             with contextlib.suppress(Exception):
                 await self._supabase_task
+
+
+async def _stop(process: asyncio.subprocess.Process, grace_s: float = 10) -> None:
+    """SIGTERM, then SIGKILL when it has not ended within ``grace_s``."""
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), grace_s)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
