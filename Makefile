@@ -21,9 +21,19 @@ setup: $(STAMP) browser bytecode
 bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q src
 
+# The venv and its packages, installed by uv (pinned; fetched by pip into .venv/uv): it resolves like pip
+# (the same versions, pip freeze compared) but downloads and unpacks in parallel, where pip fetches one
+# package after another: from a fresh clone 8-13 s against pip's 50-55 s (9 s more to compile the bytecode,
+# as pip does).  pip comes into the venv too, for whoever uses it.  Without a pip to fetch uv, or should uv
+# fail, the venv gets pip (ensurepip) and pip installs as before.
+UV_VERSION := 0.13.9
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,testbed]'
+	@test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	@if $(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(VENV)/uv 'uv==$(UV_VERSION)' >/dev/null 2>&1 \
+	    && $(VENV)/uv/bin/uv pip install --quiet --compile-bytecode --python $(BIN)/python pip -e '.[dev,testbed]'; then :; \
+	  else echo "installing with pip (uv $(UV_VERSION) could not be used)"; \
+	    { $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade >/dev/null; } \
+	    && $(BIN)/python -m pip install --quiet -e '.[dev,testbed]'; fi
 	@touch $(STAMP)
 
 # A browser for the synthetic suite: Playwright's own Chromium if present, else the system's;
