@@ -183,14 +183,14 @@ def suite_paths(suites: Sequence[str]) -> list[str]:
 
 
 def sends_load_peak(nodeid: str) -> bool:
-    """The self-tests that send the load check's peak (each takes load_turn): the load check's own runs, the
-    healthy run of every suite, and the load faults of the fault matrix."""
+    """The self-tests that send the load check's peak (each takes load_turn): the load check's own runs, its
+    healthy run, and the load faults of the fault matrix."""
     from smokegate.testbed import faults
 
     name = nodeid.rsplit("/", 1)[-1]
     load_faults = {f.name for f in faults.CATALOG.values() if any(c.startswith("load/") for c in f.catches)}
     return (name.startswith("test_load_run.py::")
-            or name == "test_fault_matrix.py::test_healthy_testbed_passes_every_check"
+            or name == "test_fault_matrix.py::test_healthy_testbed_passes_the_load_check"
             or any(name == f"test_fault_matrix.py::test_fault_fails_exactly_its_checks[{f}]" for f in load_faults))
 
 
