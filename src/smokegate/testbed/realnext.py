@@ -73,6 +73,7 @@ FAULTS_FILE = "faults.json"
 SESSION_KEY_FILE = "session-key.pem"
 # Above nginx's upstream keepalive_timeout: Node never closes a connection nginx is about to reuse.
 NEXT_KEEP_ALIVE_MS = 65000
+PORT_ATTEMPTS = 8  # nginx started again on other ports when one it was given was taken meanwhile
 EXPRESSIBLE = frozenset(name for name, fault in CATALOG.items() if NEXT_TESTBED in fault.testbeds)
 PAGES = ("/", "/pricing", "/sign-in")
 # What nextjs-testbed/.env.production gives next build; each deployment's values replace them (deploy()).
@@ -507,18 +508,39 @@ class NextTestbedServer:
         next_url = f"http://127.0.0.1:{next_port}"
         build = read_build(deployed, pages)
 
-        self.site = nginx_conf.Site(
-            state_dir=self.state_dir, https_port=nginx_https, http_port=nginx_http, public_https_port=public_https,
-            next_port=next_port, hosts=self.hosts, cert_file=cert_file, key_file=key_file, as_root=os.geteuid() == 0,
-            landing_chunk=build.landing_chunk, shared_chunk=build.shared_chunk,
-            shared_chunk_start=build.shared_chunk_start,
-            inlined_secret=fake_secrets.FAKE_SECRETS["STRIPE_SECRET_KEY"])
-        await self.set_faults(self.faults)
-        await self._run([self._nginx(), *self._nginx_args(), "-t", "-q"], "nginx -t")
-        await self._spawn("nginx", [self._nginx(), *self._nginx_args()])
-        if "target-down" not in self.active:
-            context = ssl.create_default_context(cafile=str(certs.ca_file))
-            await self._wait_http(f"https://localhost:{nginx_https}/api/health", "nginx", verify=context)
+        # nginx binds the ports picked above only now, seconds later: another process may have taken one
+        # meanwhile (a fresh-clone make test saw "bind() to 127.0.0.1:36211 failed (98: Address already in
+        # use)").  A port this testbed picked is picked again, the chaos proxies told; one the user named is not.
+        picked = (bool(self.chaos) or not self.https_port, bool(self.chaos) or not self.http_port)
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self.site = nginx_conf.Site(
+                state_dir=self.state_dir, https_port=nginx_https, http_port=nginx_http,
+                public_https_port=public_https, next_port=next_port, hosts=self.hosts, cert_file=cert_file,
+                key_file=key_file, as_root=os.geteuid() == 0, landing_chunk=build.landing_chunk,
+                shared_chunk=build.shared_chunk, shared_chunk_start=build.shared_chunk_start,
+                inlined_secret=fake_secrets.FAKE_SECRETS["STRIPE_SECRET_KEY"])
+            self._nginx_active = None  # written afresh for these ports
+            await self.set_faults(self.faults)
+            await self._run([self._nginx(), *self._nginx_args(), "-t", "-q"], "nginx -t")
+            await self._spawn("nginx", [self._nginx(), *self._nginx_args()])
+            if "target-down" in self.active:
+                break
+            try:
+                context = ssl.create_default_context(cafile=str(certs.ca_file))
+                await self._wait_http(f"https://localhost:{nginx_https}/api/health", "nginx", verify=context)
+                break
+            except RuntimeError as exc:
+                if "Address already in use" not in str(exc) or not any(picked) or attempt == PORT_ATTEMPTS:
+                    raise
+                log.info("nginx: a port picked for it was taken meanwhile; picking again (%s)", exc)
+                self.processes.pop("nginx")
+                nginx_https = _free_port() if picked[0] else nginx_https
+                nginx_http = _free_port() if picked[1] else nginx_http
+                if self.chaos:
+                    self.proxies["https"].upstream = ("127.0.0.1", nginx_https)
+                    self.proxies["http"].upstream = ("127.0.0.1", nginx_http)
+                else:
+                    public_https, public_http = nginx_https, nginx_http
 
         admin_sock = _bind("127.0.0.1", self.admin_port)
         admin_port = admin_sock.getsockname()[1]
