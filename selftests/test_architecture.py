@@ -9,14 +9,14 @@ other to be read), absolute or relative.
 from __future__ import annotations
 
 import ast
+import functools
+import json
 import subprocess
 import sys
 from collections import deque
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-
-import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "smokegate"
@@ -25,6 +25,12 @@ PACKAGE = SRC / "smokegate"
 def _module_name(path: Path) -> str:
     parts = path.relative_to(SRC).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """A module's syntax tree, parsed once per process (the tests below read the same files)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
 
 
 def _modules() -> dict[str, Path]:
@@ -52,7 +58,7 @@ def imports_of(path: Path, module: str | None = None) -> list[Import]:
     """Every import of the module at ``path``: module level, in functions, under TYPE_CHECKING, relative too."""
     module = module or _module_name(path)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _tree(path)
     typed = _under_type_checking(tree)
     found: list[Import] = []
     for node in ast.walk(tree):
@@ -257,7 +263,7 @@ def test_other_plugins_options_are_read_and_written_in_one_place() -> None:
     for name, path in _modules().items():
         if name == "smokegate.plugin.foreign_options":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_tree(path)):
             written = [t for t in node.targets if isinstance(t, ast.Attribute)] if isinstance(node, ast.Assign) else []
             for target in written:
                 if isinstance(target.value, ast.Attribute) and target.value.attr == "option":
@@ -272,17 +278,18 @@ HEAVY = ("sslyze", "stripe", "svix", "starlette", "uvicorn", "trustme", "authlib
          "psycopg", "prometheus_client", "locust", "gevent")
 
 
-@pytest.mark.parametrize("heavy", HEAVY)
-def test_loading_the_plugin_does_not_import_heavy_libraries(heavy: str) -> None:
+def test_loading_the_plugin_does_not_import_heavy_libraries() -> None:
+    """One fresh interpreter loads the plugin and names every heavy library it finds imported (one process for
+    all of them: a Python start and the plugin's imports are most of what this costs)."""
     code = (
-        "import sys, importlib, smokegate.plugin as p\n"
+        "import sys, importlib, json, smokegate.plugin as p\n"
         "for name in p.pytest_plugins:\n"
         "    importlib.import_module(name)\n"
-        f"print({heavy!r} in sys.modules)"
+        f"print(json.dumps([heavy for heavy in {list(HEAVY)!r} if heavy in sys.modules]))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False", f"loading the plugin imports {heavy}"
+    assert json.loads(done.stdout) == [], f"loading the plugin imports {json.loads(done.stdout)}"
 
 
 def test_only_the_locustfile_imports_locust_or_gevent() -> None:
@@ -291,8 +298,7 @@ def test_only_the_locustfile_imports_locust_or_gevent() -> None:
     allowed = {"smokegate.load.locustfile"}
     offenders = []
     for path in PACKAGE.rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+        for node in ast.walk(_tree(path)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             if any(n.split(".")[0] in ("locust", "gevent", "geventhttpclient") for n in names):
