@@ -106,15 +106,19 @@ def stays_on_loopback() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def report_browser() -> Iterator[Any]:
-    """The system Chromium, to open the reports the way a reader does (render self-tests)."""
-    from .render_checks import CHROMIUM, CHROMIUM_ARGS
+    """A system Chromium, to open the reports the way a reader does (render self-tests)."""
+    from smokegate.synthetic.browser import NoBrowser
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no system Chromium at {CHROMIUM}")
+    from .render_checks import CHROMIUM_ARGS, chromium
+
+    try:
+        executable = chromium()
+    except NoBrowser as missing:
+        pytest.skip(str(missing))
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         yield launched
         launched.close()
 

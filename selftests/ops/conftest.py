@@ -3,7 +3,6 @@ webhook receivers that are down or hang, and a headless Chromium for the report.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -203,16 +202,12 @@ def hanging_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def chromium_executable() -> str:
-    """The system Chromium, else Playwright's own if it is installed; skip (saying why) if neither."""
-    for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium") or ""):
-        if candidate and Path(candidate).exists():
-            return candidate
+    """The browser the render self-tests use (render_checks.chromium); skip, saying why, if none."""
+    from smokegate.synthetic.browser import NoBrowser
+
+    from ..render_checks import chromium
+
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed, so the report cannot be opened in a browser")
-    with sync_playwright() as playwright:
-        own = playwright.chromium.executable_path
-    if own and Path(own).exists():
-        return own
-    pytest.skip("no Chromium found (/usr/bin/chromium or Playwright's); the report's browser test needs one")
+        return chromium()
+    except NoBrowser as missing:
+        pytest.skip(str(missing))
