@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hypothesis
 import pytest
+from hypothesis import strategies
 
 from smokegate.checks import cors, jwt, leaks, secrets
 from smokegate.testbed.fake_secrets import FAKE_SECRETS, SUPABASE_ANON_KEY
@@ -120,3 +122,17 @@ def test_connection_strings_with_a_password_are_found_and_keep_only_where_they_p
 ])
 def test_placeholder_and_passwordless_connection_strings_are_not_findings(text: str) -> None:
     assert secrets.scan_patterns(text, "page") == []
+
+
+@pytest.mark.parametrize("rule", secrets.RULES, ids=lambda rule: rule.name)
+def test_a_rules_anchors_are_in_everything_it_matches(rule: secrets.Rule) -> None:
+    """scan_patterns skips a text holding none of a rule's anchors: an anchor missing from a match would hide
+    a secret.  Every string the pattern matches, as Hypothesis writes them, holds one."""
+    assert rule.anchors, f"{rule.name} has no anchors: every text is searched with its slow pattern"
+
+    @hypothesis.settings(max_examples=150, deadline=None, database=None)
+    @hypothesis.given(strategies.from_regex(rule.pattern, fullmatch=True))
+    def holds_an_anchor(value: str) -> None:
+        assert any(anchor in value for anchor in rule.anchors), value
+
+    holds_an_anchor()

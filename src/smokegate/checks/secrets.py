@@ -43,6 +43,9 @@ CONNECTION_STRING = re.compile(
     r"\b(?P<scheme>postgres(?:ql)?|mysql|mariadb|rediss?|mongodb(?:\+srv)?|amqps?)://"
     r"(?P<user>[^\s:/@\"'<>`]+):(?P<password>[^\s@/\"'<>`]+)@(?P<host>[^\s/?#\"'<>`]+)"
 )
+# What every connection string begins with (its anchors, Rule.anchors).
+CONNECTION_SCHEMES = tuple(f"{scheme}://" for scheme in (
+    "postgres", "postgresql", "mysql", "mariadb", "redis", "rediss", "mongodb", "mongodb+srv", "amqp", "amqps"))
 # Passwords of documentation examples and templates: not a credential anybody can use.
 _PLACEHOLDER = re.compile(r"^(?:password|pass|passwd|secret|changeme|xxx+|\*+)$|[\[\]<>{}$]", re.I)
 
@@ -69,22 +72,30 @@ class Rule:
     confirm: Callable[[str], bool] | None = None
     # How a finding shows the match (default: mask()).
     shown: Callable[[str], str] = mask
+    # Literals every match holds (one of them at least): a text holding none cannot match and is not
+    # searched.  The patterns start with ``\b``, which keeps the regex engine from looking for a literal
+    # itself: it tries every position, 20-25 ms per MB of chunks for each rule, where ``in`` takes 0.1.
+    anchors: tuple[str, ...] = ()
 
 
 RULES: tuple[Rule, ...] = (
     # Stripe secret and restricted keys, and Clerk secret keys (same sk_live_/sk_test_ shape).
-    Rule("stripe-or-clerk-secret-key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}")),
-    Rule("webhook-signing-secret", re.compile(r"\bwhsec_[0-9A-Za-z+/=_-]{16,}")),
-    Rule("openai-api-key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}")),
-    Rule("openai-project-key", re.compile(r"\bsk-proj-[A-Za-z0-9_-]{40,}")),
-    Rule("supabase-service-role-jwt", re.compile(JWT_PATTERN), confirm=_is_service_role),
-    Rule("supabase-secret-key", re.compile(r"\bsb_secret_[A-Za-z0-9_-]{16,}")),
-    Rule("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    Rule("slack-webhook-url", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}")),
-    Rule("google-oauth-client-secret", re.compile(r"\bGOCSPX-[A-Za-z0-9_-]{20,}")),
+    Rule("stripe-or-clerk-secret-key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}"),
+         anchors=("k_live_", "k_test_")),
+    Rule("webhook-signing-secret", re.compile(r"\bwhsec_[0-9A-Za-z+/=_-]{16,}"), anchors=("whsec_",)),
+    Rule("openai-api-key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}"),
+         anchors=("T3BlbkFJ",)),
+    Rule("openai-project-key", re.compile(r"\bsk-proj-[A-Za-z0-9_-]{40,}"), anchors=("sk-proj-",)),
+    Rule("supabase-service-role-jwt", re.compile(JWT_PATTERN), confirm=_is_service_role, anchors=("eyJ",)),
+    Rule("supabase-secret-key", re.compile(r"\bsb_secret_[A-Za-z0-9_-]{16,}"), anchors=("sb_secret_",)),
+    Rule("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), anchors=("xox",)),
+    Rule("slack-webhook-url", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}"),
+         anchors=("https://hooks.slack.com/",)),
+    Rule("google-oauth-client-secret", re.compile(r"\bGOCSPX-[A-Za-z0-9_-]{20,}"), anchors=("GOCSPX-",)),
     Rule("connection-string-with-password", CONNECTION_STRING, confirm=_is_real_password,
-         shown=mask_connection_string),
-    Rule("private-key-block", re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----")),
+         shown=mask_connection_string, anchors=CONNECTION_SCHEMES),
+    Rule("private-key-block", re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"),
+         anchors=("PRIVATE KEY-----",)),
 )
 
 
@@ -92,6 +103,8 @@ def scan_patterns(text: str, source: str, rules: tuple[Rule, ...] = RULES) -> li
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
     for rule in rules:
+        if rule.anchors and not any(anchor in text for anchor in rule.anchors):
+            continue
         for match in rule.pattern.finditer(text):
             value = match.group(0)
             if rule.confirm is not None and not rule.confirm(value):
