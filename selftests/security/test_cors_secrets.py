@@ -127,10 +127,11 @@ def test_placeholder_and_passwordless_connection_strings_are_not_findings(text: 
 @pytest.mark.parametrize("rule", secrets.RULES, ids=lambda rule: rule.name)
 def test_a_rules_anchors_are_in_everything_it_matches(rule: secrets.Rule) -> None:
     """scan_patterns skips a text holding none of a rule's anchors: an anchor missing from a match would hide
-    a secret.  Every string the pattern matches, as Hypothesis writes them, holds one."""
+    a secret.  Every string the pattern matches, as Hypothesis writes them, holds one (30 strings a rule: the
+    anchors are the patterns' own literals, and where a pattern has alternatives at its start, few of them)."""
     assert rule.anchors, f"{rule.name} has no anchors: every text is searched with its slow pattern"
 
-    @hypothesis.settings(max_examples=150, deadline=None, database=None)
+    @hypothesis.settings(max_examples=30, deadline=None, database=None)
     @hypothesis.given(strategies.from_regex(rule.pattern, fullmatch=True))
     def holds_an_anchor(value: str) -> None:
         assert any(anchor in value for anchor in rule.anchors), value

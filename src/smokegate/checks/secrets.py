@@ -39,13 +39,13 @@ def _is_service_role(token: str) -> bool:
 
 # A connection string with a password: ``scheme://user:password@host``.  The password may not hold
 # "@", "/" or whitespace unescaped (RFC 3986 userinfo); the host is kept in a report, the password not.
+_SCHEMES = ("postgres", "postgresql", "mysql", "mariadb", "redis", "rediss", "mongodb", "mongodb+srv", "amqp", "amqps")
 CONNECTION_STRING = re.compile(
-    r"\b(?P<scheme>postgres(?:ql)?|mysql|mariadb|rediss?|mongodb(?:\+srv)?|amqps?)://"
+    rf"\b(?P<scheme>{'|'.join(re.escape(scheme) for scheme in sorted(_SCHEMES, key=len, reverse=True))})://"
     r"(?P<user>[^\s:/@\"'<>`]+):(?P<password>[^\s@/\"'<>`]+)@(?P<host>[^\s/?#\"'<>`]+)"
 )
 # What every connection string begins with (its anchors, Rule.anchors).
-CONNECTION_SCHEMES = tuple(f"{scheme}://" for scheme in (
-    "postgres", "postgresql", "mysql", "mariadb", "redis", "rediss", "mongodb", "mongodb+srv", "amqp", "amqps"))
+CONNECTION_SCHEMES = tuple(f"{scheme}://" for scheme in _SCHEMES)
 # Passwords of documentation examples and templates: not a credential anybody can use.
 _PLACEHOLDER = re.compile(r"^(?:password|pass|passwd|secret|changeme|xxx+|\*+)$|[\[\]<>{}$]", re.I)
 
