@@ -49,3 +49,30 @@ def test_unsigned_fault_processes_the_forgery(testbed: RunningTestbed) -> None:
         assert [e["verified"] for e in testbed.events() if e["kind"] == "webhook"] == [False]
     finally:
         testbed.set_faults([])
+
+
+def test_the_testbeds_clerk_verifier_agrees_with_svix() -> None:
+    """The testbed verifies Clerk's deliveries without importing svix (testbed/webhooks.py): svix's own
+    Webhook.verify, the platform's, accepts and refuses exactly what it does, for every delivery the suite
+    sends and a signed one, with header names in any case."""
+    from standardwebhooks.webhooks import WebhookVerificationError
+    from svix.webhooks import Webhook as SvixWebhook
+
+    from smokegate.testbed.webhooks import verify_svix
+
+    secret = FAKE_SECRETS["CLERK_WEBHOOK_SECRET"]
+    deliveries = [webhooks.delivery("svix", attack, secret) for attack in webhooks.ATTACKS]
+    deliveries.append(webhooks.signed_delivery("svix", secret))
+    verdicts = []
+    for delivery in deliveries:
+        for headers in (delivery.headers, {name.upper(): value for name, value in delivery.headers.items()}):
+            outcomes = []
+            for verify in (lambda b, h: SvixWebhook(secret).verify(b, h), lambda b, h: verify_svix(secret, b, h)):
+                try:
+                    verify(delivery.body.encode(), dict(headers))
+                    outcomes.append("accepted")
+                except WebhookVerificationError:
+                    outcomes.append("refused")
+            assert outcomes[0] == outcomes[1], f"svix {outcomes[0]}, the testbed {outcomes[1]}: {headers}"
+            verdicts.append(outcomes[0])
+    assert verdicts.count("accepted") == 2 and verdicts.count("refused") == 2 * len(webhooks.ATTACKS), verdicts
