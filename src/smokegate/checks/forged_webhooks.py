@@ -4,7 +4,8 @@ Signatures are computed with the real libraries, so a well-formed header made wi
 is exactly what Stripe or Clerk would send, only signed with another key: ``stripe``'s, and for
 Clerk's Svix deliveries ``standardwebhooks``, the signing scheme ``svix.webhooks.Webhook`` wraps
 (importing ``svix`` loads its whole API client, half a second of every run; the testbed verifies
-the same way, proven to agree with ``svix`` itself, the platform's verifier).  Every attack here must be refused with 400.
+the same way, proven to agree with ``svix`` itself, the platform's verifier).  Every attack here must
+be refused with 400.
 """
 
 from __future__ import annotations
