@@ -44,6 +44,41 @@ def test_burst_without_limit_sends_exactly_the_cap() -> None:
     assert (burst.sent, burst.first_429) == (36, None)
 
 
+class _Clock:
+    """A clock each answer moves on by ``step_s`` (the burst's span, without waiting for it)."""
+
+    def __init__(self, step_s: float) -> None:
+        self.now, self.step_s, self.lock = 0.0, step_s, threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def answer(self, status: int) -> _Answer:
+        with self.lock:
+            self.now += self.step_s
+        return _Answer(status)
+
+
+@pytest.mark.parametrize(("step_s", "window_s", "undetermined"), [
+    (0.01, 3.0, False),   # 61 answers in 0.61 s: a 3 s window's limiter must have refused one
+    (0.1, 3.0, True),     # 6.1 s: spread over three windows or more, none need be over the limit
+    (0.1, None, False),   # no documented window: judged as before
+    (0.1, 10.0, False),
+])
+def test_a_burst_slower_than_the_window_without_a_429_is_undetermined(
+    step_s: float, window_s: float | None, undetermined: bool
+) -> None:
+    clock = _Clock(step_s)
+    burst = ratelimit.run_burst(lambda: clock.answer(200), cap=61, concurrency=5, clock=clock)
+    assert burst.span_s == pytest.approx(61 * step_s)
+    why = ratelimit.undetermined(burst, 30, window_s)
+    assert (why is not None) == undetermined, why
+    if why:
+        assert "took 6.1 s, longer than the limit's 3 s window" in why
+    limited = ratelimit.run_burst(lambda: clock.answer(429), cap=61, concurrency=5, clock=clock)
+    assert ratelimit.undetermined(limited, 30, 0.001) is None, "a 429 is judged however long the burst took"
+
+
 def test_cap_is_twice_the_limit_and_one_at_most_150() -> None:
     from smokegate.security.config import RateLimit
 

@@ -41,9 +41,10 @@ def test_burst_is_rate_limited(rate_limit_burst: Burst[Exchange], security: Secu
     limit = security.rate_limit
     burst = rate_limit_burst
     check_record.measure(burst.limited_at or burst.sent, limit.cap, unit="requests", requests_sent=burst.sent,
-                         statuses=sorted(set(burst.statuses)), not_sent=len(burst.not_sent))
+                         statuses=sorted(set(burst.statuses)), not_sent=len(burst.not_sent),
+                         burst_s=round(burst.span_s, 2))
     assert not burst.errors, f"the burst to {limit.path} broke off: {burst.errors[0]}"
-    why = ratelimit.undetermined(burst, limit.limit)
+    why = ratelimit.undetermined(burst, limit.limit, limit.window_s)
     if why is not None:
         raise Inconclusive(f"whether {limit.path} is rate limited: {why}")
     _no_limit_cause(check_record, security)

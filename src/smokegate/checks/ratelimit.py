@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ class Burst(Generic[A]):
     not_sent: list[str] = field(default_factory=list)
     # Anything else send() raised: the burst stops there.
     errors: list[str] = field(default_factory=list)
+    # Seconds from the first request sent to the last answer: every request reached the target within it.
+    span_s: float = 0.0
 
     @property
     def answered(self) -> int:
@@ -48,13 +51,14 @@ class Burst(Generic[A]):
 
 def run_burst(
     send: Callable[[], A], cap: int, concurrency: int,
-    unsent: tuple[type[BaseException], ...] = (Inconclusive,),
+    unsent: tuple[type[BaseException], ...] = (Inconclusive,), clock: Callable[[], float] = time.monotonic,
 ) -> Burst[A]:
     """Send up to ``cap`` requests, ``concurrency`` at a time, until the first 429.
 
     ``unsent`` are the exceptions that mean "the network failed, no answer" (counted, not stopping).
     """
     burst: Burst[A] = Burst(cap=cap)
+    started = clock()
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -77,6 +81,7 @@ def run_burst(
                 stop.set()
                 return
             with lock:
+                burst.span_s = max(burst.span_s, clock() - started)
                 burst.statuses.append(answer.status)
                 if answer.status == 429 and burst.first_429 is None:
                     burst.first_429, burst.limited_at = answer, ordinal
@@ -89,12 +94,23 @@ def run_burst(
     return burst
 
 
-def undetermined(burst: Burst[A], limit: int) -> str | None:
-    """Why a burst without a 429 cannot show whether the limit is enforced: too few answers."""
-    if burst.first_429 is not None or not burst.not_sent or burst.answered >= limit:
+def undetermined(burst: Burst[A], limit: int, window_s: float | None = None) -> str | None:
+    """Why a burst without a 429 cannot show whether the limit is enforced: too few answers, or answers
+    spread over more than the limit's window.
+
+    Twice the limit and one requests that all reach the target within one window's length meet a working
+    limiter (fixed windows aligned on the clock cut them in two at most; a sliding window holds them all).
+    A target that answered the burst more slowly than that may have counted them in three windows or more,
+    none over the limit: no 429 is then no finding, whatever the cause of the slowness."""
+    if burst.first_429 is not None:
         return None
-    return (f"only {burst.answered} of {burst.sent} requests were answered, fewer than the limit of {limit}: "
-            f"{len(burst.not_sent)} could not be sent ({burst.not_sent[0]})")
+    if burst.not_sent and burst.answered < limit:
+        return (f"only {burst.answered} of {burst.sent} requests were answered, fewer than the limit of {limit}: "
+                f"{len(burst.not_sent)} could not be sent ({burst.not_sent[0]})")
+    if window_s is not None and burst.span_s > window_s:
+        return (f"the burst's {burst.answered} answers took {burst.span_s:.1f} s, longer than the limit's "
+                f"{window_s:g} s window: a working limiter need not have refused any of them")
+    return None
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

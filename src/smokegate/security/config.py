@@ -67,6 +67,10 @@ class RateLimit(_Model):
     json_body: dict[str, str] | None = {"email": "smokegate-ratelimit@example.com"}
     # The documented limit per window.
     limit: int = Field(30, ge=1)
+    # The documented window, in seconds (Upstash's fixedWindow(30, "10 s"): 10).  A burst the target answered
+    # more slowly than that shows nothing without a 429: "could not be determined", not a finding.  Unset, a
+    # burst is judged whatever it took.
+    window_s: float | None = Field(None, gt=0, le=86400)
     max_requests: int = Field(150, ge=1, le=150)
     concurrency: int = Field(5, ge=1, le=5)
     # The longest Retry-After the check will wait before asking again.
