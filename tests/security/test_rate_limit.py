@@ -29,6 +29,10 @@ def _no_limit_cause(check_record: Any, security: SecurityConfig) -> None:
 def _limited(burst: Burst[Exchange], security: SecurityConfig, check_record: Any) -> Exchange:
     if burst.first_429 is None:
         _no_limit_cause(check_record, security)
+        # A burst that could not show whether there is a limit has no 429 to read either: not a finding.
+        why = ratelimit.undetermined(burst, security.rate_limit.limit, security.rate_limit.window_s)
+        if why is not None:
+            raise Inconclusive(f"the 429 of {security.rate_limit.path}: {why}")
     assert burst.first_429 is not None, (
         f"no 429 within {burst.sent} requests to {security.rate_limit.path}: nothing to inspect "
         f"(statuses {sorted(set(burst.statuses))})"
@@ -44,10 +48,11 @@ def test_burst_is_rate_limited(rate_limit_burst: Burst[Exchange], security: Secu
                          statuses=sorted(set(burst.statuses)), not_sent=len(burst.not_sent),
                          burst_s=round(burst.span_s, 2))
     assert not burst.errors, f"the burst to {limit.path} broke off: {burst.errors[0]}"
+    if burst.first_429 is None:
+        _no_limit_cause(check_record, security)
     why = ratelimit.undetermined(burst, limit.limit, limit.window_s)
     if why is not None:
         raise Inconclusive(f"whether {limit.path} is rate limited: {why}")
-    _no_limit_cause(check_record, security)
     assert burst.limited_at is not None, (
         f"{burst.sent} requests to {limit.method} {limit.path} (limit {limit.limit}, cap {limit.cap}) "
         f"got no 429; statuses {sorted(set(burst.statuses))}"
