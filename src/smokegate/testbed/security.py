@@ -47,9 +47,11 @@ ALLOWED_ORIGINS = frozenset({"https://napoleonai.app", "https://www.napoleonai.a
 # The cors-www-regex fault's matcher for the www origin: /^https:\/\/www.napoleonai.app/ (no \. nor $).
 WWW_ORIGIN_REGEX = re.compile(r"^https://www.napoleonai.app")
 CORS_ROUTES = {"/api/plans": "GET, HEAD, OPTIONS", "/api/status": "GET, HEAD, OPTIONS"}
-# The waitlist route's limit, as Upstash's fixedWindow(30, "3 s") would enforce it.
+# The waitlist route's limit, as Upstash's fixedWindow(10, "3 s") would enforce it.  10, not more: the burst
+# (twice the limit and one) must reach the testbed within one window for its answer to show anything, and on
+# a loaded 2-core machine running the self-tests 61 requests took 5.5 s (smokegate.checks.ratelimit.undetermined).
 RATE_LIMITED_PATH = "/api/waitlist"
-RATE_LIMIT = 30
+RATE_LIMIT = 10
 RATE_WINDOW_S = 3.0
 MAX_BODY_BYTES = 65536
 # Headers that only exist because vercel.json / next.config.js headers() add them.
