@@ -40,6 +40,7 @@ from pathlib import Path
 
 import psutil
 
+from smokegate import ports
 from smokegate.checks.load_timeline import schedule, seconds_of, window
 from smokegate.load import engine
 from smokegate.load.plan import Plan, Route
@@ -77,7 +78,7 @@ def pinned(cores: str, command: list[str]) -> list[str]:
 
 
 def start_nginx(work: Path, core: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = engine.free_port()
+    port = ports.free_port()
     (work / "nginx.conf").write_text(NGINX_CONF.format(dir=work, port=port))
     process = subprocess.Popen(pinned(core, ["nginx", "-p", str(work), "-c", str(work / "nginx.conf")]),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -334,7 +334,7 @@ def test_the_real_next_15_2_2_middleware_lets_x_middleware_subrequest_in(tmp_pat
     assert (VULNERABLE_APP / ".next" / "BUILD_ID").exists(), "not built: make nextjs-testbed-vulnerable"
     public_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    port = realnext._free_port()
+    port = realnext.free_port()
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "TMPDIR")}
     env.update({"NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1", "SESSION_PUBLIC_KEY": public_key,
                 "NODE_OPTIONS": f'--require "{realnext.APP_DIR / realnext.LOOPBACK_DNS}"'})

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from smokegate.load.engine import PID_FILE, free_port
+from smokegate.load.engine import PID_FILE
+from smokegate.ports import free_port
 from smokegate.testbed import fake_secrets, faults
 from smokegate.testbed.control import RunningTestbed
 

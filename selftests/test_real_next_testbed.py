@@ -243,7 +243,7 @@ import socket, sys
 from smokegate.testbed import realnext
 
 picks, held = [], []
-free_port = realnext._free_port
+free_port = realnext.free_port
 
 def taking_one() -> int:
     picks.append(free_port())
@@ -252,7 +252,7 @@ def taking_one() -> int:
         print("took", picks[0], flush=True)
     return picks[-1]
 
-realnext._free_port = taking_one
+realnext.free_port = taking_one
 sys.exit(realnext.main(sys.argv[1:]))
 """
 

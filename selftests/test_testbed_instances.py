@@ -132,6 +132,67 @@ def test_a_free_port_taken_on_the_next_host_is_picked_again(monkeypatch: pytest.
         server._bind_all(("127.0.0.1",), held.getsockname()[1])
 
 
+# The testbed as `python -m smokegate.testbed` runs it, except that another socket tries to take its HTTPS port
+# while it makes its certificates (between picking the port and serving on it) and after every time its HTTPS
+# server stops for a TLS restart, as another process on the machine may.
+TRIES_HTTPS_PORT = """
+import socket, sys
+from smokegate.testbed import server
+from smokegate.testbed.__main__ import main
+
+picked, held = [], []
+real_bind_all, real_create, real_stop = server._bind_all, server.Certificates.create, server.TestbedServer._stop_https
+
+def try_to_take(when):
+    try:
+        held.append(socket.create_server(("127.0.0.1", picked[0])))
+        print("took", picked[0], when, flush=True)
+    except OSError:
+        pass
+
+def bind_all(hosts, port, *args):
+    socks = real_bind_all(hosts, port, *args)
+    picked.append(socks[0].getsockname()[1])
+    return socks
+
+def create(*args, **kwargs):
+    try_to_take("while the certificates were made")
+    return real_create(*args, **kwargs)
+
+async def stop_https(self):
+    await real_stop(self)
+    try_to_take("between two HTTPS servers")
+
+server._bind_all, server.Certificates.create, server.TestbedServer._stop_https = bind_all, create, stop_https
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_https_port_is_held_from_its_pick_to_the_stop_through_every_restart(tmp_path: Path) -> None:
+    """A fresh-clone make test saw a testbed fail to start, "cannot listen on 127.0.0.1:38309: already in use":
+    the port it had itself picked, closed and bound again after making its certificates."""
+    state, log = tmp_path / "state", tmp_path / "testbed.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-c", TRIES_HTTPS_PORT, "--state-dir", str(state),
+                                    "--https-port", "0", "--http-port", "0"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while (info := control.read_json(state / control.STATE_FILE)) is None:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        testbed = RunningTestbed(process, state, info)
+        for active in (["tls-expired-leaf"], [], ["tls13-off"]):  # each restarts the HTTPS server
+            testbed.set_faults(active)
+        testbed.set_faults([])
+        trust = ssl.create_default_context(cafile=testbed.ca_file)
+        assert httpx.get(testbed.url + "/api/health", verify=trust, timeout=10, trust_env=False).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert "took" not in log.read_text(), log.read_text()
+    assert process.returncode == 0, log.read_text()
+
+
 def test_the_chaos_proxy_picks_again_when_its_port_is_taken_on_the_next_host() -> None:
     import asyncio
 

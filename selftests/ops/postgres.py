@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from smokegate.ports import free_port
 
 SEARCH = (Path("/usr/lib/postgresql/15/bin"), *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True))
 USER = "smokegate"
@@ -36,12 +37,6 @@ def server_binaries() -> Path | None:
         if (folder / "initdb").is_file() and (folder / "postgres").is_file() and (folder / "pg_ctl").is_file():
             return folder
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -85,7 +80,7 @@ def postgres_server() -> Iterator[PostgresServer]:
             pytest.skip("running as root and there is no 'postgres' user to run the PostgreSQL server as")
         os.chown(root, account.pw_uid, account.pw_gid)
     data, log = root / "data", root / "server.log"
-    port = _free_port()
+    port = free_port()
     try:
         _run([str(binaries / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync"],
              as_user=as_user)

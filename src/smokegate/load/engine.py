@@ -21,9 +21,7 @@ import contextlib
 import importlib.util
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +33,7 @@ from typing import Any
 from smokegate.checks.load_timeline import Step, Timeline
 from smokegate.failures import CheckFailure, FailureKind
 from smokegate.load.plan import Plan
+from smokegate.ports import free_port
 
 PLAN_ENV = "SMOKEGATE_LOAD_PLAN"  # the same names as smokegate.load.locustfile (which this never imports)
 OUT_ENV = "SMOKEGATE_LOAD_OUT"
@@ -93,28 +92,6 @@ def locustfile() -> str:
     if spec is None or spec.origin is None:  # pragma: no cover - it ships with the package
         raise RuntimeError("smokegate.load.locustfile is missing from the installation")
     return spec.origin
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port free now, for a listener that binds it seconds later (Locust's master, once imported).
-
-    Chosen below the kernel's ephemeral range, which every ``bind(0)`` and outgoing connection draws from:
-    in the seconds before Locust binds it, nothing else on the machine is handed the same port by chance.
-    """
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    for port in random.sample(range(20000, max(20001, low)), k=min(50, max(1, low - 20000))):
-        with socket.socket() as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def command(plan: Plan, out_dir: Path, dist: Distribution, port: int | None = None) -> list[str]:

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smokegate.ports import free_port
 from smokegate.testbed import fake_secrets, nginx_conf, osv
 from smokegate.testbed.certs import Certificates
 from smokegate.testbed.chaos import ChaosProxy, ChaosSettings, ChaosSpecError
@@ -123,13 +124,6 @@ def _die_with_parent() -> None:
     """In the child, before exec: killed when the testbed process dies, however it dies (Linux)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _free_port() -> int:
-    sock = _bind("127.0.0.1", 0)
-    port = int(sock.getsockname()[1])
-    sock.close()
-    return port
 
 
 def _children(pid: int) -> set[int]:
@@ -480,11 +474,11 @@ class NextTestbedServer:
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (self.state_dir / "nginx-temp" / kind).mkdir(parents=True, exist_ok=True)
         # Ports: nginx takes the public ones, unless chaos proxies stand in front of it.
-        nginx_https = _free_port() if self.chaos or not self.https_port else self.https_port
-        nginx_http = _free_port() if self.chaos or not self.http_port else self.http_port
+        nginx_https = free_port() if self.chaos or not self.https_port else self.https_port
+        nginx_http = free_port() if self.chaos or not self.http_port else self.http_port
         for port in {nginx_https, nginx_http}:
             _bind("127.0.0.1", port).close()  # a taken public port is refused here, in our words
-        next_port = _free_port()
+        next_port = free_port()
         public_https, public_http = nginx_https, nginx_http
         if self.chaos:
             public_https = await self._start_proxy("https", nginx_https, self.https_port)
@@ -534,8 +528,8 @@ class NextTestbedServer:
                     raise
                 log.info("nginx: a port picked for it was taken meanwhile; picking again (%s)", exc)
                 self.processes.pop("nginx")
-                nginx_https = _free_port() if picked[0] else nginx_https
-                nginx_http = _free_port() if picked[1] else nginx_http
+                nginx_https = free_port() if picked[0] else nginx_https
+                nginx_http = free_port() if picked[1] else nginx_http
                 if self.chaos:
                     self.proxies["https"].upstream = ("127.0.0.1", nginx_https)
                     self.proxies["http"].upstream = ("127.0.0.1", nginx_http)

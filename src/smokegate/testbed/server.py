@@ -181,6 +181,11 @@ class TestbedServer:
         self.hosts = ["127.0.0.1", *(["::1"] if _ipv6_loopback() else [])]
         # Where the HTTPS listener binds: the public port, or a private one behind the chaos proxy.
         self._https_listen_port = self.https_port
+        # The HTTPS port's listening sockets, held from the first bind to the stop (closed only while
+        # target-down): each server started on it gets duplicates. Closed and bound again, the port
+        # was free in between, and another process's pick took it (seen: a testbed start failing
+        # "already in use" on the port it had itself just picked, while its certificates were made).
+        self._https_socks: list[socket.socket] = []
         self.proxies: dict[str, ChaosProxy] = {}
         self._https: uvicorn.Server | None = None
         self._https_task: asyncio.Task[None] | None = None
@@ -208,8 +213,12 @@ class TestbedServer:
         self._tls_key = self._listener_key(active)
         if "target-down" in active:
             self._https = None
+            self._release_https_port()  # down is down: a connection is refused, not queued
             return
-        sockets = [_bind(host, self._https_listen_port) for host in self.hosts]
+        if not self._https_socks:
+            self._https_socks = _bind_all(self.hosts, self._https_listen_port)
+        # Connections that arrive while a restart is under way wait in the held sockets' queue.
+        sockets = [sock.dup() for sock in self._https_socks]
         server = _server(self.tb_app, self._https_listen_port, self._tls_context(active))
         task = asyncio.create_task(server.serve(sockets=sockets))
         self._https, self._https_task = server, task
@@ -222,6 +231,11 @@ class TestbedServer:
                 task.result()
                 raise ListenerError(f"the HTTPS listener on port {self._https_listen_port} stopped at start")
             await asyncio.sleep(0.01)
+
+    def _release_https_port(self) -> None:
+        for sock in self._https_socks:
+            sock.close()
+        self._https_socks = []
 
     async def _stop_https(self) -> None:
         if self._https is not None and self._https_task is not None:
@@ -283,10 +297,8 @@ class TestbedServer:
 
         # Behind a chaos proxy the listeners take free ports and the proxies the public ones.
         listen_https = 0 if self.chaos else self.https_port
-        https_socks = _bind_all(self.hosts, listen_https)
-        self._https_listen_port = https_socks[0].getsockname()[1]
-        for sock in https_socks:
-            sock.close()
+        self._https_socks = _bind_all(self.hosts, listen_https)
+        self._https_listen_port = self._https_socks[0].getsockname()[1]
         http_socks = _bind_all(self.hosts, 0 if self.chaos else self.http_port)
         http_listen_port = http_socks[0].getsockname()[1]
         admin_sock = _bind("127.0.0.1", self.admin_port)
@@ -382,3 +394,4 @@ class TestbedServer:
             for proxy in self.proxies.values():
                 await proxy.stop()
             await self._stop_https()
+            self._release_https_port()
