@@ -79,6 +79,33 @@ def test_a_burst_slower_than_the_window_without_a_429_is_undetermined(
     assert ratelimit.undetermined(limited, 30, 0.001) is None, "a 429 is judged however long the burst took"
 
 
+class _Causes:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def cause(self, summary: str, *keys: str) -> None:
+        self.keys += keys
+
+
+def test_a_check_reading_the_429_fails_under_the_bursts_cause_or_cannot_tell() -> None:
+    """The 429 checks and the bypass check read the burst's first 429: without one, no limit is the burst
+    check's finding, theirs by the same cause (one finding), and a burst that could not tell is no finding."""
+    from smokegate.failures import Inconclusive
+    from smokegate.security.config import RateLimit
+    from smokegate.security.ratelimit_run import first_429
+
+    limit = RateLimit(limit=30, window_s=3)
+    fast, slow = _Clock(0.01), _Clock(0.1)
+    record = _Causes()
+    with pytest.raises(AssertionError, match="no 429 within 61 requests"):
+        first_429(ratelimit.run_burst(lambda: fast.answer(200), cap=61, concurrency=5, clock=fast), limit, record)
+    assert record.keys == [f"rate-limit:{limit.path}"]
+    with pytest.raises(Inconclusive, match="longer than the limit's 3 s window"):
+        first_429(ratelimit.run_burst(lambda: slow.answer(200), cap=61, concurrency=5, clock=slow), limit, _Causes())
+    limited = ratelimit.run_burst(lambda: fast.answer(429), cap=61, concurrency=5, clock=fast)
+    assert first_429(limited, limit, _Causes()) is limited.first_429
+
+
 def test_cap_is_twice_the_limit_and_one_at_most_150() -> None:
     from smokegate.security.config import RateLimit
 

@@ -16,28 +16,9 @@ from smokegate.checks.ratelimit import Burst
 from smokegate.failures import FailureKind, Inconclusive
 from smokegate.probe import Exchange
 from smokegate.security.config import SecurityConfig
-from smokegate.security.ratelimit_run import Lift
+from smokegate.security.ratelimit_run import Lift, first_429, no_limit_cause
 
 pytestmark = [pytest.mark.intrusive, pytest.mark.check(epic="security")]
-
-
-def _no_limit_cause(check_record: Any, security: SecurityConfig) -> None:
-    """No limit at all fails the burst and leaves every 429 check without a 429: one finding."""
-    check_record.cause(f"the rate limit on {security.rate_limit.path}", f"rate-limit:{security.rate_limit.path}")
-
-
-def _limited(burst: Burst[Exchange], security: SecurityConfig, check_record: Any) -> Exchange:
-    if burst.first_429 is None:
-        _no_limit_cause(check_record, security)
-        # A burst that could not show whether there is a limit has no 429 to read either: not a finding.
-        why = ratelimit.undetermined(burst, security.rate_limit.limit, security.rate_limit.window_s)
-        if why is not None:
-            raise Inconclusive(f"the 429 of {security.rate_limit.path}: {why}")
-    assert burst.first_429 is not None, (
-        f"no 429 within {burst.sent} requests to {security.rate_limit.path}: nothing to inspect "
-        f"(statuses {sorted(set(burst.statuses))})"
-    )
-    return burst.first_429
 
 
 @pytest.mark.check(severity="high", feature="rate-limit")
@@ -49,7 +30,7 @@ def test_burst_is_rate_limited(rate_limit_burst: Burst[Exchange], security: Secu
                          burst_s=round(burst.span_s, 2))
     assert not burst.errors, f"the burst to {limit.path} broke off: {burst.errors[0]}"
     if burst.first_429 is None:
-        _no_limit_cause(check_record, security)
+        no_limit_cause(check_record, limit)
     why = ratelimit.undetermined(burst, limit.limit, limit.window_s)
     if why is not None:
         raise Inconclusive(f"whether {limit.path} is rate limited: {why}")
@@ -63,7 +44,7 @@ def test_burst_is_rate_limited(rate_limit_burst: Burst[Exchange], security: Secu
 def test_429_says_when_to_retry(
     rate_limit_burst: Burst[Exchange], security: SecurityConfig, check_record: Any
 ) -> None:
-    answer = _limited(rate_limit_burst, security, check_record)
+    answer = first_429(rate_limit_burst, security.rate_limit, check_record)
     retry_after = ratelimit.parse_retry_after(answer.headers.get("retry-after"))
     reset = ratelimit.parse_ratelimit_reset(answer.headers)
     assert retry_after is not None or reset is not None, (
@@ -76,7 +57,7 @@ def test_429_says_when_to_retry(
 def test_429_is_private_and_clean(
     rate_limit_burst: Burst[Exchange], security: SecurityConfig, check_record: Any
 ) -> None:
-    answer = _limited(rate_limit_burst, security, check_record)
+    answer = first_429(rate_limit_burst, security.rate_limit, check_record)
     cacheable = ratelimit.publicly_cacheable(answer.headers.get("cache-control"))
     assert cacheable is None, f"the 429 from {security.rate_limit.path} may be cached by a CDN ({cacheable})"
     trace = leaks.stack_trace(answer.text)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from smokegate.checks import ratelimit
 from smokegate.checks.ratelimit import Burst
@@ -29,6 +29,7 @@ from smokegate.failures import CheckFailure, FailureKind, Inconclusive
 if TYPE_CHECKING:
     from smokegate.checks.ratelimit_bypass import Attempt
     from smokegate.probe import Exchange
+    from smokegate.security.config import RateLimit
     from smokegate.shared import Held
 
 LIFT_FILE = "rate-limit-lift.json"
@@ -49,6 +50,32 @@ class RateLimitRun:
     limited_at: float | None = None
     # The wait the first 429 asked for, before the cap (None: it did not say, or there was no 429).
     advertised_s: float | None = None
+
+
+class Causes(Protocol):
+    """What a check's record takes of a cause (:meth:`smokegate.plugin.run.CheckRecord.cause`)."""
+
+    def cause(self, summary: str, *keys: str) -> None: ...
+
+
+def no_limit_cause(record: Causes, limit: RateLimit) -> None:
+    """No limit at all fails the burst and leaves every check that reads its 429 without one: one finding."""
+    record.cause(f"the rate limit on {limit.path}", f"rate-limit:{limit.path}")
+
+
+def first_429(burst: Burst[Exchange], limit: RateLimit, record: Causes) -> Exchange:
+    """The burst's first 429, for a check that reads it (its headers, what a bypass does after it).
+
+    Without one, the check fails under the burst check's cause (one finding: no limit); a burst that
+    could not show whether there is a limit has no 429 to read either, and that is not a finding."""
+    if burst.first_429 is not None:
+        return burst.first_429
+    no_limit_cause(record, limit)
+    why = ratelimit.undetermined(burst, limit.limit, limit.window_s)
+    if why is not None:
+        raise Inconclusive(f"the 429 of {limit.path}: {why}")
+    raise AssertionError(f"no 429 within {burst.sent} requests to {limit.path}: nothing to inspect "
+                         f"(statuses {sorted(set(burst.statuses))})")
 
 
 def advertised_wait(burst: Burst[Exchange]) -> float | None:
