@@ -99,6 +99,13 @@ def test_network_and_suite_errors_do_not_block_but_make_the_verdict_error() -> N
     assert gate.verdict == "error" and gate.verdict_error_kind == "inconclusive" and not gate.blocking
     assert gate.exit_code() == 2
     assert "could not be determined" in (gate.explanation or "")
+    # The explanation gives the first check's own reason, whatever made it undeterminable.
+    slow = gate_with(CheckResult("burst", "failed", severity="high", failure_kind="network",
+                                 message="could not be determined: the burst's 21 answers took 6.1 s, longer than the "
+                                         "limit's 3 s window"),
+                     CheckResult("tls", "failed", severity="high", failure_kind="network"))
+    assert slow.explanation == ("2 blocking check(s) could not be determined, which is no finding about the target: "
+                                "burst: the burst's 21 answers took 6.1 s, longer than the limit's 3 s window; also tls")
     bug = gate_with(CheckResult("x", "failed", severity="critical", failure_kind="suite-error"))
     assert bug.verdict == "error" and bug.verdict_error_kind == "internal" and bug.exit_code() == 3
     low = gate_with(CheckResult("tls", "failed", severity="low", failure_kind="network"))

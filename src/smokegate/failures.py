@@ -142,6 +142,9 @@ class CheckFailure(AssertionError):
         self.kind = FailureKind(kind)
 
 
+UNDETERMINED_PREFIX = "could not be determined: "  # how every Inconclusive's message starts
+
+
 class Inconclusive(Exception):
     """The check could not be determined: a network fault on the way persisted after a retry
     (kind ``network``), or something in front of the app answered instead of it (``intercepted``,
@@ -152,7 +155,7 @@ class Inconclusive(Exception):
     """
 
     def __init__(self, reason: str, kind: FailureKind = FailureKind.NETWORK) -> None:
-        prefix = "could not be determined: "
+        prefix = UNDETERMINED_PREFIX
         super().__init__(reason if reason.startswith(prefix) else prefix + reason)
         self.reason = reason
         self.kind = kind

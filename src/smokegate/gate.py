@@ -9,8 +9,9 @@ from this one value:
     the target failed a blocking check (at or above ``--gate-on``), or is unreachable: a finding.
 ``error``
     the run could not judge the target: a bad option, config or file (``usage``), a blocking check
-    that could not be determined because the network between runner and target failed after a
-    retry (``inconclusive``), a required check that did not run (``not-run``), an error inside the
+    that could not be determined (``inconclusive``: the network between runner and target failed after
+    a retry, something in front of the app answered, or what the check measured cannot tell, as a
+    burst slower than the limit's window), a required check that did not run (``not-run``), an error inside the
     suite (``internal``), an interrupted run or one with no checks.  Never an outage: no
     availability sample, no incident, no page.
 
@@ -71,7 +72,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from smokegate.failures import UNDETERMINED, FailureKind
+from smokegate.failures import UNDETERMINED, UNDETERMINED_PREFIX, FailureKind
 from smokegate.severity import SEVERITIES, Severity, at_or_above, severity_rank
 
 Outcome = Literal["passed", "failed", "skipped"]
@@ -82,6 +83,8 @@ SCHEMA_VERSION = 2
 CAUSE = "cause"
 # Failure kinds that say the run could not judge the check, not that the target failed it.
 UNDETERMINED_KINDS = tuple(sorted(UNDETERMINED))
+# The first undetermined check's reason in the one-line explanation, cut here (its row has it whole).
+WHY_CHARS = 240
 EXIT_CODES: dict[ErrorKind | Verdict, int] = {
     "pass": 0, "fail": 1, "inconclusive": 2, "not-run": 2, "interrupted": 2, "no-checks": 2,
     "internal": 3, "usage": 4,
@@ -245,11 +248,15 @@ class GateReport:
             names = ", ".join(c.check for c in self.inconclusive if c.failure_kind == FailureKind.SUITE_ERROR)
             return f"error inside the suite (a bug, not a finding) in: {names}"
         if kind == "inconclusive":
-            names = ", ".join(c.check for c in self.inconclusive[:3])
-            more = f" and {len(self.inconclusive) - 3} more" if len(self.inconclusive) > 3 else ""
-            return (f"{len(self.inconclusive)} blocking check(s) could not be determined because of network "
-                    f"errors between the runner and the target, or answers from in front of the app (a rate "
-                    f"limit, a challenge): {names}{more}")
+            # The first check's own reason, not a guess at the cause: a reset on the way, a 429 from in front of
+            # the app, a burst slower than the limit's window and a starved load generator all end here.
+            first, others = self.inconclusive[0], [c.check for c in self.inconclusive[1:]]
+            why = (first.message or "no reason given").splitlines()[0].removeprefix(UNDETERMINED_PREFIX)
+            why = why if len(why) <= WHY_CHARS else why[:WHY_CHARS - 1] + "…"
+            more = f"; also {', '.join(others[:2])}" if others else ""
+            more += f" and {len(others) - 2} more" if len(others) > 2 else ""
+            return (f"{len(self.inconclusive)} blocking check(s) could not be determined, which is no finding "
+                    f"about the target: {first.check}: {why}{more}")
         if kind == "not-run":
             return "required check(s) did not run: " + ", ".join(c.check for c in self.not_run)
         return None

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from smokegate.cache import cache_dir
 from smokegate.checks.provider_status import PageReport, read_statuspage, read_stripe
-from smokegate.failures import CheckFailure, Inconclusive
+from smokegate.failures import UNDETERMINED_PREFIX, CheckFailure, Inconclusive
 
 if TYPE_CHECKING:
     from smokegate.config import Target
@@ -86,7 +86,7 @@ def _read_one(target: Target, page: StatusPage) -> PageReport:
     try:
         return fetch_page(page, ca_bundle=target.ca_bundle, timeout_s=status.timeout_s, cache_s=status.cache_s)
     except (Inconclusive, CheckFailure) as exc:
-        reason = getattr(exc, "detail", None) or str(exc).removeprefix("could not be determined: ")
+        reason = getattr(exc, "detail", None) or str(exc).removeprefix(UNDETERMINED_PREFIX)
         return PageReport(page.label, page.resolved_url()[0], unreadable=reason)
     except Exception as exc:  # a hint must never break the run that asks for it
         return PageReport(page.label, page.resolved_url()[0], unreadable=type(exc).__name__)

@@ -161,11 +161,14 @@ class LiftWatch:
                 time.sleep(max(0.0, self.run.limited_at + self.run.wait_s - time.time()))
             advertised = self.run.advertised_s
             capped = advertised if advertised is not None and advertised > waited else None
-            try:
-                answer = self.request()
-                lift = Lift(waited, status=answer.status, requests=self.sent(), advertised_s=capped)
-            except Exception as exc:
-                lift = _lift_of(waited, self.sent(), exc)
+            if self.run.limited_at is None:
+                lift = Lift(waited)  # no 429, no limit to lift: nothing to ask (the check says why)
+            else:
+                try:
+                    answer = self.request()
+                    lift = Lift(waited, status=answer.status, requests=self.sent(), advertised_s=capped)
+                except Exception as exc:
+                    lift = _lift_of(waited, self.sent(), exc)
             partial = self.path.with_suffix(".partial")
             partial.write_text(json.dumps(asdict(lift)))
             partial.replace(self.path)
