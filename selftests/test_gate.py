@@ -104,8 +104,9 @@ def test_network_and_suite_errors_do_not_block_but_make_the_verdict_error() -> N
                                  message="could not be determined: the burst's 21 answers took 6.1 s, longer than the "
                                          "limit's 3 s window"),
                      CheckResult("tls", "failed", severity="high", failure_kind="network"))
-    assert slow.explanation == ("2 blocking check(s) could not be determined, which is no finding about the target: "
-                                "burst: the burst's 21 answers took 6.1 s, longer than the limit's 3 s window; also tls")
+    assert slow.explanation == (
+        "2 blocking check(s) could not be determined, which is no finding about the target: "
+        "burst: the burst's 21 answers took 6.1 s, longer than the limit's 3 s window; also tls")
     bug = gate_with(CheckResult("x", "failed", severity="critical", failure_kind="suite-error"))
     assert bug.verdict == "error" and bug.verdict_error_kind == "internal" and bug.exit_code() == 3
     low = gate_with(CheckResult("tls", "failed", severity="low", failure_kind="network"))
