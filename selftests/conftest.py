@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import socket
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -102,6 +103,16 @@ def stays_on_loopback() -> Iterator[None]:
     if refused:
         pytest.fail("reached past loopback: " + "; ".join(f"{r['event']} {r['target']} from {r['where'][-1:]}"
                                                           for r in refused[:5]), pytrace=False)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port where a connection is refused, for the whole test: bound and never listening. Closed
+    at once, its number could be given to another process's bind(0) or outgoing connection meanwhile (a
+    testbed's, a run's), and the 'refused' test then met an answer."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ be determined", which the gate turns into ``error`` (see the last test).
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,13 +59,6 @@ def assert_unreachable(run: SuiteRun, wall_s: float, reason: str) -> None:
     # Bounded by its own timeouts: two attempts of 1 s at most before the verdict.
     assert run.gate["duration_s"] <= 2 * TIMEOUT_S + 10, run.gate["duration_s"]
     assert wall_s < RUN_TIMEOUT_S
-
-
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_dns_failure(tmp_path: Path) -> None:

@@ -231,19 +231,14 @@ def resetting_port() -> Iterator[int]:
     thread.join(timeout=5)
 
 
-def _closed_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        return int(server.getsockname()[1])
-
-
 def _raised(url: str) -> BaseException:
     with pytest.raises(httpx.TransportError) as info:
         httpx.get(url, timeout=0.3)
     return info.value
 
 
-def test_a_real_refusal_lasts() -> None:
-    exc = _raised(f"http://127.0.0.1:{_closed_port()}/")
+def test_a_real_refusal_lasts(closed_port: int) -> None:
+    exc = _raised(f"http://127.0.0.1:{closed_port}/")
     assert network_fault(exc) is L
     assert not _rerun(exc)
 

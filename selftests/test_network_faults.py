@@ -7,7 +7,6 @@ the misbehaving servers of ``badserver.py`` for what is the target's fault, not 
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import tracemalloc
@@ -113,11 +112,8 @@ def test_a_post_cut_after_its_answer_started_is_not_sent_twice(chaos: ChaosProxy
         post()
 
 
-def test_refused_is_not_retried(tmp_path: Path) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    with Probe(target_for(f"https://127.0.0.1:{port}", "system")) as probe, \
+def test_refused_is_not_retried(tmp_path: Path, closed_port: int) -> None:
+    with Probe(target_for(f"https://127.0.0.1:{closed_port}", "system")) as probe, \
             pytest.raises(TargetUnreachable, match=r"^connection refused$"):
         probe.get("/api/health")
     assert probe.requests_sent == 1 and probe.retries == 0

@@ -148,11 +148,8 @@ def test_two_resets_are_inconclusive_never_a_finding() -> None:
     assert "did not answer GET /v1/x: connection reset by peer (2 attempts)" in message, message
 
 
-def test_a_refused_connection_lasts_and_is_not_retried() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with _api(f"http://127.0.0.1:{port}") as api, pytest.raises(Inconclusive) as caught:
+def test_a_refused_connection_lasts_and_is_not_retried(closed_port: int) -> None:
+    with _api(f"http://127.0.0.1:{closed_port}") as api, pytest.raises(Inconclusive) as caught:
         api.get("/v1/x")
     assert "connection refused (not retried: it lasts)" in str(caught.value)
     assert api.requests_sent == 1

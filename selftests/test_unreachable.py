@@ -27,13 +27,6 @@ def silent_port() -> Iterator[int]:
         yield server.getsockname()[1]
 
 
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def config_with_timeout(tmp_path: Path) -> Path:
     extra = '\n[targets.quick]\nbase_url = "https://localhost:1"\ntimeout_s = 1\n'
     text = (ROOT / "smokegate.toml").read_text() + extra

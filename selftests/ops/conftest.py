@@ -159,12 +159,9 @@ def week_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def closed_port_url() -> str:
+def closed_port_url(closed_port: int) -> str:
     """A loopback URL nobody listens on: connecting is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/hook"
+    return f"http://127.0.0.1:{closed_port}/hook"
 
 
 @pytest.fixture
