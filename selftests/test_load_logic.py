@@ -147,10 +147,33 @@ def test_seconds_in_which_the_generator_stalled_are_left_out_of_the_times_judged
     _fill(timeline, range(0, 55), "api", 25, 900)
     _fill(timeline, range(40, 41), "api", 25, 3000)  # one second the generator stalled in: its own wait
     stalled = _analysis(_lagging(timeline, 700, seconds=range(40, 41)))
-    assert stalled.generator.stalled == {("worker 0", 40)} and stalled.generator.saturated is None
+    # Second 39's requests (900 ms) may still have been waiting in 40: left out with it.
+    assert stalled.generator.stalled == {("worker 0", 39), ("worker 0", 40)} and stalled.generator.saturated is None
     judged = verdict.judge_p95(stalled, "api", 500, MIN_SAMPLES)
     assert not judged.passed and judged.undetermined is None and judged.measured == 900
-    assert "10% of them, sent while their generator process stalled, left out of the times" in judged.message
+    assert "15% of them, sent while their generator process stalled, left out of the times" in judged.message
+
+
+def test_a_stall_after_the_hold_taints_the_requests_it_held_up() -> None:
+    """Seen in make test: a Locust worker's loop stalled 3.2 s right after the hold (its samples at the three
+    seconds after it), and the AI requests it had sent in the hold's last two seconds came back at 3.6 and
+    4.6 s: a p95 over budget on a route the fault does not touch, though no second of the hold had stalled."""
+    timeline = Timeline()
+    _fill(timeline, range(0, 55), "api", 20, 200, process="worker 0")
+    _fill(timeline, range(0, 48), "api", 20, 200, process="worker 1")
+    _fill(timeline, range(48, 50), "api", 20, 3600, process="worker 1")  # answered during the stall
+    timeline.generator = [GeneratorSample(t, p, 20.0, 3211.0 if (p, t) in {("worker 1", u) for u in (50, 51, 52)}
+                                          else 5.0) for t in range(0, 55) for p in ("worker 0", "worker 1")]
+    analysis = _analysis(timeline)
+    assert analysis.generator.stalled == {("worker 1", 48), ("worker 1", 49)}
+    judged = verdict.judge_p95(analysis, "api", 3000, MIN_SAMPLES)
+    assert judged.passed and judged.measured == 200 and judged.undetermined is None, judged
+    assert "5% of them, sent while their generator process stalled, left out of the times" in judged.message
+    # A stall long after the last request of the hold was answered holds up nothing of it.
+    later = Timeline(**vars(timeline))
+    later.generator = [GeneratorSample(t, p, 20.0, 3211.0 if (p, t) == ("worker 1", 54) else 5.0)
+                       for t in range(0, 55) for p in ("worker 0", "worker 1")]
+    assert _analysis(later).generator.stalled == frozenset()
 
 
 def test_a_stalled_process_taints_its_own_requests_only() -> None:

@@ -25,6 +25,7 @@ from smokegate.checks.load_timeline import (
     MIN_STEP_SAMPLES,
     WRONG_STATUS,
     GeneratorSample,
+    RouteTick,
     Stall,
     Step,
     Timeline,
@@ -65,33 +66,53 @@ class GeneratorLoad:
                 "processes": self.processes}
 
 
+def _in_flight(t: int, routes: Mapping[str, RouteTick] | None, u: int) -> bool:
+    """Whether a request started in second ``t`` may still have been waiting for its answer in second ``u``.
+
+    Started within ``[t, t + 1)`` and answered after ``d`` ms, it was in flight until ``t + 1 + d`` at the
+    latest: a stall of its process then may be in its time (the answer read only once the process ran
+    again). Seen: a worker stalled 3.2 s just after the hold ended, and the requests it had sent in the
+    hold's last seconds came back at 3.6-4.6 s, while its seconds within the hold were clean."""
+    longest = max((ms for tick in (routes or {}).values() for ms in tick.hist), default=0)
+    return t <= u < t + 1 + longest / 1000
+
+
 def generator_load(timeline: Timeline, start: int, end: int, max_cpu: float, max_lag_ms: float) -> GeneratorLoad:
     """The generator over ``[start, end)``.
 
     A process stalled in a second when it ran at ``max_cpu`` % of a core or above, or its event loop was
-    ``max_lag_ms`` late.  The generator saturated when half the span's requests or more were sent by a
-    process in a second it stalled: too few are left to judge the target's times on, and what it sent is
-    what it could, not what was planned.  (A run without per-process figures counts whole seconds.)
+    ``max_lag_ms`` late. Its requests of the span that were in flight in such a second (sent in it, or
+    earlier and still unanswered, the span's end notwithstanding) may carry its own waiting: theirs are
+    the stalled ticks. The generator saturated when half the span's requests or more are in those: too few
+    are left to judge the target's times on, and what it sent is what it could, not what was planned. (A
+    run without per-process figures counts whole seconds.)
     """
+    # From the span's start on, past its end: a stall after it still holds up the answers of requests sent in it.
     by_process: dict[str, list[GeneratorSample]] = {}
     for sample in timeline.generator:
-        if start <= sample.t < end:
+        if start <= sample.t:
             by_process.setdefault(sample.process, []).append(sample)
     stalled: set[Stall] = set()
     found = []
     for process, samples in sorted(by_process.items()):
-        busy = [s for s in samples if s.cpu >= max_cpu]
-        late = [s for s in samples if s.lag_ms >= max_lag_ms]
-        stalled |= {(process, s.t) for s in (*busy, *late)}
+        ticks = timeline.by_process.get(process, {}) if timeline.by_process else timeline.ticks
+        stalls = [s for s in samples if s.cpu >= max_cpu or s.lag_ms >= max_lag_ms]
+        tainted = {t for t in range(start, end) if any(_in_flight(t, ticks.get(t), s.t) for s in stalls)}
+        stalled |= {(process, t) for t in tainted}
+        # What a reader is told of: the stalls within the span, and those after it that held up its requests.
+        told = [s for s in stalls if s.t < end or any(_in_flight(t, ticks.get(t), s.t) for t in tainted)]
+        busy = [s for s in told if s.cpu >= max_cpu]
+        late = [s for s in told if s.lag_ms >= max_lag_ms]
+        in_span = sum(1 for s in samples if s.t < end)
         if busy:
-            found.append(f"{process} at {max(s.cpu for s in busy):.0f} % CPU in {len(busy)} of {len(samples)} s")
+            found.append(f"{process} at {max(s.cpu for s in busy):.0f} % CPU in {len(busy)} of {in_span} s")
         if late:
             found.append(f"{process}'s event loop up to {max(s.lag_ms for s in late):.0f} ms late in {len(late)} of "
-                         f"{len(samples)} s")
+                         f"{in_span} s")
     total = window(timeline, start, end).requests
     if timeline.by_process:
-        tainted = total - window(timeline, start, end, exclude=frozenset(stalled)).requests
-        share = tainted / total if total else 0.0
+        tainted_requests = total - window(timeline, start, end, exclude=frozenset(stalled)).requests
+        share = tainted_requests / total if total else 0.0
     else:  # nothing to leave out by process: whole seconds
         share = len({t for _, t in stalled}) / max(1, end - start)
     saturated = None
@@ -99,9 +120,9 @@ def generator_load(timeline: Timeline, start: int, end: int, max_cpu: float, max
         saturated = (f"the load generator saturated: {share:.0%} of the hold's requests were sent by a process that "
                      f"stalled ({'; '.join(found)}; limits {max_cpu:g} % CPU, {max_lag_ms:g} ms of loop lag)")
     clean = Counter(round(s.lag_ms) for process, samples in by_process.items() for s in samples
-                    if (process, s.t) not in stalled)
+                    if s.t < end and s.cpu < max_cpu and s.lag_ms < max_lag_ms)
     return GeneratorLoad(saturated, frozenset(stalled), share, percentile(clean, 95) or 0.0,
-                         max((s.cpu for samples in by_process.values() for s in samples), default=0.0),
+                         max((s.cpu for samples in by_process.values() for s in samples if s.t < end), default=0.0),
                          len(by_process))
 
 
