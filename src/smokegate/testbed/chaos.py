@@ -327,12 +327,16 @@ def _nodelay(writer: asyncio.StreamWriter) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-async def _sent(writer: asyncio.StreamWriter, bound_s: float = 0.5) -> None:
+async def _sent(writer: asyncio.StreamWriter, bound_s: float = 2.0) -> None:
     """Wait (briefly) until the kernel has sent the bytes already written to the client.
 
     A reset purges the socket's send queue: bytes written but still queued there (the kernel may
     hold a small write back to cork it with the next one) would never reach the client, and a cut
-    "after 100 bytes" would arrive after none.  The queue empties within microseconds on loopback.
+    "after 100 bytes" would arrive after none.  The queue empties within microseconds on loopback,
+    but loopback delivery and the client's ACK are softirq work, which a machine with every core busy
+    defers: with a 0.5 s bound a make test run saw the client get none of the 100 bytes (bytes the
+    client's kernel acknowledged are in its receive queue and are read before the reset's error, so
+    the bound had run out).  A longer one costs nothing but for a client that stopped reading.
     """
     sock = writer.get_extra_info("socket")
     if sock is None:
