@@ -10,6 +10,7 @@ are proven by the fault matrix; the evidence of a failed late check here, agains
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import zipfile
@@ -275,8 +276,13 @@ def test_a_failed_late_check_keeps_its_evidence(testbed: RunningTestbed, tmp_pat
         testbed.set_faults([])
     check = "synthetic/test_page_load.py::test_page_throws_no_uncaught_exceptions[landing]"
     assert run.with_outcome("failed") == {check}, run.output[-3000:]
-    assert "TypeError: Cannot read properties of undefined (reading 'items') (thrown 3" in run.message(check)
-    assert "ms after load)" in run.message(check)
+    message = run.message(check)
+    assert message.count("TypeError: Cannot read properties of undefined (reading 'items')") == 1, message
+    # Thrown after the samples' quiet time, it says when. On a machine so loaded that the quiet time ran past
+    # the page's 300 ms (a fresh-clone make test), a sample saw it itself and it is shown once, without a time
+    # (late.merged); the time itself is proven on a page of this module's own (test_errors_after_the_sample...).
+    when = re.search(r"\(reading 'items'\) \(thrown (\d+) ms after load\)", message)
+    assert when is None or 290 <= int(when.group(1)) <= 1000, message
     # The testbed's landing page was watched to the end of the window in a fraction of its length.
     budget = next(c for c in run.gate["checks"] if c["check"].startswith("synthetic/test_page_load.py::"
                                                                           "test_page_loads_within_budget"))
