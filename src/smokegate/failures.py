@@ -6,9 +6,11 @@ history, the reports and the alerts alike.  The tree of what a check can raise::
     AssertionError                  the target broke a promise (a finding)
     ├── CheckFailure(kind, msg)     a finding whose kind the check knows (third-party, sign-in-failed…)
     Inconclusive(reason)            the check could not be determined: a network fault on the way
-                                    (after one retry), or (kind ``intercepted``) an answer from
-                                    something in front of the app (a 429, a challenge) — never a
-                                    statement about the target
+                                    (after one retry), (kind ``intercepted``) an answer from
+                                    something in front of the app (a 429, a challenge), or (kind
+                                    ``insufficient-evidence``) a measurement that cannot tell (a
+                                    burst slower than the limit's window, a generator that fell
+                                    behind) — never a statement about the target
     anything else                   an error inside the suite itself (a bug): ``suite-error``
 
 Kinds marked ``outage=False`` never page anyone and never count against availability.
@@ -33,6 +35,7 @@ class FailureKind(StrEnum):
     SIGN_IN_FAILED = "sign-in-failed"
     NETWORK = "network"
     INTERCEPTED = "intercepted"
+    INSUFFICIENT_EVIDENCE = "insufficient-evidence"
     PROVIDER_BOT_DETECTION = "provider-bot-detection"
     TEST_SESSION_EXPIRED = "test-session-expired"
     TEST_SETUP = "test-setup"
@@ -92,6 +95,12 @@ MEANINGS: dict[FailureKind, KindMeaning] = {
         "bot challenge answered instead of the app: the request never reached the code under test, so the "
         "check could not be determined; not an outage; rerun after the window, or let the runner through",
     ),
+    FailureKind.INSUFFICIENT_EVIDENCE: KindMeaning(
+        False, "measurement",
+        "what the check could measure cannot tell either way (a rate-limit burst answered more slowly than the "
+        "limit's window, a load generator that fell behind): the check could not be determined; this says "
+        "nothing about the target; its message says what was missing",
+    ),
     FailureKind.PROVIDER_BOT_DETECTION: KindMeaning(
         False, "test setup",
         "the identity provider challenged the synthetic user as a robot: not an outage; use Clerk testing "
@@ -147,8 +156,8 @@ UNDETERMINED_PREFIX = "could not be determined: "  # how every Inconclusive's me
 
 class Inconclusive(Exception):
     """The check could not be determined: a network fault on the way persisted after a retry
-    (kind ``network``), or something in front of the app answered instead of it (``intercepted``,
-    :mod:`smokegate.intercepted`).
+    (kind ``network``), something in front of the app answered instead of it (``intercepted``,
+    :mod:`smokegate.intercepted`), or what it measured cannot tell (``insufficient-evidence``).
 
     Its message starts with "could not be determined:" and states the reason, never a claim about
     the target.
@@ -162,7 +171,8 @@ class Inconclusive(Exception):
 
 
 # Kinds that say the run could not judge a check, not that the target failed it.
-UNDETERMINED = frozenset({FailureKind.NETWORK, FailureKind.INTERCEPTED, FailureKind.SUITE_ERROR})
+UNDETERMINED = frozenset({FailureKind.NETWORK, FailureKind.INTERCEPTED, FailureKind.INSUFFICIENT_EVIDENCE,
+                          FailureKind.SUITE_ERROR})
 
 
 # -- network errors: one classifier for the probe, the reruns, sslyze and the browser -------------

@@ -36,11 +36,11 @@ def _session_lapsed(outcome: LoadOutcome) -> str | None:
             f"{next(iter(errors))})")
 
 
-def _judged(judgment: verdict.Judgment, check_record: Any, **sign: Any) -> None:
+def _judged(judgment: verdict.Judgment, analysis: verdict.Analysis, check_record: Any, **sign: Any) -> None:
     if judgment.measured is not None:
         check_record.measure(judgment.measured, judgment.budget, unit=judgment.unit, **sign, **judgment.details)
     if judgment.undetermined is not None:
-        raise Inconclusive(judgment.undetermined)
+        raise Inconclusive(judgment.undetermined, analysis.undetermined_kind)
     check_record.cause(*causes.LOAD_CAPACITY)
     assert judgment.passed, judgment.message
 
@@ -55,7 +55,7 @@ def test_route_p95_within_budget_at_peak(load_route: Route, load_evidence: LoadO
         raise CheckFailure(FailureKind.TEST_SESSION_EXPIRED,
                            f"{load_route.label}: {refused} requests of the hold were refused: {lapsed}; not an outage")
     judgment = verdict.judge_p95(load_evidence.analysis, load_route.id, load_route.budget_ms, MIN_SAMPLES)
-    _judged(judgment, check_record, warning_sign=SLOW_RESPONSE)
+    _judged(judgment, load_evidence.analysis, check_record, warning_sign=SLOW_RESPONSE)
 
 
 @pytest.mark.check(severity="high", feature="load-errors")
@@ -63,10 +63,10 @@ def test_error_ratio_under_budget_at_peak(target: Target, load_evidence: LoadOut
     lapsed = _session_lapsed(load_evidence)
     excused = {r.id: lapsed for r in load_evidence.plan.mix if r.signed_in} if lapsed else {}
     judgment = verdict.judge_errors(load_evidence.analysis, target.budgets.error_rate, excused)
-    _judged(judgment, check_record, warning_sign=ERROR_RATE_INCREASE)
+    _judged(judgment, load_evidence.analysis, check_record, warning_sign=ERROR_RATE_INCREASE)
 
 
 @pytest.mark.check(severity="high", feature="load-errors")
 def test_no_5xx_burst_at_peak(target: Target, load_evidence: LoadOutcome, check_record: Any) -> None:
     judgment = verdict.judge_burst(load_evidence.analysis, target.load.burst_ratio, target.load.burst_window_s)
-    _judged(judgment, check_record)
+    _judged(judgment, load_evidence.analysis, check_record)

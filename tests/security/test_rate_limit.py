@@ -33,7 +33,8 @@ def test_burst_is_rate_limited(rate_limit_burst: Burst[Exchange], security: Secu
         no_limit_cause(check_record, limit)
     why = ratelimit.undetermined(burst, limit.limit, limit.window_s)
     if why is not None:
-        raise Inconclusive(f"whether {limit.path} is rate limited: {why}")
+        raise Inconclusive(f"whether {limit.path} is rate limited: {why}",
+                           ratelimit.undetermined_kind(burst, limit.limit))
     assert burst.limited_at is not None, (
         f"{burst.sent} requests to {limit.method} {limit.path} (limit {limit.limit}, cap {limit.cap}) "
         f"got no 429; statuses {sorted(set(burst.statuses))}"

@@ -36,6 +36,7 @@ from smokegate.checks.load_timeline import (
     step_window,
     window,
 )
+from smokegate.failures import FailureKind
 
 # A burst window with fewer answers than this is not judged (two 503s of three are no burst).
 MIN_BURST_ANSWERS = 10
@@ -174,6 +175,12 @@ class Analysis:
 
     def route(self, route: str) -> Window:
         return step_window(self.timeline, self.hold, self.settle_s, route)
+
+    @property
+    def undetermined_kind(self) -> FailureKind:
+        """Whose doing an undetermined judgment is: the path's when requests were lost before any load (every
+        judgment gives that reason first), else the measurement's (the generator fell behind, too few answers)."""
+        return FailureKind.NETWORK if self.lost else FailureKind.INSUFFICIENT_EVIDENCE
 
     def timed(self, route: str) -> Window:
         """The route's requests of the hold sent while no generator process stalled: the times judged."""

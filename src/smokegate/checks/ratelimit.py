@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Generic, Protocol, TypeVar
 
-from smokegate.failures import Inconclusive
+from smokegate.failures import FailureKind, Inconclusive
 
 
 class Answer(Protocol):
@@ -111,6 +111,14 @@ def undetermined(burst: Burst[A], limit: int, window_s: float | None = None) -> 
         return (f"the burst's {burst.answered} answers took {burst.span_s:.1f} s, longer than the limit's "
                 f"{window_s:g} s window: a working limiter need not have refused any of them")
     return None
+
+
+def undetermined_kind(burst: Burst[A], limit: int) -> FailureKind:
+    """Whose doing an undetermined burst is (:func:`undetermined`): the network's when requests could not be
+    sent, else the measurement's (answers spread wider than the window)."""
+    if burst.not_sent and burst.answered < limit:
+        return FailureKind.NETWORK
+    return FailureKind.INSUFFICIENT_EVIDENCE
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -73,7 +73,7 @@ def first_429(burst: Burst[Exchange], limit: RateLimit, record: Causes) -> Excha
     no_limit_cause(record, limit)
     why = ratelimit.undetermined(burst, limit.limit, limit.window_s)
     if why is not None:
-        raise Inconclusive(f"the 429 of {limit.path}: {why}")
+        raise Inconclusive(f"the 429 of {limit.path}: {why}", ratelimit.undetermined_kind(burst, limit.limit))
     raise AssertionError(f"no 429 within {burst.sent} requests to {limit.path}: nothing to inspect "
                          f"(statuses {sorted(set(burst.statuses))})")
 
