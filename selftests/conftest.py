@@ -13,7 +13,10 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from smokegate.testbed import loopback
+from smokegate.testbed import control, loopback
 from smokegate.testbed.control import RunningTestbed
 
 from .suite_runner import run_pytest
@@ -103,6 +106,23 @@ def stays_on_loopback() -> Iterator[None]:
     if refused:
         pytest.fail("reached past loopback: " + "; ".join(f"{r['event']} {r['target']} from {r['where'][-1:]}"
                                                           for r in refused[:5]), pytrace=False)
+
+
+def start_testbed_script(script: str, state: Path, log: Path,
+                         timeout_s: float) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """Run ``script`` (``python -c``: a testbed's main with something patched) on ``state`` with free ports,
+    its output in ``log``, and wait for the testbed.json it writes once up; the caller stops the process."""
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-c", script, "--state-dir", str(state),
+                                    "--https-port", "0", "--http-port", "0"], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout_s
+    while (info := control.read_json(state / control.STATE_FILE)) is None:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait(timeout=10)
+            pytest.fail(f"the testbed did not start: {log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.05)
+    return process, info
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ import pytest
 from smokegate.testbed import control, faults, realnext
 from smokegate.testbed.control import RunningTestbed
 
+from .conftest import start_testbed_script
+
 pytestmark = pytest.mark.selftest_slow
 
 
@@ -262,20 +264,10 @@ def test_a_picked_port_taken_before_nginx_binds_it_is_picked_again(tmp_path: Pat
     problem = realnext.not_ready()
     if problem:
         pytest.fail(problem, pytrace=False)
-    import subprocess
-    import sys
-
     state = tmp_path / "tb"
     log = tmp_path / "testbed.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-c", TAKES_NGINX_PORT, "--state-dir", str(state),
-                                    "--https-port", "0", "--http-port", "0"], stdout=out, stderr=subprocess.STDOUT)
+    process, info = start_testbed_script(TAKES_NGINX_PORT, state, log, timeout_s=90)
     try:
-        deadline = time.monotonic() + 90
-        while (info := control.read_json(state / control.STATE_FILE)) is None:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
         taken = int(log.read_text().split("took ", 1)[1].split()[0])
         assert info["https_url"] != f"https://localhost:{taken}"
         trust = ssl.create_default_context(cafile=info["ca_file"])

@@ -19,6 +19,8 @@ import pytest
 from smokegate.testbed import control, instance
 from smokegate.testbed.control import RunningTestbed
 
+from .conftest import start_testbed_script
+
 
 def snapshot(directory: Path) -> dict[str, tuple[int, str]]:
     """Every file's mtime and content hash: "touched" means either changed."""
@@ -172,14 +174,8 @@ def test_the_https_port_is_held_from_its_pick_to_the_stop_through_every_restart(
     """A fresh-clone make test saw a testbed fail to start, "cannot listen on 127.0.0.1:38309: already in use":
     the port it had itself picked, closed and bound again after making its certificates."""
     state, log = tmp_path / "state", tmp_path / "testbed.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-c", TRIES_HTTPS_PORT, "--state-dir", str(state),
-                                    "--https-port", "0", "--http-port", "0"], stdout=out, stderr=subprocess.STDOUT)
+    process, info = start_testbed_script(TRIES_HTTPS_PORT, state, log, timeout_s=60)
     try:
-        deadline = time.monotonic() + 60
-        while (info := control.read_json(state / control.STATE_FILE)) is None:
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
         testbed = RunningTestbed(process, state, info)
         for active in (["tls-expired-leaf"], [], ["tls13-off"]):  # each restarts the HTTPS server
             testbed.set_faults(active)
